@@ -1,0 +1,371 @@
+//! [`AuthError`]: one error type for every vendor, cloneable, and free of secrets.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An error standard to OAuth 2.0 (RFC 6749 §5.2, plus the codes of §4.1.2.1 that token
+/// endpoints also answer with). Unknown codes keep their text in [`Other`](Self::Other).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OAuthErrorCode {
+    /// `invalid_request`
+    InvalidRequest,
+    /// `invalid_client`: client authentication failed.
+    InvalidClient,
+    /// `invalid_grant`: the code or refresh token is invalid, expired, revoked or spent.
+    InvalidGrant,
+    /// `unauthorized_client`
+    UnauthorizedClient,
+    /// `unsupported_grant_type`
+    UnsupportedGrantType,
+    /// `invalid_scope`
+    InvalidScope,
+    /// `access_denied`
+    AccessDenied,
+    /// `server_error`
+    ServerError,
+    /// `temporarily_unavailable`
+    TemporarilyUnavailable,
+    /// Any other code, as the vendor sent it.
+    Other(String),
+}
+
+impl OAuthErrorCode {
+    /// Parses the `error` field of an OAuth error body.
+    pub fn parse(code: &str) -> Self {
+        match code {
+            "invalid_request" => Self::InvalidRequest,
+            "invalid_client" => Self::InvalidClient,
+            "invalid_grant" => Self::InvalidGrant,
+            "unauthorized_client" => Self::UnauthorizedClient,
+            "unsupported_grant_type" => Self::UnsupportedGrantType,
+            "invalid_scope" => Self::InvalidScope,
+            "access_denied" => Self::AccessDenied,
+            "server_error" => Self::ServerError,
+            "temporarily_unavailable" => Self::TemporarilyUnavailable,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The code as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::AccessDenied => "access_denied",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::Other(code) => code,
+        }
+    }
+}
+
+impl fmt::Display for OAuthErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything that can go wrong getting a token.
+///
+/// `Clone` (sources are held in an `Arc`), so one failed refresh can be handed to every
+/// caller waiting on it. No variant ever holds a secret: error bodies are quoted only
+/// after every known secret was removed, and 2xx bodies that fail to parse are described
+/// by their shape, never quoted.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The request did not get a response (connection refused, reset, TLS, DNS).
+    #[error("could not reach the token endpoint: {message}")]
+    Transport {
+        /// What failed, without the URL.
+        message: String,
+        /// The underlying error (its URL removed).
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// An attempt took longer than its timeout.
+    #[error("token request timed out after {after:?}")]
+    Timeout {
+        /// The timeout that elapsed.
+        after: Duration,
+    },
+
+    /// An HTTP status the vendor's error format did not explain.
+    #[error("token endpoint answered HTTP {status}: {excerpt}")]
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// At most 512 bytes of the body with every known secret removed.
+        excerpt: String,
+        /// How long the server asked us to wait (`Retry-After`), if it did.
+        retry_after: Option<Duration>,
+    },
+
+    /// A standard OAuth error body (RFC 6749 §5.2).
+    #[error("{}", oauth_message(code, description.as_deref(), *status, hint.as_deref()))]
+    OAuth {
+        /// The `error` code.
+        code: OAuthErrorCode,
+        /// The `error_description`, if any (secrets removed).
+        description: Option<String>,
+        /// The HTTP status it came with.
+        status: Option<u16>,
+        /// The vendor's request id, for its support.
+        request_id: Option<String>,
+        /// What to do about it, when the vendor crate knows (for example Amazon's 180-day
+        /// client-secret rotation).
+        hint: Option<String>,
+    },
+
+    /// A vendor-specific error body.
+    #[error("{vendor} error{}{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(), code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Vendor {
+        /// The vendor, for example `pitneybowes`.
+        vendor: &'static str,
+        /// The HTTP status.
+        status: Option<u16>,
+        /// The vendor's error code.
+        code: Option<String>,
+        /// The vendor's message (secrets removed).
+        message: String,
+        /// Whether trying again later may succeed.
+        retryable: bool,
+    },
+
+    /// A response that could not be understood.
+    #[error("could not decode the token response (HTTP {status}): {detail}")]
+    Decode {
+        /// The HTTP status.
+        status: u16,
+        /// What was wrong and the body's shape (keys and value types), never its values.
+        detail: String,
+    },
+
+    /// A scope unknown to the vendor or not allowed in this combination or grant.
+    #[error("invalid scope {}: {reason}", scopes.join(" "))]
+    InvalidScope {
+        /// The offending scopes.
+        scopes: Vec<String>,
+        /// Why they were refused.
+        reason: String,
+    },
+
+    /// The configuration is wrong; nothing was sent.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+
+    /// The `state` returned on the authorization redirect is not the one sent.
+    #[error("the OAuth state on the redirect does not match the one sent; discard this redirect (possible cross-site request forgery)")]
+    StateMismatch,
+
+    /// The token store failed.
+    #[error("token store error: {message}")]
+    Store {
+        /// What failed.
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+fn oauth_message(
+    code: &OAuthErrorCode,
+    description: Option<&str>,
+    status: Option<u16>,
+    hint: Option<&str>,
+) -> String {
+    let mut out = format!("token endpoint refused the request: {code}");
+    if let Some(status) = status {
+        out.push_str(&format!(" (HTTP {status})"));
+    }
+    if let Some(description) = description {
+        out.push_str(": ");
+        out.push_str(description);
+    }
+    let hint = hint.or(match code {
+        OAuthErrorCode::InvalidGrant => Some(
+            "the authorization code or refresh token was already used, expired or revoked; \
+             the user (seller) must authorize the app again",
+        ),
+        OAuthErrorCode::InvalidClient => {
+            Some("check the client id and secret for this environment")
+        }
+        _ => None,
+    });
+    if let Some(hint) = hint {
+        out.push_str("; ");
+        out.push_str(hint);
+    }
+    out
+}
+
+impl AuthError {
+    /// Whether trying the same request again later may succeed: transport errors,
+    /// timeouts, HTTP 5xx and 429, and the OAuth codes `temporarily_unavailable` and
+    /// `server_error`. Never `invalid_grant` or `invalid_client`.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::Http { status, .. } => *status == 429 || (500..600).contains(status),
+            Self::OAuth { code, status, .. } => match code {
+                OAuthErrorCode::TemporarilyUnavailable | OAuthErrorCode::ServerError => true,
+                OAuthErrorCode::InvalidGrant | OAuthErrorCode::InvalidClient => false,
+                _ => status.is_some_and(|s| s == 429 || s >= 500),
+            },
+            Self::Vendor { retryable, .. } => *retryable,
+            Self::Decode { status, .. } => (500..600).contains(status),
+            _ => false,
+        }
+    }
+
+    /// Whether the grant itself is dead (`invalid_grant`): the refresh token or code will
+    /// never work again and the user must authorize the app again.
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(
+            self,
+            Self::OAuth {
+                code: OAuthErrorCode::InvalidGrant,
+                ..
+            }
+        )
+    }
+
+    /// The `Retry-After` the server sent with this error, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Http { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The HTTP status the error came with, if it came from a response.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Http { status, .. } | Self::Decode { status, .. } => Some(*status),
+            Self::OAuth { status, .. } | Self::Vendor { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// An OAuth error with the given code and status.
+    pub fn oauth(code: OAuthErrorCode, description: Option<String>, status: Option<u16>) -> Self {
+        Self::OAuth {
+            code,
+            description,
+            status,
+            request_id: None,
+            hint: None,
+        }
+    }
+
+    /// A store error from any error type.
+    pub fn store(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Store {
+            message: message.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// A transport error from reqwest, with the URL removed (Orange Connex puts tokens in
+    /// the query string, so a URL must never reach a message).
+    pub fn transport(error: reqwest::Error) -> Self {
+        let error = error.without_url();
+        if error.is_timeout() {
+            // The per-attempt timeout is ours and reported as Timeout by the caller;
+            // this is reqwest's own (connect) timeout.
+            return Self::Transport {
+                message: "timed out".into(),
+                source: Some(Arc::new(error)),
+            };
+        }
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(inner) = source {
+            message.push_str(": ");
+            message.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        Self::Transport {
+            message,
+            source: Some(Arc::new(error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oauth(code: &str, status: u16) -> AuthError {
+        AuthError::oauth(OAuthErrorCode::parse(code), None, Some(status))
+    }
+
+    #[test]
+    fn retryable_matrix() {
+        assert!(oauth("temporarily_unavailable", 400).is_retryable());
+        assert!(oauth("server_error", 400).is_retryable());
+        assert!(!oauth("invalid_grant", 503).is_retryable());
+        assert!(!oauth("invalid_client", 500).is_retryable());
+        assert!(!oauth("invalid_request", 400).is_retryable());
+        assert!(oauth("weird", 502).is_retryable());
+        for status in [429, 500, 502, 503, 504] {
+            let e = AuthError::Http { status, excerpt: String::new(), retry_after: None };
+            assert!(e.is_retryable(), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409] {
+            let e = AuthError::Http { status, excerpt: String::new(), retry_after: None };
+            assert!(!e.is_retryable(), "{status}");
+        }
+        assert!(AuthError::Timeout { after: Duration::from_secs(1) }.is_retryable());
+        assert!(!AuthError::InvalidConfig("x".into()).is_retryable());
+    }
+
+    #[test]
+    fn invalid_grant_message_tells_what_to_do() {
+        let e = AuthError::oauth(
+            OAuthErrorCode::InvalidGrant,
+            Some("refresh token revoked".into()),
+            Some(400),
+        );
+        assert!(e.is_invalid_grant());
+        let msg = e.to_string();
+        assert!(msg.contains("invalid_grant"), "{msg}");
+        assert!(msg.contains("authorize the app again"), "{msg}");
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for code in [
+            "invalid_request",
+            "invalid_client",
+            "invalid_grant",
+            "unauthorized_client",
+            "unsupported_grant_type",
+            "invalid_scope",
+            "access_denied",
+            "server_error",
+            "temporarily_unavailable",
+            "invalid_account",
+        ] {
+            assert_eq!(OAuthErrorCode::parse(code).as_str(), code);
+        }
+        assert_eq!(
+            OAuthErrorCode::parse("invalid_account"),
+            OAuthErrorCode::Other("invalid_account".into())
+        );
+    }
+
+    #[test]
+    fn error_is_clone_send_sync() {
+        fn check<T: Clone + Send + Sync + 'static>() {}
+        check::<AuthError>();
+    }
+}

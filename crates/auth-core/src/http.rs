@@ -1,0 +1,790 @@
+//! The token HTTP call every vendor crate makes: one place for timeouts, retries,
+//! redirects, body limits and the send time.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use crate::redact::{Redactor, describe_shape};
+use crate::{AuthError, Clock, OAuthErrorCode, SystemClock};
+
+/// Limits of the token call. Every field has a documented default.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::http::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .with_max_attempts(5)
+///     .with_attempt_timeout(Duration::from_secs(5));
+/// assert_eq!(policy.max_attempts(), 5);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    attempt_timeout: Duration,
+    max_attempts: u32,
+    budget: Duration,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_body_bytes: usize,
+}
+
+impl Default for RetryPolicy {
+    /// 10 s per attempt, at most 3 attempts within 60 s, backoff from 250 ms doubling up
+    /// to 5 s (each delay jittered down to half), bodies up to 64 KiB.
+    fn default() -> Self {
+        Self {
+            attempt_timeout: Duration::from_secs(10),
+            max_attempts: 3,
+            budget: Duration::from_secs(60),
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(5),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Timeout of one attempt, connection and body included (default 10 s).
+    pub fn attempt_timeout(&self) -> Duration {
+        self.attempt_timeout
+    }
+    /// Attempts in all, the first included (default 3; at least 1).
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+    /// Time for all attempts and waits together (default 60 s).
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+    /// Largest response body read (default 64 KiB).
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// Sets the per-attempt timeout.
+    #[must_use]
+    pub fn with_attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = timeout;
+        self
+    }
+    /// Sets the number of attempts (values below 1 mean 1).
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+    /// Sets the total time budget.
+    #[must_use]
+    pub fn with_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+    /// Sets the first backoff delay and the largest one.
+    #[must_use]
+    pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+    /// Sets the largest response body read.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// The backoff before attempt `attempt + 1` after `attempt` failed (1-based), for a
+    /// jitter draw in `[0, 1)`: `initial * 2^(attempt-1)`, capped at the maximum, then
+    /// scaled into `[50%, 100%]` of itself. Jitter only ever shortens the wait.
+    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+        let exp = attempt.saturating_sub(1).min(30);
+        let base = self
+            .initial_backoff
+            .saturating_mul(1u32 << exp)
+            .min(self.max_backoff);
+        base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+    }
+
+    /// The wait before the next attempt, or `None` to stop: after the last attempt, or when
+    /// the wait (the larger of the backoff and the server's `Retry-After`) would not leave
+    /// time for another attempt in the `remaining` budget.
+    pub fn next_delay(
+        &self,
+        attempt: u32,
+        jitter: f64,
+        retry_after: Option<Duration>,
+        remaining: Duration,
+    ) -> Option<Duration> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let delay = self.backoff(attempt, jitter).max(retry_after.unwrap_or_default());
+        (delay < remaining).then_some(delay)
+    }
+}
+
+/// The body of a token request.
+#[derive(Clone)]
+enum RequestBody {
+    Empty,
+    Json(Vec<u8>),
+    Form(String),
+}
+
+/// One token request, built by a vendor crate and sent by [`TokenHttpClient::execute`].
+///
+/// `Debug` shows the method, host and path only: never the query (Orange Connex puts
+/// tokens there), headers or body.
+#[derive(Clone)]
+pub struct TokenRequest {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: RequestBody,
+    redactor: Redactor,
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("method", &self.method)
+            .field("host", &self.url.host_str())
+            .field("path", &self.url.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenRequest {
+    /// A request with no body.
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: RequestBody::Empty,
+            redactor: Redactor::new(),
+        }
+    }
+
+    /// A `POST` with no body (yet).
+    pub fn post(url: Url) -> Self {
+        Self::new(Method::POST, url)
+    }
+
+    /// Appends query parameters, each value percent-encoded exactly once
+    /// (`application/x-www-form-urlencoded` rules: `+` becomes `%2B`).
+    #[must_use]
+    pub fn query<'a>(mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        self.url.query_pairs_mut().extend_pairs(pairs);
+        self
+    }
+
+    /// Sets a JSON body (`Content-Type: application/json`).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] if `body` cannot be serialized.
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self, AuthError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| AuthError::InvalidConfig(format!("cannot encode request body: {e}")))?;
+        self.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        self.body = RequestBody::Json(bytes);
+        Ok(self)
+    }
+
+    /// Sets a form body (`Content-Type: application/x-www-form-urlencoded`).
+    #[must_use]
+    pub fn form<'a>(mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        self.body = RequestBody::Form(body);
+        self
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Adds a header holding a secret: marked sensitive and registered for redaction.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] if the value is not a valid header value (it is not
+    /// quoted in the error).
+    pub fn secret_header(mut self, name: HeaderName, value: &str) -> Result<Self, AuthError> {
+        let mut header = HeaderValue::from_str(value).map_err(|_| {
+            AuthError::InvalidConfig(format!("the value for header `{name}` is not a valid header value"))
+        })?;
+        header.set_sensitive(true);
+        self.headers.insert(name, header);
+        self.redactor.add(value);
+        Ok(self)
+    }
+
+    /// Sets `Authorization: Basic base64(user:password)` of the raw UTF-8 values
+    /// (RFC 7617), and registers both for redaction.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] if `user` contains `:` (RFC 7617 forbids it).
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Result<Self, AuthError> {
+        if user.contains(':') {
+            return Err(AuthError::InvalidConfig(
+                "a Basic authentication user id must not contain ':' (RFC 7617)".into(),
+            ));
+        }
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.redactor.add_basic_pair(user, password);
+        self = self.secret_header(header::AUTHORIZATION, &format!("Basic {encoded}"))?;
+        Ok(self)
+    }
+
+    /// Registers a secret this request carries (in the body or query), so that an error
+    /// body echoing it is quoted without it.
+    #[must_use]
+    pub fn redact(mut self, secret: &str) -> Self {
+        self.redactor.add(secret);
+        self
+    }
+
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The request URL. Holds secrets for some vendors: never log it.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The redactor holding this request's secrets.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+}
+
+/// A response to a token request, read in full (up to the body cap), handed to the vendor
+/// crate's parser.
+pub struct RawResponse<'a> {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Local time at which the request of this attempt was sent: the base of the expiry.
+    pub sent_at: DateTime<Utc>,
+    /// The response's `Date` header, if present and valid.
+    pub date: Option<DateTime<Utc>>,
+    redactor: &'a Redactor,
+}
+
+impl fmt::Debug for RawResponse<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawResponse")
+            .field("status", &self.status)
+            .field("body", &describe_shape(&self.body))
+            .field("sent_at", &self.sent_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RawResponse<'_> {
+    /// Parses the body as JSON.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Decode`] describing the body by its shape only (a 2xx body that fails
+    /// to parse may still hold a valid token, so it is never quoted).
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, AuthError> {
+        serde_json::from_slice(&self.body).map_err(|e| self.decode_error(&e))
+    }
+
+    /// A [`AuthError::Decode`] for this body, naming what was wrong without quoting it.
+    pub fn decode_error(&self, error: &serde_json::Error) -> AuthError {
+        // serde_json's message names the field and type ("invalid type: integer, expected
+        // a string at line 1 column 40") but for string values may quote them, so keep
+        // only its category and position.
+        let what = match error.classify() {
+            serde_json::error::Category::Io => "I/O error",
+            serde_json::error::Category::Syntax => "not valid JSON",
+            serde_json::error::Category::Data => "unexpected fields or value types",
+            serde_json::error::Category::Eof => "truncated JSON",
+        };
+        AuthError::Decode {
+            status: self.status.as_u16(),
+            detail: format!(
+                "{what} at line {} column {}; the body was {}",
+                error.line(),
+                error.column(),
+                describe_shape(&self.body)
+            ),
+        }
+    }
+
+    /// At most 512 bytes of the body with every secret of the request removed.
+    pub fn excerpt(&self) -> String {
+        self.redactor.excerpt(&self.body)
+    }
+
+    /// The redactor of the request this answers.
+    pub fn redactor(&self) -> &Redactor {
+        self.redactor
+    }
+
+    /// The `Retry-After` header in seconds or as an HTTP date (relative to `Date`, or the
+    /// send time when there is none).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let value = self.headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+        let base = self.date.unwrap_or(self.sent_at);
+        Some((at - base).to_std().unwrap_or(Duration::ZERO))
+    }
+
+    /// The standard OAuth error in the body (`{"error": ..., "error_description": ...}`),
+    /// if there is one.
+    pub fn oauth_error(&self) -> Option<AuthError> {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            error: String,
+            error_description: Option<String>,
+            request_id: Option<String>,
+        }
+        let body: Body = serde_json::from_slice(&self.body).ok()?;
+        Some(AuthError::OAuth {
+            code: OAuthErrorCode::parse(&body.error),
+            description: body
+                .error_description
+                .map(|d| self.redactor.scrub(&d))
+                .map(|d| crate::redact::truncate_excerpt(&d)),
+            status: Some(self.status.as_u16()),
+            request_id: body.request_id.or_else(|| self.request_id_header()),
+            hint: None,
+        })
+    }
+
+    /// The error for a response no vendor format explained: the OAuth error if the body
+    /// is one, else [`AuthError::Http`] with a redacted excerpt.
+    pub fn standard_error(&self) -> AuthError {
+        self.oauth_error().unwrap_or_else(|| AuthError::Http {
+            status: self.status.as_u16(),
+            excerpt: self.excerpt(),
+            retry_after: self.retry_after(),
+        })
+    }
+
+    fn request_id_header(&self) -> Option<String> {
+        ["x-amzn-requestid", "x-request-id", "x-amz-request-id"]
+            .iter()
+            .find_map(|name| self.headers.get(*name)?.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+/// Sends token requests: the one place that knows about retries, timeouts and limits.
+///
+/// Cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct TokenHttpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    policy: RetryPolicy,
+    user_agent: HeaderValue,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for TokenHttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenHttpClient")
+            .field("user_agent", &self.inner.user_agent)
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`TokenHttpClient`].
+#[derive(Debug)]
+pub struct TokenHttpClientBuilder {
+    product: String,
+    http: Option<reqwest::Client>,
+    policy: RetryPolicy,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl TokenHttpClientBuilder {
+    /// Uses this `reqwest::Client` (share one across your app). It must not follow
+    /// redirects (`reqwest::redirect::Policy::none()`): a followed redirect would send
+    /// the credentials to another host. A response that arrives from another host than
+    /// the one asked is refused.
+    #[must_use]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Sets the retry and limit policy.
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the clock the send time is read from (tests).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] if the HTTP client cannot be created (no TLS backend).
+    pub fn build(self) -> Result<TokenHttpClient, AuthError> {
+        let http = match self.http {
+            Some(http) => http,
+            None => default_http_client(self.policy.attempt_timeout)?,
+        };
+        let user_agent = format!(
+            "{} auth-core/{}",
+            self.product,
+            env!("CARGO_PKG_VERSION")
+        );
+        let user_agent = HeaderValue::from_str(&user_agent)
+            .map_err(|_| AuthError::InvalidConfig("invalid User-Agent product".into()))?;
+        Ok(TokenHttpClient {
+            inner: Arc::new(Inner {
+                http,
+                policy: self.policy,
+                user_agent,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            }),
+        })
+    }
+}
+
+/// A `reqwest::Client` fit for token calls: no redirects, a connect timeout.
+///
+/// With the `rustls` feature this installs rustls' ring crypto provider as the process
+/// default if no provider was installed yet.
+///
+/// # Errors
+///
+/// [`AuthError::InvalidConfig`] if reqwest cannot build a client.
+pub fn default_http_client(connect_timeout: Duration) -> Result<reqwest::Client, AuthError> {
+    crate::install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .build()
+        .map_err(|e| AuthError::InvalidConfig(format!("cannot build the HTTP client: {}", e.without_url())))
+}
+
+/// Refuses endpoints that would send credentials in clear text: `https` only, except
+/// `http` to a loopback host (tests, emulators).
+///
+/// # Errors
+///
+/// [`AuthError::InvalidConfig`] naming the scheme and host.
+pub fn check_endpoint(url: &Url) -> Result<(), AuthError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        scheme => Err(AuthError::InvalidConfig(format!(
+            "refusing to send credentials over `{scheme}` to host `{}`: use https (plain http is allowed only for loopback hosts)",
+            url.host_str().unwrap_or("")
+        ))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(domain)) => {
+            domain.eq_ignore_ascii_case("localhost") || domain.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+impl TokenHttpClient {
+    /// A client with the default `reqwest::Client` and policy. `product` names the vendor
+    /// crate for the `User-Agent`, as `name/version`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenHttpClientBuilder::build`].
+    pub fn new(product: &str) -> Result<Self, AuthError> {
+        Self::builder(product).build()
+    }
+
+    /// A builder; `product` names the vendor crate for the `User-Agent`.
+    pub fn builder(product: &str) -> TokenHttpClientBuilder {
+        TokenHttpClientBuilder {
+            product: product.to_owned(),
+            http: None,
+            policy: RetryPolicy::default(),
+            clock: None,
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.inner.policy
+    }
+
+    /// The underlying `reqwest::Client` (for the API calls of the same vendor).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The clock the send time is read from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Sends `request` and hands each response to `parse`, retrying what
+    /// [`AuthError::is_retryable`] says may succeed later, within the policy.
+    ///
+    /// `parse` sees every response, 2xx or not, and decides what is an error (Orange
+    /// Connex answers errors with HTTP 200).
+    ///
+    /// # Errors
+    ///
+    /// The last attempt's error: [`AuthError::InvalidConfig`] for a non-HTTPS endpoint,
+    /// [`AuthError::Timeout`], [`AuthError::Transport`], or what `parse` returned.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future abandons the request; the vendor may still have processed it.
+    /// [`CachedTokenProvider`](crate::CachedTokenProvider) runs it in a spawned task for
+    /// that reason.
+    pub async fn execute<T>(
+        &self,
+        request: &TokenRequest,
+        parse: impl Fn(&RawResponse<'_>) -> Result<T, AuthError>,
+    ) -> Result<T, AuthError> {
+        check_endpoint(&request.url)?;
+        let policy = &self.inner.policy;
+        let started = tokio::time::Instant::now();
+        let deadline = started + policy.budget;
+        let host = request.url.host_str().unwrap_or("").to_owned();
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let timeout = policy.attempt_timeout.min(remaining);
+            let result = match tokio::time::timeout(timeout, self.attempt(request)).await {
+                Err(_) => Err(AuthError::Timeout { after: timeout }),
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(mut raw)) => {
+                    let response = RawResponse {
+                        status: raw.status,
+                        headers: std::mem::take(&mut raw.headers),
+                        body: std::mem::take(&mut raw.body),
+                        sent_at: raw.sent_at,
+                        date: raw.date,
+                        redactor: &request.redactor,
+                    };
+                    parse(&response).map_err(|e| match e {
+                        AuthError::Http { status, excerpt, retry_after: None } => AuthError::Http {
+                            status,
+                            excerpt,
+                            retry_after: response.retry_after(),
+                        },
+                        e => e,
+                    })
+                }
+            };
+            let error = match result {
+                Ok(value) => return Ok(value),
+                Err(e) => e,
+            };
+            if !error.is_retryable() {
+                return Err(error);
+            }
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(delay) =
+                policy.next_delay(attempt, jitter(), error.retry_after(), remaining)
+            else {
+                tracing::debug!(%host, attempt, status = ?error.status(), "token request failed; no retry left");
+                return Err(error);
+            };
+            tracing::debug!(%host, attempt, status = ?error.status(), delay_ms = delay.as_millis() as u64, "token request failed; retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(&self, request: &TokenRequest) -> Result<Attempt, AuthError> {
+        let inner = &self.inner;
+        let mut builder = inner
+            .http
+            .request(request.method.clone(), request.url.clone())
+            .headers(request.headers.clone())
+            .header(header::USER_AGENT, inner.user_agent.clone())
+            .header(header::ACCEPT, HeaderValue::from_static("application/json"));
+        builder = match &request.body {
+            RequestBody::Empty => builder.header(header::CONTENT_LENGTH, "0"),
+            RequestBody::Json(bytes) => builder.body(bytes.clone()),
+            RequestBody::Form(body) => builder.body(body.clone()),
+        };
+        let sent_at = inner.clock.now();
+        let mut response = builder.send().await.map_err(AuthError::transport)?;
+        if response.url().host_str() != request.url.host_str() {
+            return Err(AuthError::InvalidConfig(
+                "the HTTP client followed a redirect to another host; token calls need a client built with redirect::Policy::none()".into(),
+            ));
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let date = headers
+            .get(header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .map(|d| d.with_timezone(&Utc));
+        let cap = inner.policy.max_body_bytes;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(AuthError::transport)? {
+            if body.len() + chunk.len() > cap {
+                return Err(AuthError::Decode {
+                    status: status.as_u16(),
+                    detail: format!("response body is larger than the {cap}-byte limit"),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Attempt {
+            status,
+            headers,
+            body,
+            sent_at,
+            date,
+        })
+    }
+}
+
+struct Attempt {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    sent_at: DateTime<Utc>,
+    date: Option<DateTime<Utc>>,
+}
+
+/// A uniform draw in `[0, 1)` from the OS random source.
+pub(crate) fn jitter() -> f64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters_down() {
+        let p = RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_millis(350));
+        assert_eq!(p.backoff(1, 0.999_999), Duration::from_millis(100).mul_f64(0.5 + 0.5 * 0.999_999));
+        assert_eq!(p.backoff(1, 0.0), Duration::from_millis(50));
+        assert_eq!(p.backoff(2, 0.0), Duration::from_millis(100));
+        assert_eq!(p.backoff(3, 0.0), Duration::from_millis(175)); // 400 capped to 350, halved
+        assert_eq!(p.backoff(60, 0.0), Duration::from_millis(175));
+        for i in 0..100 {
+            let j = f64::from(i) / 100.0;
+            let d = p.backoff(2, j);
+            assert!(d >= Duration::from_millis(100) && d <= Duration::from_millis(200), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn next_delay_honours_retry_after_attempts_and_budget() {
+        let p = RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_secs(1));
+        let plenty = Duration::from_secs(60);
+        assert_eq!(p.next_delay(1, 0.0, None, plenty), Some(Duration::from_millis(50)));
+        assert_eq!(
+            p.next_delay(1, 0.0, Some(Duration::from_secs(7)), plenty),
+            Some(Duration::from_secs(7))
+        );
+        // Retry-After shorter than the backoff does not shorten it.
+        assert_eq!(
+            p.next_delay(2, 0.0, Some(Duration::from_millis(1)), plenty),
+            Some(Duration::from_millis(100))
+        );
+        // The last attempt is never followed by another.
+        assert_eq!(p.next_delay(3, 0.0, None, plenty), None);
+        // A wait that would use up the budget ends the retries.
+        assert_eq!(p.next_delay(1, 0.0, Some(Duration::from_secs(61)), plenty), None);
+        assert_eq!(p.next_delay(1, 0.0, None, Duration::from_millis(50)), None);
+    }
+
+    #[test]
+    fn jitter_is_in_unit_interval() {
+        for _ in 0..1000 {
+            let j = jitter();
+            assert!((0.0..1.0).contains(&j));
+        }
+    }
+
+    #[test]
+    fn endpoints_must_be_https_unless_loopback() {
+        for ok in [
+            "https://api.example.com/token",
+            "http://127.0.0.1:8080/token",
+            "http://127.9.9.9/token",
+            "http://[::1]:80/token",
+            "http://localhost:1/token",
+        ] {
+            assert!(check_endpoint(&ok.parse().unwrap()).is_ok(), "{ok}");
+        }
+        for bad in ["http://api.example.com/token", "http://10.0.0.1/token", "ftp://localhost/x"] {
+            let err = check_endpoint(&bad.parse().unwrap()).unwrap_err();
+            assert!(matches!(err, AuthError::InvalidConfig(_)), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_values_are_encoded_once() {
+        let r = TokenRequest::post("https://h.example/t".parse().unwrap())
+            .query([("refresh_token", "a+b/c=d%2F"), ("x", "sp ace")]);
+        assert_eq!(r.url().query(), Some("refresh_token=a%2Bb%2Fc%3Dd%252F&x=sp+ace"));
+        assert!(!format!("{r:?}").contains("refresh_token"));
+    }
+
+    #[test]
+    fn basic_auth_refuses_colon_in_user() {
+        let r = TokenRequest::post("https://h.example/t".parse().unwrap());
+        assert!(matches!(r.basic_auth("a:b", "c"), Err(AuthError::InvalidConfig(_))));
+    }
+}

@@ -1,0 +1,79 @@
+//! Vendor-neutral building blocks for getting, caching and refreshing OAuth access tokens.
+//!
+//! Vendor crates (`auth-easyship`, `auth-amazon-sp`, `auth-pitneybowes`,
+//! `auth-orangeconnex`) build on this crate; library authors implement [`TokenSource`]
+//! (and [`Scope`]) to add a vendor or a custom grant.
+//!
+//! # Example
+//!
+//! ```
+//! use auth_core::{AccessToken, AuthScheme, RequestBuilderExt, Scopes, Token};
+//! use chrono::{Duration, Utc};
+//!
+//! // What a grant flow returns: the expiry is our send time plus `expires_in`.
+//! let token = Token::new(AccessToken::new("secret-token"), Some(Utc::now() + Duration::hours(2)))
+//!     .with_scopes("rate label".parse::<Scopes<String>>().unwrap());
+//!
+//! // Secrets never print.
+//! assert_eq!(format!("{:?}", token.access_token()), "AccessToken([REDACTED])");
+//!
+//! // Put it on an API request the way the vendor expects.
+//! auth_core::install_crypto_provider();
+//! let request = reqwest::Client::new()
+//!     .get("https://api.example.com/v1/shipments")
+//!     .auth_token(&AuthScheme::Bearer, &token)
+//!     .build()
+//!     .unwrap();
+//! assert!(request.headers()["authorization"].is_sensitive());
+//! ```
+//!
+//! # Concepts
+//!
+//! - Secrets ([`AccessToken`], [`RefreshToken`], [`ClientSecret`], [`Secret`]) have a
+//!   redacted `Debug`, no `Display`, no `Serialize`; the value is reachable only through
+//!   `expose_secret()`.
+//! - [`Token`] expiry is the local send time plus `expires_in`; a server-issued time may
+//!   only make it earlier ([`token::expiry`]).
+//! - [`AuthError`] is `Clone` and never holds a secret.
+//! - [`http::TokenHttpClient`] is the one token call: timeouts, retries, no redirects,
+//!   body cap, HTTPS only (loopback excepted).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod clock;
+mod error;
+pub mod http;
+pub mod redact;
+mod scheme;
+mod scope;
+mod secret;
+mod source;
+pub mod token;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AuthError, OAuthErrorCode};
+pub use scheme::{AuthScheme, RequestBuilderExt};
+pub use scope::{Scope, Scopes, UnknownScope};
+pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, State};
+pub use source::{FnSource, StaticSource, TokenSource};
+pub use token::Token;
+
+/// Installs rustls' ring crypto provider as the process default, unless one is installed.
+///
+/// This crate's clients call it for you. Call it yourself before building your own
+/// `reqwest::Client` (`reqwest::Client::new()` panics without a provider when reqwest's
+/// `rustls-no-provider` feature is the TLS backend, as it is here: ring builds about 25 s
+/// faster than aws-lc-rs on two cores). Idempotent; a no-op without the `rustls` feature.
+pub fn install_crypto_provider() {
+    #[cfg(feature = "rustls")]
+    {
+        // Err only means a provider is installed already, which is what we want.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+/// Re-exported so vendor crates and users name the same versions.
+pub use async_trait::async_trait;
+pub use chrono;
+pub use reqwest;
+pub use url::Url;

@@ -1,0 +1,228 @@
+//! Turning response bodies into error text that can never carry a secret.
+
+use base64::Engine as _;
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// The most of an error body an [`AuthError`](crate::AuthError) quotes.
+pub const MAX_EXCERPT_BYTES: usize = 512;
+
+const REDACTED: &str = "[REDACTED]";
+
+/// JSON keys whose values are always removed from excerpts, whatever they hold.
+const SECRET_KEYS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "client_secret",
+    "code",
+    "token",
+    "password",
+    "secret",
+    "api_secret",
+    "restrictedDataToken",
+    "accessToken",
+    "refreshToken",
+];
+
+/// The secrets one request carries, so that an error body echoing any of them can be
+/// quoted safely.
+///
+/// Each secret is removed in its plain form, percent-encoded (both `%20` and `+` for
+/// spaces), and in standard base64 (with and without padding); pairs added with
+/// [`add_basic_pair`](Self::add_basic_pair) are also removed as `base64(key:secret)`.
+#[derive(Default, Clone)]
+pub struct Redactor {
+    needles: Vec<String>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("secrets", &self.needles.len())
+            .finish()
+    }
+}
+
+impl Redactor {
+    /// A redactor that knows no secret yet (JSON secret keys are still removed).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a secret value.
+    pub fn add(&mut self, secret: &str) {
+        // Very short values would blank out ordinary words; no real credential is this short.
+        if secret.len() < 4 {
+            return;
+        }
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let b64_nopad = base64::engine::general_purpose::STANDARD_NO_PAD;
+        let forms = [
+            secret.to_owned(),
+            utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string(),
+            form_encode(secret),
+            b64.encode(secret),
+            b64_nopad.encode(secret),
+        ];
+        for form in forms {
+            if !self.needles.contains(&form) {
+                self.needles.push(form);
+            }
+        }
+    }
+
+    /// Registers a `user:password` pair as sent in HTTP Basic authentication, plus each half.
+    pub fn add_basic_pair(&mut self, user: &str, password: &str) {
+        self.add(user);
+        self.add(password);
+        self.add(&format!("{user}:{password}"));
+    }
+
+    /// Removes every registered secret from `text`.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        // Longest first, so a secret's encoded form is not half-replaced by a shorter one.
+        let mut needles: Vec<&String> = self.needles.iter().collect();
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        for needle in needles {
+            if out.contains(needle.as_str()) {
+                out = out.replace(needle.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+
+    /// Quotes an error body: secret JSON keys blanked, registered secrets removed, cut to
+    /// [`MAX_EXCERPT_BYTES`] at a character boundary.
+    pub fn excerpt(&self, body: &[u8]) -> String {
+        let text = String::from_utf8_lossy(body);
+        let text = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(mut value) => {
+                blank_secret_keys(&mut value);
+                value.to_string()
+            }
+            Err(_) => text.into_owned(),
+        };
+        let scrubbed = self.scrub(text.trim());
+        truncate(&scrubbed, MAX_EXCERPT_BYTES)
+    }
+}
+
+fn form_encode(secret: &str) -> String {
+    url::form_urlencoded::byte_serialize(secret.as_bytes()).collect()
+}
+
+fn blank_secret_keys(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if SECRET_KEYS.iter().any(|k| k.eq_ignore_ascii_case(key)) && !value.is_null() {
+                    *value = serde_json::Value::String(REDACTED.into());
+                } else {
+                    blank_secret_keys(value);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(blank_secret_keys),
+        _ => {}
+    }
+}
+
+/// Cuts `text` to [`MAX_EXCERPT_BYTES`] at a character boundary.
+pub(crate) fn truncate_excerpt(text: &str) -> String {
+    truncate(text, MAX_EXCERPT_BYTES)
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Describes a body without quoting any value: for 2xx bodies that failed to parse, which
+/// may well hold a valid token.
+///
+/// A JSON object becomes its keys and value types (`{access_token: string, expires_in:
+/// string}`); anything else becomes its kind and length.
+pub fn describe_shape(body: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(map)) => {
+            let fields: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", truncate(k, 64), json_type(v)))
+                .collect();
+            format!("a JSON object {{{}}}", fields.join(", "))
+        }
+        Ok(other) => format!("a JSON {}", json_type(&other)),
+        Err(_) if body.is_empty() => "an empty body".to_owned(),
+        Err(_) => format!("a non-JSON body of {} bytes", body.len()),
+    }
+}
+
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_plain_encoded_and_base64_forms() {
+        let mut r = Redactor::new();
+        r.add("s3cr3t/+=x y");
+        r.add_basic_pair("key1", "pa:ss");
+        let body = format!(
+            "a s3cr3t/+=x y b {} c {} d {} e {}",
+            utf8_percent_encode("s3cr3t/+=x y", NON_ALPHANUMERIC),
+            form_encode("s3cr3t/+=x y"),
+            base64::engine::general_purpose::STANDARD.encode("key1:pa:ss"),
+            base64::engine::general_purpose::STANDARD.encode("s3cr3t/+=x y"),
+        );
+        let out = r.excerpt(body.as_bytes());
+        assert!(!out.contains("s3cr3t"), "{out}");
+        assert!(!out.contains("a2V5MTpwYTpzcw"), "{out}");
+        assert_eq!(out.matches(REDACTED).count(), 5, "{out}");
+    }
+
+    #[test]
+    fn blanks_secret_json_keys_even_when_unknown() {
+        let out = Redactor::new().excerpt(
+            br#"{"error":"invalid_grant","refresh_token":"never-registered","nested":{"access_token":"x"}}"#,
+        );
+        assert!(!out.contains("never-registered"), "{out}");
+        assert!(out.contains("invalid_grant"), "{out}");
+    }
+
+    #[test]
+    fn cuts_to_512_bytes_on_a_char_boundary() {
+        let body = "é".repeat(600);
+        let out = Redactor::new().excerpt(body.as_bytes());
+        assert!(out.len() <= MAX_EXCERPT_BYTES + '…'.len_utf8());
+        assert!(out.ends_with('…'));
+    }
+
+    #[test]
+    fn shape_never_quotes_values() {
+        let shape = describe_shape(br#"{"access_token":"tok-123","expires_in":"x","n":null}"#);
+        assert_eq!(
+            shape,
+            "a JSON object {access_token: string, expires_in: string, n: null}"
+        );
+        assert_eq!(describe_shape(b"tok-123"), "a non-JSON body of 7 bytes");
+        assert_eq!(describe_shape(b""), "an empty body");
+        assert_eq!(describe_shape(b"[1]"), "a JSON array");
+    }
+}

@@ -1,0 +1,138 @@
+//! [`TokenSource`]: a grant flow, and the ready-made sources.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use async_trait::async_trait;
+
+use crate::{AuthError, Token};
+
+/// A grant flow: how to get a token from the vendor.
+///
+/// Pure: it does not read or write a store. The
+/// [`CachedTokenProvider`](crate::CachedTokenProvider) calls it with the current token
+/// (whose refresh token it should use, if it has one) and saves what it returns; a rotated
+/// refresh token is simply in the returned [`Token`].
+///
+/// # Examples
+///
+/// A library author's own grant:
+///
+/// ```
+/// use async_trait::async_trait;
+/// use auth_core::{AccessToken, AuthError, Token, TokenSource};
+///
+/// #[derive(Debug)]
+/// struct MyGrant;
+///
+/// #[async_trait]
+/// impl TokenSource for MyGrant {
+///     async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
+///         Ok(Token::new(AccessToken::new("from my vendor"), None))
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait TokenSource: fmt::Debug + Send + Sync + 'static {
+    /// Gets a new token. `previous` is the last token known (from memory or the store),
+    /// whose refresh token a refresh grant uses.
+    ///
+    /// # Errors
+    ///
+    /// Any [`AuthError`]; [`AuthError::is_invalid_grant`] tells the provider that the
+    /// grant is dead until the user authorizes again.
+    async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError>;
+
+    /// Whether a refresh needs `previous` to carry a refresh token (refresh grants).
+    /// The provider uses it to report that re-authorization is needed. Default `false`.
+    fn needs_refresh_token(&self) -> bool {
+        false
+    }
+}
+
+#[async_trait]
+impl<T: TokenSource + ?Sized> TokenSource for std::sync::Arc<T> {
+    async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
+        (**self).fetch_token(previous).await
+    }
+    fn needs_refresh_token(&self) -> bool {
+        (**self).needs_refresh_token()
+    }
+}
+
+/// A source that always returns the same token: API keys that never expire, and users'
+/// tests.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use auth_core::{AccessToken, StaticSource, Token, TokenSource};
+///
+/// let source = StaticSource::new(Token::new(AccessToken::new("k"), None));
+/// let token = source.fetch_token(None).await.unwrap();
+/// assert_eq!(token.access_token().expose_secret(), "k");
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct StaticSource {
+    token: Token,
+}
+
+impl StaticSource {
+    /// A source handing out `token`.
+    pub fn new(token: Token) -> Self {
+        Self { token }
+    }
+}
+
+#[async_trait]
+impl TokenSource for StaticSource {
+    async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
+        Ok(self.token.clone())
+    }
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Token, AuthError>> + Send + 'static>>;
+
+/// A source from a closure returning a future: the quickest custom grant.
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::{AccessToken, FnSource, Token};
+///
+/// let source = FnSource::new(|_previous| async {
+///     Ok(Token::new(AccessToken::new("fresh"), None))
+/// });
+/// ```
+pub struct FnSource {
+    fetch: Box<dyn Fn(Option<Token>) -> BoxFuture + Send + Sync>,
+}
+
+impl FnSource {
+    /// A source calling `fetch` with a copy of the previous token.
+    pub fn new<F, Fut>(fetch: F) -> Self
+    where
+        F: Fn(Option<Token>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Token, AuthError>> + Send + 'static,
+    {
+        Self {
+            fetch: Box::new(move |previous| Box::pin(fetch(previous))),
+        }
+    }
+}
+
+impl fmt::Debug for FnSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnSource").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl TokenSource for FnSource {
+    async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
+        (self.fetch)(previous.cloned()).await
+    }
+}
