@@ -1,6 +1,51 @@
-//! `cargo xtask`: project automation.
+//! `cargo xtask`: project automation (alias in `.cargo/config.toml`).
+//!
+//! Each subcommand is one module with an `Args` struct (clap) and a
+//! `run(&Args) -> Result<()>`; adding one is one variant of [`Command`] and one match arm.
 
-fn main() {
-    eprintln!("usage: cargo xtask <codegen|ci|bench|release>");
-    std::process::exit(2);
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod codegen;
+
+/// The error every subcommand returns; `main` prints it and exits with status 1.
+type Error = Box<dyn std::error::Error>;
+/// Result of a subcommand.
+type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Project automation for the vendor OAuth token crates.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate `crates/*/src/generated/*.rs` from `crates/*/spec/*.toml`.
+    Codegen(codegen::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Codegen(args) => codegen::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
 }
