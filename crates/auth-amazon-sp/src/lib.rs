@@ -1,0 +1,95 @@
+//! Login with Amazon (LWA) tokens for the Amazon Selling Partner API.
+//!
+//! # Example
+//!
+//! ```
+//! use auth_amazon_sp::{AuthorizationRedirect, Client, ConsentRequest, Marketplace, Region};
+//! use auth_core::{RefreshToken, RequestBuilderExt, Token};
+//!
+//! let client = Client::builder()
+//!     .client_id("amzn1.application-oa2-client.example")
+//!     .client_secret("amzn1.oa2-cs.v1.example")
+//!     .region(Region::Europe)
+//!     .build()?;
+//!
+//! // Website authorization: send the seller to the consent page, keep the state.
+//! let (url, state) = client.consent_url(&ConsentRequest::new("amzn1.sp.solution.example", Marketplace::Germany))?;
+//! assert!(url.as_str().starts_with("https://sellercentral-europe.amazon.com/apps/authorize/consent?"));
+//!
+//! // Amazon redirects back; the state is checked before anything else.
+//! let query = format!("state={}&selling_partner_id=A3SELLER&spapi_oauth_code=ANcode", state.as_str());
+//! let redirect = AuthorizationRedirect::parse(&query, &state)?;
+//!
+//! // Then, with network access:
+//! async fn onboard(client: &Client, redirect: &AuthorizationRedirect) -> Result<Token, auth_core::AuthError> {
+//!     // The code is valid for five minutes: exchange it for the seller's refresh token ...
+//!     let first = client.exchange_code(redirect.spapi_oauth_code().clone(), None).await?;
+//!     let refresh_token: RefreshToken = first.refresh_token().cloned().expect("LWA returns one");
+//!     // ... and use that for access tokens from now on, put on SP-API calls as
+//!     // `x-amz-access-token`.
+//!     let token = client.refresh(&refresh_token).await?;
+//!     let _request = client
+//!         .http_client()
+//!         .get(client.sp_api_url().join("sellers/v1/marketplaceParticipations").unwrap())
+//!         .auth_token(&auth_amazon_sp::auth_scheme(), &token);
+//!     Ok(token)
+//! }
+//! # let _ = (onboard, redirect);
+//! # Ok::<(), auth_core::AuthError>(())
+//! ```
+//!
+//! # Concepts
+//!
+//! - **Seller-authorized calls** use the seller's long-lived refresh token
+//!   ([`Client::refresh`], [`RefreshGrant`]); the refresh grant never carries a scope.
+//! - **Grantless calls** (notifications destinations, client-secret rotation) use the
+//!   `client_credentials` grant with one or more [`Scope`]s ([`Client::grantless`],
+//!   [`GrantlessGrant`]).
+//! - **Website authorization** ([`ConsentRequest`], [`AuthorizationRedirect`],
+//!   [`Client::exchange_code`]) turns a seller's consent into its refresh token.
+//! - **Restricted Data Tokens** ([`Client::restricted_data_token`]) replace the access
+//!   token on calls returning personal data.
+//! - **Client-secret rotation**: LWA client secrets expire every 180 days. Credentials come
+//!   from a [`CredentialsProvider`], read on every token request; [`RotatingCredentials`]
+//!   holds the old and the new secret during a rotation window, and an `invalid_client`
+//!   answer to one makes the grant try the other once. Every `invalid_client` error's
+//!   hint mentions the rotation.
+//! - The SP-API sends the token in `x-amz-access-token` ([`auth_scheme`]), and answers an
+//!   expired one with 403 as well as 401 ([`token_rejected`]).
+//! - Form bodies by default, JSON with [`BodyFormat::Json`].
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod client;
+mod consent;
+mod credentials;
+pub mod endpoint;
+mod error;
+mod grant;
+mod scope;
+pub mod wire;
+
+pub use client::{ACCESS_TOKEN_HEADER, BodyFormat, Client, ClientBuilder};
+pub use consent::{AuthorizationRedirect, ConsentRequest};
+pub use credentials::{Credentials, CredentialsProvider, RotatingCredentials, StaticCredentials};
+pub use endpoint::{Environment, LwaEndpoint, Marketplace, Portal, Region};
+pub use error::{CLIENT_SECRET_ROTATION_HINT, VENDOR, token_rejected};
+pub use grant::{GrantlessGrant, RefreshGrant};
+pub use scope::Scope;
+
+/// Where SP-API calls carry the token: the `x-amz-access-token` header, not
+/// `Authorization`.
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::{AccessToken, Token};
+///
+/// let token = Token::new(AccessToken::new("Atza|abc"), None);
+/// let (name, value) = auth_amazon_sp::auth_scheme().header_value(&token).unwrap();
+/// assert_eq!(name, "x-amz-access-token");
+/// assert!(value.is_sensitive());
+/// ```
+pub fn auth_scheme() -> auth_core::AuthScheme {
+    auth_core::AuthScheme::header(ACCESS_TOKEN_HEADER)
+}
