@@ -162,7 +162,9 @@ pub enum AuthError {
     InvalidConfig(String),
 
     /// The `state` returned on the authorization redirect is not the one sent.
-    #[error("the OAuth state on the redirect does not match the one sent; discard this redirect (possible cross-site request forgery)")]
+    #[error(
+        "the OAuth state on the redirect does not match the one sent; discard this redirect (possible cross-site request forgery)"
+    )]
     StateMismatch,
 
     /// The token store failed.
@@ -267,7 +269,10 @@ impl AuthError {
     }
 
     /// A store error from any error type.
-    pub fn store(message: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub fn store(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Self::Store {
             message: message.into(),
             source: Some(Arc::new(source)),
@@ -317,14 +322,27 @@ mod tests {
         assert!(!oauth("invalid_request", 400).is_retryable());
         assert!(oauth("weird", 502).is_retryable());
         for status in [429, 500, 502, 503, 504] {
-            let e = AuthError::Http { status, excerpt: String::new(), retry_after: None };
+            let e = AuthError::Http {
+                status,
+                excerpt: String::new(),
+                retry_after: None,
+            };
             assert!(e.is_retryable(), "{status}");
         }
         for status in [400, 401, 403, 404, 409] {
-            let e = AuthError::Http { status, excerpt: String::new(), retry_after: None };
+            let e = AuthError::Http {
+                status,
+                excerpt: String::new(),
+                retry_after: None,
+            };
             assert!(!e.is_retryable(), "{status}");
         }
-        assert!(AuthError::Timeout { after: Duration::from_secs(1) }.is_retryable());
+        assert!(
+            AuthError::Timeout {
+                after: Duration::from_secs(1)
+            }
+            .is_retryable()
+        );
         assert!(!AuthError::InvalidConfig("x".into()).is_retryable());
     }
 

@@ -127,7 +127,9 @@ impl RetryPolicy {
         if attempt >= self.max_attempts {
             return None;
         }
-        let delay = self.backoff(attempt, jitter).max(retry_after.unwrap_or_default());
+        let delay = self
+            .backoff(attempt, jitter)
+            .max(retry_after.unwrap_or_default());
         (delay < remaining).then_some(delay)
     }
 }
@@ -233,7 +235,9 @@ impl TokenRequest {
     /// quoted in the error).
     pub fn secret_header(mut self, name: HeaderName, value: &str) -> Result<Self, AuthError> {
         let mut header = HeaderValue::from_str(value).map_err(|_| {
-            AuthError::InvalidConfig(format!("the value for header `{name}` is not a valid header value"))
+            AuthError::InvalidConfig(format!(
+                "the value for header `{name}` is not a valid header value"
+            ))
         })?;
         header.set_sensitive(true);
         self.headers.insert(name, header);
@@ -360,7 +364,9 @@ impl RawResponse<'_> {
         if let Ok(seconds) = value.parse::<u64>() {
             return Some(Duration::from_secs(seconds));
         }
-        let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc2822(value)
+            .ok()?
+            .with_timezone(&Utc);
         let base = self.date.unwrap_or(self.sent_at);
         Some((at - base).to_std().unwrap_or(Duration::ZERO))
     }
@@ -375,14 +381,24 @@ impl RawResponse<'_> {
             request_id: Option<String>,
         }
         let body: Body = serde_json::from_slice(&self.body).ok()?;
+        let code = match OAuthErrorCode::parse(&body.error) {
+            // An unknown code is free text from the server: scrub it like a description.
+            OAuthErrorCode::Other(text) => {
+                OAuthErrorCode::Other(crate::redact::truncate_excerpt(&self.redactor.scrub(&text)))
+            }
+            known => known,
+        };
         Some(AuthError::OAuth {
-            code: OAuthErrorCode::parse(&body.error),
+            code,
             description: body
                 .error_description
                 .map(|d| self.redactor.scrub(&d))
                 .map(|d| crate::redact::truncate_excerpt(&d)),
             status: Some(self.status.as_u16()),
-            request_id: body.request_id.or_else(|| self.request_id_header()),
+            request_id: body
+                .request_id
+                .or_else(|| self.request_id_header())
+                .map(|id| crate::redact::truncate_excerpt(&self.redactor.scrub(&id))),
             hint: None,
         })
     }
@@ -473,11 +489,7 @@ impl TokenHttpClientBuilder {
             Some(http) => http,
             None => default_http_client(self.policy.attempt_timeout)?,
         };
-        let user_agent = format!(
-            "{} auth-core/{}",
-            self.product,
-            env!("CARGO_PKG_VERSION")
-        );
+        let user_agent = format!("{} auth-core/{}", self.product, env!("CARGO_PKG_VERSION"));
         let user_agent = HeaderValue::from_str(&user_agent)
             .map_err(|_| AuthError::InvalidConfig("invalid User-Agent product".into()))?;
         Ok(TokenHttpClient {
@@ -505,7 +517,9 @@ pub fn default_http_client(connect_timeout: Duration) -> Result<reqwest::Client,
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .build()
-        .map_err(|e| AuthError::InvalidConfig(format!("cannot build the HTTP client: {}", e.without_url())))
+        .map_err(|e| {
+            AuthError::InvalidConfig(format!("cannot build the HTTP client: {}", e.without_url()))
+        })
 }
 
 /// Refuses endpoints that would send credentials in clear text: `https` only, except
@@ -530,7 +544,8 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(domain)) => {
-            domain.eq_ignore_ascii_case("localhost") || domain.to_ascii_lowercase().ends_with(".localhost")
+            domain.eq_ignore_ascii_case("localhost")
+                || domain.to_ascii_lowercase().ends_with(".localhost")
         }
         None => false,
     }
@@ -616,7 +631,11 @@ impl TokenHttpClient {
                         redactor: &request.redactor,
                     };
                     parse(&response).map_err(|e| match e {
-                        AuthError::Http { status, excerpt, retry_after: None } => AuthError::Http {
+                        AuthError::Http {
+                            status,
+                            excerpt,
+                            retry_after: None,
+                        } => AuthError::Http {
                             status,
                             excerpt,
                             retry_after: response.retry_after(),
@@ -633,8 +652,7 @@ impl TokenHttpClient {
                 return Err(error);
             }
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let Some(delay) =
-                policy.next_delay(attempt, jitter(), error.retry_after(), remaining)
+            let Some(delay) = policy.next_delay(attempt, jitter(), error.retry_after(), remaining)
             else {
                 tracing::debug!(%host, attempt, status = ?error.status(), "token request failed; no retry left");
                 return Err(error);
@@ -715,8 +733,12 @@ mod tests {
 
     #[test]
     fn backoff_doubles_caps_and_jitters_down() {
-        let p = RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_millis(350));
-        assert_eq!(p.backoff(1, 0.999_999), Duration::from_millis(100).mul_f64(0.5 + 0.5 * 0.999_999));
+        let p = RetryPolicy::default()
+            .with_backoff(Duration::from_millis(100), Duration::from_millis(350));
+        assert_eq!(
+            p.backoff(1, 0.999_999),
+            Duration::from_millis(100).mul_f64(0.5 + 0.5 * 0.999_999)
+        );
         assert_eq!(p.backoff(1, 0.0), Duration::from_millis(50));
         assert_eq!(p.backoff(2, 0.0), Duration::from_millis(100));
         assert_eq!(p.backoff(3, 0.0), Duration::from_millis(175)); // 400 capped to 350, halved
@@ -724,15 +746,22 @@ mod tests {
         for i in 0..100 {
             let j = f64::from(i) / 100.0;
             let d = p.backoff(2, j);
-            assert!(d >= Duration::from_millis(100) && d <= Duration::from_millis(200), "{d:?}");
+            assert!(
+                d >= Duration::from_millis(100) && d <= Duration::from_millis(200),
+                "{d:?}"
+            );
         }
     }
 
     #[test]
     fn next_delay_honours_retry_after_attempts_and_budget() {
-        let p = RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_secs(1));
+        let p =
+            RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_secs(1));
         let plenty = Duration::from_secs(60);
-        assert_eq!(p.next_delay(1, 0.0, None, plenty), Some(Duration::from_millis(50)));
+        assert_eq!(
+            p.next_delay(1, 0.0, None, plenty),
+            Some(Duration::from_millis(50))
+        );
         assert_eq!(
             p.next_delay(1, 0.0, Some(Duration::from_secs(7)), plenty),
             Some(Duration::from_secs(7))
@@ -745,7 +774,10 @@ mod tests {
         // The last attempt is never followed by another.
         assert_eq!(p.next_delay(3, 0.0, None, plenty), None);
         // A wait that would use up the budget ends the retries.
-        assert_eq!(p.next_delay(1, 0.0, Some(Duration::from_secs(61)), plenty), None);
+        assert_eq!(
+            p.next_delay(1, 0.0, Some(Duration::from_secs(61)), plenty),
+            None
+        );
         assert_eq!(p.next_delay(1, 0.0, None, Duration::from_millis(50)), None);
     }
 
@@ -768,7 +800,11 @@ mod tests {
         ] {
             assert!(check_endpoint(&ok.parse().unwrap()).is_ok(), "{ok}");
         }
-        for bad in ["http://api.example.com/token", "http://10.0.0.1/token", "ftp://localhost/x"] {
+        for bad in [
+            "http://api.example.com/token",
+            "http://10.0.0.1/token",
+            "ftp://localhost/x",
+        ] {
             let err = check_endpoint(&bad.parse().unwrap()).unwrap_err();
             assert!(matches!(err, AuthError::InvalidConfig(_)), "{bad}");
         }
@@ -778,13 +814,19 @@ mod tests {
     fn query_values_are_encoded_once() {
         let r = TokenRequest::post("https://h.example/t".parse().unwrap())
             .query([("refresh_token", "a+b/c=d%2F"), ("x", "sp ace")]);
-        assert_eq!(r.url().query(), Some("refresh_token=a%2Bb%2Fc%3Dd%252F&x=sp+ace"));
+        assert_eq!(
+            r.url().query(),
+            Some("refresh_token=a%2Bb%2Fc%3Dd%252F&x=sp+ace")
+        );
         assert!(!format!("{r:?}").contains("refresh_token"));
     }
 
     #[test]
     fn basic_auth_refuses_colon_in_user() {
         let r = TokenRequest::post("https://h.example/t".parse().unwrap());
-        assert!(matches!(r.basic_auth("a:b", "c"), Err(AuthError::InvalidConfig(_))));
+        assert!(matches!(
+            r.basic_auth("a:b", "c"),
+            Err(AuthError::InvalidConfig(_))
+        ));
     }
 }

@@ -40,23 +40,36 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod cache;
 mod clock;
 mod error;
 pub mod http;
+mod provider;
 pub mod redact;
 mod scheme;
 mod scope;
 mod secret;
 mod source;
+pub mod store;
 pub mod token;
 
+pub use cache::TokenCache;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, OAuthErrorCode};
+pub use provider::{
+    CachedTokenProvider, CachedTokenProviderBuilder, DEFAULT_FAILURE_BACKOFF, DEFAULT_MIN_VALID,
+    DEFAULT_REFRESH_BEFORE, ProviderStatus,
+};
 pub use scheme::{AuthScheme, RequestBuilderExt};
 pub use scope::{Scope, Scopes, UnknownScope};
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, State};
 pub use source::{FnSource, StaticSource, TokenSource};
+pub use store::{FileStore, Lease, MemoryStore, StoreKey, TokenRecord, TokenStore};
 pub use token::Token;
+
+/// The vendor's check that an API response means "this access token was rejected"
+/// (status, headers, body), used by [`CachedTokenProvider::send_with_token`].
+pub type RejectedTokenCheck = fn(reqwest::StatusCode, &reqwest::header::HeaderMap, &[u8]) -> bool;
 
 /// Installs rustls' ring crypto provider as the process default, unless one is installed.
 ///

@@ -57,13 +57,27 @@ impl Redactor {
         }
         let b64 = base64::engine::general_purpose::STANDARD;
         let b64_nopad = base64::engine::general_purpose::STANDARD_NO_PAD;
-        let forms = [
+        let upper = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
+        // RFC 3986 encoders leave the unreserved marks alone (JS encodeURIComponent also
+        // `!'()*`, Python's quote also `/`); some emit lower-case hex.
+        let rfc3986 = utf8_percent_encode(secret, RFC3986_UNRESERVED).to_string();
+        let js = utf8_percent_encode(secret, JS_COMPONENT).to_string();
+        let python = utf8_percent_encode(secret, PYTHON_QUOTE).to_string();
+        let mut forms = vec![
             secret.to_owned(),
-            utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string(),
+            lower_hex(&upper),
+            lower_hex(&rfc3986),
+            lower_hex(&js),
+            lower_hex(&python),
+            upper,
+            rfc3986,
+            js,
+            python,
             form_encode(secret),
             b64.encode(secret),
             b64_nopad.encode(secret),
         ];
+        forms.retain(|f| !f.is_empty());
         for form in forms {
             if !self.needles.contains(&form) {
                 self.needles.push(form);
@@ -78,9 +92,16 @@ impl Redactor {
         self.add(&format!("{user}:{password}"));
     }
 
-    /// Removes every registered secret from `text`.
+    /// Removes every registered secret from `text` and, if `text` is JSON, the values of
+    /// keys that always hold secrets (`access_token`, `refresh_token`, `client_secret`...).
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_owned();
+        let mut out = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(mut value) if value.is_object() || value.is_array() => {
+                blank_secret_keys(&mut value);
+                value.to_string()
+            }
+            _ => text.to_owned(),
+        };
         // Longest first, so a secret's encoded form is not half-replaced by a shorter one.
         let mut needles: Vec<&String> = self.needles.iter().collect();
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
@@ -96,16 +117,39 @@ impl Redactor {
     /// [`MAX_EXCERPT_BYTES`] at a character boundary.
     pub fn excerpt(&self, body: &[u8]) -> String {
         let text = String::from_utf8_lossy(body);
-        let text = match serde_json::from_str::<serde_json::Value>(&text) {
-            Ok(mut value) => {
-                blank_secret_keys(&mut value);
-                value.to_string()
-            }
-            Err(_) => text.into_owned(),
-        };
         let scrubbed = self.scrub(text.trim());
         truncate(&scrubbed, MAX_EXCERPT_BYTES)
     }
+}
+
+const RFC3986_UNRESERVED: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+const JS_COMPONENT: &percent_encoding::AsciiSet = &RFC3986_UNRESERVED
+    .remove(b'!')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*');
+const PYTHON_QUOTE: &percent_encoding::AsciiSet = &RFC3986_UNRESERVED.remove(b'/');
+
+/// `%2F` -> `%2f`: the same encoding with lower-case hex digits.
+fn lower_hex(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut chars = encoded.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            for _ in 0..2 {
+                if let Some(h) = chars.next() {
+                    out.push(h.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    out
 }
 
 fn form_encode(secret: &str) -> String {

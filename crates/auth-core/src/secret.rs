@@ -194,9 +194,18 @@ mod tests {
 
     #[test]
     fn debug_is_redacted_for_every_secret_type() {
-        assert_eq!(format!("{:?}", AccessToken::new("a")), "AccessToken([REDACTED])");
-        assert_eq!(format!("{:?}", RefreshToken::new("a")), "RefreshToken([REDACTED])");
-        assert_eq!(format!("{:?}", ClientSecret::new("a")), "ClientSecret([REDACTED])");
+        assert_eq!(
+            format!("{:?}", AccessToken::new("a")),
+            "AccessToken([REDACTED])"
+        );
+        assert_eq!(
+            format!("{:?}", RefreshToken::new("a")),
+            "RefreshToken([REDACTED])"
+        );
+        assert_eq!(
+            format!("{:?}", ClientSecret::new("a")),
+            "ClientSecret([REDACTED])"
+        );
         assert_eq!(format!("{:?}", Secret::new("a")), "Secret([REDACTED])");
         assert_eq!(format!("{:#?}", Secret::new("a")), "Secret([REDACTED])");
     }

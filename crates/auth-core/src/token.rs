@@ -187,7 +187,7 @@ pub fn expiry(
     };
     let skew = server_time
         .map(|t| (t - sent_at).abs())
-        .unwrap_or_else(|| chrono::Duration::zero());
+        .unwrap_or_else(chrono::Duration::zero);
     let trusted = chrono::Duration::from_std(max_skew)
         .map(|max| skew <= max)
         .unwrap_or(true);
@@ -236,7 +236,10 @@ mod tests {
 
     #[test]
     fn no_lifetime_means_no_expiry() {
-        assert_eq!(expiry(t("2026-03-01T12:00:00Z"), None, None, None, SKEW), None);
+        assert_eq!(
+            expiry(t("2026-03-01T12:00:00Z"), None, None, None, SKEW),
+            None
+        );
     }
 
     #[test]

@@ -1,0 +1,857 @@
+//! [`CachedTokenProvider`]: a cached, single-flight, auto-refreshing token.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::store::{StoreKey, TokenStore};
+use crate::{
+    AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, SystemClock, Token, TokenSource,
+};
+
+type Outcome = Result<Arc<Token>, AuthError>;
+
+/// Default upper bound of the refresh window: refresh 5 minutes before expiry, or 10% of
+/// the token's lifetime if that is smaller.
+pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(300);
+/// Default `min_valid`: a token closer than this to expiry is not handed out.
+pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(30);
+/// Default time a failed refresh is remembered (the negative cache).
+pub const DEFAULT_FAILURE_BACKOFF: Duration = Duration::from_secs(5);
+
+/// A token kept up to date for many concurrent callers.
+///
+/// - **Hot path**: [`token`](Self::token) on a fresh token is one lock-free read
+///   (`arc-swap`), a coarse monotonic clock reading and an `Arc` clone: no lock, no
+///   allocation.
+/// - **Refresh window**: from `refresh_before` ahead of expiry (default: 5 minutes or 10%
+///   of the lifetime, whichever is smaller, made earlier by up to 20% jitter so a fleet
+///   does not refresh in step) a call starts one background refresh and still returns the
+///   current token; closer than `min_valid` to expiry (default 30 s, at most half the
+///   refresh window) callers wait for the refresh.
+/// - **Single flight**: however many callers, one refresh runs at a time. A failure is
+///   handed to every waiter and remembered for `failure_backoff` (default 5 s);
+///   `invalid_grant` is remembered until [`force_refresh`](Self::force_refresh) or
+///   [`replace_token`](Self::replace_token). A failed refresh never replaces a token that
+///   is still valid.
+/// - **Stores**: with a [`TokenStore`], the refresh takes the store's lease, reloads the
+///   record (another process may have rotated the refresh token), refreshes with the
+///   *stored* refresh token, saves, and only then publishes. A stored token wins over a
+///   configured seed. If the save fails, the new token is kept here, not published to the
+///   hot path, and saved on a later call or by [`flush`](Self::flush).
+///
+/// # Cancel safety
+///
+/// `token()` is cancel safe: the refresh runs in a spawned task, so dropping every caller
+/// never cancels it, and a rotated refresh token it obtains is always saved.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), auth_core::AuthError> {
+/// use auth_core::{AccessToken, CachedTokenProvider, FnSource, Token};
+/// use chrono::{Duration, Utc};
+///
+/// let provider = CachedTokenProvider::new(FnSource::new(|_previous| async {
+///     Ok(Token::new(AccessToken::new("fresh"), Some(Utc::now() + Duration::hours(1))))
+/// }));
+/// let token = provider.token().await?;
+/// assert_eq!(token.access_token().expose_secret(), "fresh");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CachedTokenProvider {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    source: Arc<dyn TokenSource>,
+    store: Option<(Arc<dyn TokenStore>, StoreKey)>,
+    clock: ClockRef,
+    config: Config,
+    published: ArcSwapOption<Published>,
+    /// Monotonic nanoseconds before which the hot path does not try to start a refresh.
+    next_background: AtomicU64,
+    slow: Mutex<Slow>,
+}
+
+#[derive(Debug, Clone)]
+struct Config {
+    refresh_before: Duration,
+    min_valid: Duration,
+    jitter: f64,
+    failure_backoff: Duration,
+    lease_ttl: Duration,
+    lease_wait: Duration,
+}
+
+/// The token the hot path hands out, with its deadlines on the monotonic clock.
+struct Published {
+    token: Arc<Token>,
+    refresh_at: Duration,
+    usable_until: Duration,
+}
+
+#[derive(Default)]
+struct Slow {
+    inflight: Option<watch::Receiver<Option<Outcome>>>,
+    /// The newest token known, even if expired or not published (its refresh token is what
+    /// the next refresh uses when there is no store).
+    current: Option<Arc<Token>>,
+    seed: Option<Token>,
+    unsaved: bool,
+    save_retry_at: Duration,
+    last_error: Option<AuthError>,
+    failed_until: Option<Duration>,
+    invalid_grant: bool,
+    rejected: Option<AccessToken>,
+    force: bool,
+    last_refreshed_at: Option<DateTime<Utc>>,
+}
+
+/// The clock, with the system clock inlined on the hot path.
+enum ClockRef {
+    System,
+    Custom(Arc<dyn Clock>),
+}
+
+impl ClockRef {
+    #[inline]
+    fn monotonic(&self) -> Duration {
+        match self {
+            Self::System => SystemClock.monotonic(),
+            Self::Custom(clock) => clock.monotonic(),
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        match self {
+            Self::System => SystemClock.now(),
+            Self::Custom(clock) => clock.now(),
+        }
+    }
+}
+
+/// Builds a [`CachedTokenProvider`].
+pub struct CachedTokenProviderBuilder {
+    source: Arc<dyn TokenSource>,
+    store: Option<(Arc<dyn TokenStore>, StoreKey)>,
+    clock: Option<Arc<dyn Clock>>,
+    config: Config,
+    seed: Option<Token>,
+}
+
+impl fmt::Debug for CachedTokenProviderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedTokenProviderBuilder")
+            .field("source", &self.source)
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CachedTokenProviderBuilder {
+    /// Keeps the token in `store` under `key`, shared with other providers and processes.
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn TokenStore>, key: StoreKey) -> Self {
+        self.store = Some((store, key));
+        self
+    }
+
+    /// Starts from this token (for example the result of an authorization-code exchange).
+    /// With a store it only seeds an empty store: a stored token wins.
+    #[must_use]
+    pub fn seed(mut self, token: Token) -> Self {
+        self.seed = Some(token);
+        self
+    }
+
+    /// Starts from a refresh token alone (the first `token()` refreshes with it). With a
+    /// store it only seeds an empty store: a stored refresh token wins, because it may be
+    /// a newer rotation than the configured one.
+    #[must_use]
+    pub fn seed_refresh_token(self, refresh_token: RefreshToken) -> Self {
+        let placeholder = Token::new(AccessToken::new(String::new()), Some(DateTime::UNIX_EPOCH))
+            .with_refresh_token(refresh_token);
+        self.seed(placeholder)
+    }
+
+    /// Sets the clock (tests).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Upper bound of the background-refresh window before expiry (default 5 minutes; the
+    /// window is also never more than 10% of the token's lifetime).
+    #[must_use]
+    pub fn refresh_before(mut self, window: Duration) -> Self {
+        self.config.refresh_before = window;
+        self
+    }
+
+    /// Do not hand out a token with less than this left; callers wait for the refresh
+    /// instead (default 30 s; never more than half the refresh window).
+    #[must_use]
+    pub fn min_valid(mut self, min_valid: Duration) -> Self {
+        self.config.min_valid = min_valid;
+        self
+    }
+
+    /// The refresh window is widened by a random share of itself up to this fraction
+    /// (default 0.2; 0 disables jitter). Jitter only ever makes refreshes earlier.
+    #[must_use]
+    pub fn jitter(mut self, fraction: f64) -> Self {
+        self.config.jitter = fraction.clamp(0.0, 1.0);
+        self
+    }
+
+    /// How long a failed refresh is remembered and handed to callers before another is
+    /// tried (default 5 s).
+    #[must_use]
+    pub fn failure_backoff(mut self, backoff: Duration) -> Self {
+        self.config.failure_backoff = backoff;
+        self
+    }
+
+    /// The store lease's TTL (default 90 s: longer than the token call's 60 s retry
+    /// budget) and the longest wait for another holder.
+    #[must_use]
+    pub fn lease(mut self, ttl: Duration, wait: Duration) -> Self {
+        self.config.lease_ttl = ttl;
+        self.config.lease_wait = wait;
+        self
+    }
+
+    /// Builds the provider. Synchronous: the store is read on the first `token()`.
+    pub fn build(self) -> CachedTokenProvider {
+        CachedTokenProvider {
+            shared: Arc::new(Shared {
+                source: self.source,
+                store: self.store,
+                clock: match self.clock {
+                    Some(clock) => ClockRef::Custom(clock),
+                    None => ClockRef::System,
+                },
+                config: self.config,
+                published: ArcSwapOption::const_empty(),
+                next_background: AtomicU64::new(0),
+                slow: Mutex::new(Slow {
+                    seed: self.seed,
+                    ..Slow::default()
+                }),
+            }),
+        }
+    }
+}
+
+/// What a provider knows about its token, for health checks and alerts.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProviderStatus {
+    /// Expiry of the current token (`None`: none yet, or it never expires).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the next background refresh is due, by the wall clock.
+    pub next_refresh_at: Option<DateTime<Utc>>,
+    /// When the last successful refresh finished.
+    pub last_refreshed_at: Option<DateTime<Utc>>,
+    /// The last refresh error, until a refresh succeeds.
+    pub last_error: Option<AuthError>,
+    /// The grant is dead (`invalid_grant`, or no refresh token where one is needed): the
+    /// user must authorize the app again.
+    pub reauthorization_required: bool,
+    /// A token is held that the store has not accepted yet.
+    pub unsaved: bool,
+    /// A refresh is running.
+    pub refreshing: bool,
+}
+
+impl CachedTokenProvider {
+    /// A provider with the default settings and no store.
+    pub fn new(source: impl TokenSource) -> Self {
+        Self::builder(source).build()
+    }
+
+    /// A builder.
+    pub fn builder(source: impl TokenSource) -> CachedTokenProviderBuilder {
+        Self::builder_arc(Arc::new(source))
+    }
+
+    /// A builder for a source already in an `Arc`.
+    pub fn builder_arc(source: Arc<dyn TokenSource>) -> CachedTokenProviderBuilder {
+        CachedTokenProviderBuilder {
+            source,
+            store: None,
+            clock: None,
+            config: Config {
+                refresh_before: DEFAULT_REFRESH_BEFORE,
+                min_valid: DEFAULT_MIN_VALID,
+                jitter: 0.2,
+                failure_backoff: DEFAULT_FAILURE_BACKOFF,
+                lease_ttl: Duration::from_secs(90),
+                lease_wait: Duration::from_secs(90),
+            },
+            seed: None,
+        }
+    }
+
+    /// A token with at least `min_valid` left, refreshing if needed.
+    ///
+    /// # Errors
+    ///
+    /// The refresh's error (shared by every caller waiting on it, and repeated for
+    /// `failure_backoff`, or until [`force_refresh`](Self::force_refresh) for
+    /// `invalid_grant`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe. A refresh runs in a spawned task: dropping this future does not cancel
+    /// it, and its result is saved and published for the next caller.
+    #[inline]
+    pub async fn token(&self) -> Result<Arc<Token>, AuthError> {
+        match self.cached() {
+            Some(token) => Ok(token),
+            None => self.shared.token_slow().await,
+        }
+    }
+
+    /// The cached token if it can be handed out without waiting (the hot path of
+    /// [`token`](Self::token), synchronous). Starts a background refresh when one is due.
+    ///
+    /// Must be called inside a Tokio runtime when a refresh may be due (it spawns it).
+    #[inline]
+    pub fn cached(&self) -> Option<Arc<Token>> {
+        let shared = &self.shared;
+        let guard = shared.published.load();
+        let published = guard.as_ref()?;
+        let now = shared.clock.monotonic();
+        if now < published.refresh_at {
+            return Some(Arc::clone(&published.token));
+        }
+        if now < published.usable_until {
+            shared.maybe_background_refresh(now);
+            return Some(Arc::clone(&published.token));
+        }
+        None
+    }
+
+    /// Forgets the current token (after the API rejected it): the next `token()` gets a
+    /// new one, and a stored copy of the same token is not adopted again.
+    pub fn invalidate(&self) {
+        let mut slow = self.shared.lock();
+        if let Some(current) = slow.current.as_ref() {
+            slow.rejected = Some(current.access_token().clone());
+        }
+        self.shared.published.store(None);
+    }
+
+    /// Like [`invalidate`](Self::invalidate), but only if `token` is still the current
+    /// token (another caller may have replaced it already). Returns whether it was.
+    pub fn invalidate_token(&self, token: &Token) -> bool {
+        let mut slow = self.shared.lock();
+        let is_current = slow
+            .current
+            .as_ref()
+            .is_some_and(|current| current.access_token().ct_eq(token.access_token()));
+        if is_current {
+            slow.rejected = Some(token.access_token().clone());
+            self.shared.published.store(None);
+        }
+        is_current
+    }
+
+    /// Refreshes now, whatever the current token's state, clearing a remembered failure
+    /// (`invalid_grant` included). Joins a refresh already running.
+    ///
+    /// # Errors
+    ///
+    /// The refresh's error.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`token`](Self::token).
+    pub async fn force_refresh(&self) -> Result<Arc<Token>, AuthError> {
+        let rx = {
+            let mut slow = self.shared.lock();
+            slow.invalid_grant = false;
+            slow.failed_until = None;
+            slow.force = true;
+            match &slow.inflight {
+                Some(rx) => rx.clone(),
+                None => self.shared.start_refresh(&mut slow),
+            }
+        };
+        self.shared.wait(rx).await
+    }
+
+    /// Installs a token obtained outside the provider (a new authorization after
+    /// `invalid_grant`): saves it (overwriting the store's record), clears remembered
+    /// failures and publishes it.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] if it could not be saved; it is still held and used, and saved
+    /// on a later call or by [`flush`](Self::flush).
+    pub async fn replace_token(&self, token: Token) -> Result<Arc<Token>, AuthError> {
+        let token = Arc::new(token);
+        let saved = match &self.shared.store {
+            Some((store, key)) => self.shared.save_under_lease(store, key, &token).await,
+            None => Ok(()),
+        };
+        let mut slow = self.shared.lock();
+        slow.invalid_grant = false;
+        slow.failed_until = None;
+        slow.last_error = None;
+        slow.rejected = None;
+        slow.seed = None;
+        match saved {
+            Ok(()) => {
+                self.shared.publish(&mut slow, Arc::clone(&token));
+                Ok(token)
+            }
+            Err(e) => {
+                self.shared.hold_unsaved(&mut slow, token);
+                Err(e)
+            }
+        }
+    }
+
+    /// Saves a token the store has not accepted yet. Call it at shutdown.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] if the save fails again.
+    pub async fn flush(&self) -> Result<(), AuthError> {
+        let pending = {
+            let slow = self.shared.lock();
+            match (&self.shared.store, slow.unsaved, &slow.current) {
+                (Some(_), true, Some(token)) => Some(Arc::clone(token)),
+                _ => None,
+            }
+        };
+        let Some(token) = pending else { return Ok(()) };
+        let (store, key) = self.shared.store.as_ref().expect("checked above");
+        self.shared.save_under_lease(store, key, &token).await?;
+        let mut slow = self.shared.lock();
+        if slow
+            .current
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &token))
+        {
+            slow.unsaved = false;
+            self.shared.publish(&mut slow, token);
+        }
+        Ok(())
+    }
+
+    /// What the provider knows about its token.
+    pub fn status(&self) -> ProviderStatus {
+        let shared = &*self.shared;
+        let slow = shared.lock();
+        let next_refresh_at = shared.published.load().as_ref().map(|p| {
+            let now = shared.clock.monotonic();
+            let ahead = p.refresh_at.saturating_sub(now);
+            shared.clock.now() + chrono::Duration::from_std(ahead).unwrap_or(chrono::Duration::MAX)
+        });
+        let no_refresh_token = shared.source.needs_refresh_token()
+            && slow
+                .current
+                .as_ref()
+                .and_then(|c| c.refresh_token())
+                .is_none()
+            && slow.seed.as_ref().and_then(|s| s.refresh_token()).is_none();
+        ProviderStatus {
+            expires_at: slow.current.as_ref().and_then(|c| c.expires_at()),
+            next_refresh_at,
+            last_refreshed_at: slow.last_refreshed_at,
+            last_error: slow.last_error.clone(),
+            reauthorization_required: slow.invalid_grant
+                || (no_refresh_token && slow.last_error.is_some()),
+            unsaved: slow.unsaved,
+            refreshing: slow.inflight.is_some(),
+        }
+    }
+
+    /// Sends `request` with the token put on it as `scheme` says. When the response says
+    /// the token was rejected (`rejected`, the vendor crate's check, is consulted on 401
+    /// and 403 only), the token is invalidated and the request sent once more with a new
+    /// one, if it can be cloned (streaming bodies cannot).
+    ///
+    /// # Errors
+    ///
+    /// The token's error, or [`AuthError::Transport`] when the API call fails.
+    pub async fn send_with_token(
+        &self,
+        request: reqwest::RequestBuilder,
+        scheme: &crate::AuthScheme,
+        rejected: crate::RejectedTokenCheck,
+    ) -> Result<reqwest::Response, AuthError> {
+        use crate::RequestBuilderExt as _;
+        let token = self.token().await?;
+        let retry = request.try_clone();
+        let response = request
+            .auth_token(scheme, &token)
+            .send()
+            .await
+            .map_err(AuthError::transport)?;
+        let status = response.status();
+        if !matches!(status.as_u16(), 401 | 403) {
+            return Ok(response);
+        }
+        let (response, body) = buffer(response).await?;
+        if !rejected(status, response.headers(), &body) {
+            return Ok(rebuild(response, body));
+        }
+        tracing::info!(
+            status = status.as_u16(),
+            "the API rejected the access token; refreshing and retrying once"
+        );
+        self.invalidate_token(&token);
+        let Some(retry) = retry else {
+            return Ok(rebuild(response, body));
+        };
+        let token = self.token().await?;
+        retry
+            .auth_token(scheme, &token)
+            .send()
+            .await
+            .map_err(AuthError::transport)
+    }
+}
+
+async fn buffer(
+    response: reqwest::Response,
+) -> Result<(http::Response<()>, bytes::Bytes), AuthError> {
+    let mut builder = http::Response::builder()
+        .status(response.status())
+        .version(response.version());
+    if let Some(headers) = builder.headers_mut() {
+        *headers = response.headers().clone();
+    }
+    let body = response.bytes().await.map_err(AuthError::transport)?;
+    let parts = builder
+        .body(())
+        .map_err(|e| AuthError::InvalidConfig(format!("cannot rebuild the response: {e}")))?;
+    Ok((parts, body))
+}
+
+fn rebuild(parts: http::Response<()>, body: bytes::Bytes) -> reqwest::Response {
+    let (parts, ()) = parts.into_parts();
+    reqwest::Response::from(http::Response::from_parts(parts, body))
+}
+
+impl fmt::Debug for CachedTokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.status();
+        f.debug_struct("CachedTokenProvider")
+            .field("source", &self.shared.source)
+            .field("store", &self.shared.store)
+            .field("expires_at", &status.expires_at)
+            .field("refreshing", &status.refreshing)
+            .field("last_error", &status.last_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Slow> {
+        self.slow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Called from the hot path inside the refresh window: starts one background refresh,
+    /// at most once per `failure_backoff`, without taking the lock on other calls.
+    #[cold]
+    fn maybe_background_refresh(self: &Arc<Self>, now: Duration) {
+        let now_nanos = now.as_nanos() as u64;
+        let next = self.next_background.load(Ordering::Relaxed);
+        if now_nanos < next {
+            return;
+        }
+        let claim = now_nanos + self.config.failure_backoff.as_nanos() as u64;
+        if self
+            .next_background
+            .compare_exchange(next, claim, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let mut slow = self.lock();
+        let blocked = slow.invalid_grant || slow.failed_until.is_some_and(|until| now < until);
+        if slow.inflight.is_none() && !blocked {
+            // The receiver is dropped: nobody waits, the task runs to completion anyway.
+            let _ = self.start_refresh(&mut slow);
+        }
+    }
+
+    async fn token_slow(self: &Arc<Self>) -> Outcome {
+        let rx = {
+            let mut slow = self.lock();
+            let now = self.clock.monotonic();
+            if let Some(published) = self.published.load().as_ref()
+                && now < published.usable_until
+            {
+                return Ok(Arc::clone(&published.token));
+            }
+            // A token held unsaved (the store failed) is still good to hand out.
+            if slow.unsaved
+                && let Some(current) = slow.current.clone()
+                && self.usable(&slow, &current)
+            {
+                if slow.inflight.is_none() && now >= slow.save_retry_at {
+                    slow.save_retry_at = now + self.config.failure_backoff;
+                    let _ = self.start_refresh(&mut slow);
+                }
+                return Ok(current);
+            }
+            if slow.invalid_grant
+                && let Some(error) = &slow.last_error
+            {
+                return Err(error.clone());
+            }
+            if slow.failed_until.is_some_and(|until| now < until)
+                && let Some(error) = &slow.last_error
+            {
+                return Err(error.clone());
+            }
+            match &slow.inflight {
+                Some(rx) => rx.clone(),
+                None => self.start_refresh(&mut slow),
+            }
+        };
+        self.wait(rx).await
+    }
+
+    /// Whether `token` may be handed out now (enough validity left, not rejected).
+    fn usable(&self, slow: &Slow, token: &Token) -> bool {
+        let rejected = slow
+            .rejected
+            .as_ref()
+            .is_some_and(|r| r.ct_eq(token.access_token()));
+        !rejected && token.is_fresh(self.clock.now(), self.min_valid(token))
+    }
+
+    /// Whether `token` is outside its refresh window (no refresh needed yet).
+    fn not_due(&self, slow: &Slow, token: &Token) -> bool {
+        self.usable(slow, token) && token.is_fresh(self.clock.now(), self.window(token))
+    }
+
+    fn window(&self, token: &Token) -> Duration {
+        let lifetime = match (token.expires_at(), token.issued_at()) {
+            (Some(exp), Some(issued)) => (exp - issued).to_std().ok(),
+            (Some(exp), None) => (exp - self.clock.now()).to_std().ok(),
+            _ => None,
+        };
+        match lifetime {
+            Some(lifetime) => self.config.refresh_before.min(lifetime / 10),
+            None => self.config.refresh_before,
+        }
+    }
+
+    fn min_valid(&self, token: &Token) -> Duration {
+        self.config.min_valid.min(self.window(token) / 2)
+    }
+
+    fn start_refresh(self: &Arc<Self>, slow: &mut Slow) -> watch::Receiver<Option<Outcome>> {
+        let (tx, rx) = watch::channel(None);
+        slow.inflight = Some(rx.clone());
+        let shared = Arc::clone(self);
+        tokio::spawn(async move {
+            let outcome = shared.run_refresh().await;
+            shared.finish(&outcome);
+            let _ = tx.send(Some(outcome));
+        });
+        rx
+    }
+
+    async fn wait(&self, mut rx: watch::Receiver<Option<Outcome>>) -> Outcome {
+        let outcome = match rx.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone(),
+            Err(_) => None,
+        };
+        outcome.unwrap_or_else(|| {
+            // The task ended without a result (it panicked): let the next call try again.
+            let mut slow = self.lock();
+            if slow.inflight.as_ref().is_some_and(|r| r.same_channel(&rx)) {
+                slow.inflight = None;
+            }
+            Err(AuthError::InvalidConfig(
+                "the token refresh task ended without a result (the token source panicked)".into(),
+            ))
+        })
+    }
+
+    fn finish(&self, outcome: &Outcome) {
+        let mut slow = self.lock();
+        slow.inflight = None;
+        match outcome {
+            Ok(_) => {
+                slow.last_error = None;
+                slow.failed_until = None;
+                slow.invalid_grant = false;
+                slow.last_refreshed_at = Some(self.clock.now());
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, key = ?self.store.as_ref().map(|(_, k)| k), "token refresh failed");
+                slow.last_error = Some(error.clone());
+                if error.is_invalid_grant() {
+                    slow.invalid_grant = true;
+                } else {
+                    let until = self.clock.monotonic() + self.config.failure_backoff;
+                    slow.failed_until = Some(until);
+                    self.next_background
+                        .fetch_max(until.as_nanos() as u64, Ordering::AcqRel);
+                }
+            }
+        }
+    }
+
+    async fn run_refresh(self: &Arc<Self>) -> Outcome {
+        let (current, seed, unsaved, force) = {
+            let mut slow = self.lock();
+            (
+                slow.current.clone(),
+                slow.seed.clone(),
+                slow.unsaved,
+                std::mem::take(&mut slow.force),
+            )
+        };
+        let Some((store, key)) = &self.store else {
+            let candidate = current.or_else(|| seed.map(Arc::new));
+            return self.refresh_from(candidate, force).await.inspect(|token| {
+                let mut slow = self.lock();
+                self.publish(&mut slow, Arc::clone(token));
+            });
+        };
+
+        let lease = store
+            .lease(key, self.config.lease_ttl, self.config.lease_wait)
+            .await?;
+        let outcome = async {
+            // An unsaved rotation held here is newer than anything stored: save it first.
+            if unsaved && let Some(current) = &current {
+                store.save(&lease, current).await?;
+                let mut slow = self.lock();
+                if slow.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, current)) {
+                    slow.unsaved = false;
+                }
+            }
+            let stored = store.load(key).await?.map(|record| Arc::new(record.token));
+            // The store wins over memory and over the seed: another process may have
+            // rotated the refresh token since we last looked.
+            let candidate = stored.or(current).or_else(|| seed.map(Arc::new));
+            let token = self.refresh_from(candidate.clone(), force).await?;
+            let adopted = candidate.as_ref().is_some_and(|c| Arc::ptr_eq(c, &token));
+            if adopted {
+                return Ok((token, true));
+            }
+            match store.save(&lease, &token).await {
+                Ok(record) => {
+                    tracing::info!(%key, version = record.version, expires_at = ?token.expires_at(), "token refreshed and saved");
+                    Ok((token, true))
+                }
+                Err(error) => {
+                    tracing::warn!(%key, error = %error, "token refreshed but not saved; holding it and retrying the save later");
+                    Ok((token, false))
+                }
+            }
+        }
+        .await;
+        if let Err(error) = store.release(lease).await {
+            tracing::warn!(%key, error = %error, "could not release the refresh lease; it will expire");
+        }
+        let (token, saved) = outcome?;
+        let mut slow = self.lock();
+        if saved {
+            self.publish(&mut slow, Arc::clone(&token));
+        } else {
+            self.hold_unsaved(&mut slow, Arc::clone(&token));
+        }
+        Ok(token)
+    }
+
+    /// Adopts `candidate` when it needs no refresh, else fetches from the source.
+    async fn refresh_from(&self, candidate: Option<Arc<Token>>, force: bool) -> Outcome {
+        if let Some(candidate) = &candidate {
+            let not_due = {
+                let slow = self.lock();
+                self.not_due(&slow, candidate)
+            };
+            if !force && not_due {
+                return Ok(Arc::clone(candidate));
+            }
+        }
+        if self.source.needs_refresh_token()
+            && candidate.as_ref().and_then(|c| c.refresh_token()).is_none()
+        {
+            return Err(AuthError::OAuth {
+                code: OAuthErrorCode::InvalidGrant,
+                description: Some("no refresh token is known for this grant".into()),
+                status: None,
+                request_id: None,
+                hint: Some(
+                    "authorize the app, then seed the provider with the refresh token \
+                     (seed_refresh_token or replace_token)"
+                        .into(),
+                ),
+            });
+        }
+        let token = self.source.fetch_token(candidate.as_deref()).await?;
+        Ok(Arc::new(token))
+    }
+
+    fn publish(&self, slow: &mut Slow, token: Arc<Token>) {
+        let now_mono = self.clock.monotonic();
+        let (refresh_at, usable_until) = match token.remaining(self.clock.now()) {
+            None => (Duration::MAX, Duration::MAX),
+            Some(left) => {
+                let window = self.window(&token);
+                let jittered = window.mul_f64(1.0 + self.config.jitter * crate::http::jitter());
+                (
+                    now_mono + left.saturating_sub(jittered),
+                    now_mono + left.saturating_sub(self.min_valid(&token)),
+                )
+            }
+        };
+        slow.current = Some(Arc::clone(&token));
+        slow.unsaved = false;
+        slow.seed = None;
+        self.next_background.store(0, Ordering::Release);
+        self.published.store(Some(Arc::new(Published {
+            token,
+            refresh_at,
+            usable_until,
+        })));
+    }
+
+    fn hold_unsaved(&self, slow: &mut Slow, token: Arc<Token>) {
+        slow.current = Some(token);
+        slow.unsaved = true;
+        slow.seed = None;
+        slow.save_retry_at = self.clock.monotonic() + self.config.failure_backoff;
+        // Keep callers on the slow path, where the save is retried.
+        self.published.store(None);
+    }
+
+    async fn save_under_lease(
+        &self,
+        store: &Arc<dyn TokenStore>,
+        key: &StoreKey,
+        token: &Token,
+    ) -> Result<(), AuthError> {
+        let lease = store
+            .lease(key, self.config.lease_ttl, self.config.lease_wait)
+            .await?;
+        let saved = store.save(&lease, token).await;
+        if let Err(error) = store.release(lease).await {
+            tracing::warn!(%key, error = %error, "could not release the refresh lease; it will expire");
+        }
+        saved.map(|_| ())
+    }
+}

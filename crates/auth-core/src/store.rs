@@ -1,0 +1,807 @@
+//! Where tokens live between refreshes and across processes: [`TokenStore`],
+//! [`MemoryStore`] and [`FileStore`].
+//!
+//! A store keeps one versioned [`TokenRecord`] per [`StoreKey`] and a **lease** for the
+//! refresh critical section. The [`CachedTokenProvider`](crate::CachedTokenProvider) takes
+//! the lease, reloads the record (another process may have rotated the refresh token),
+//! refreshes with the stored refresh token, saves, and releases. A save after the lease
+//! was lost is refused, so a stalled process can never overwrite a newer rotation.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{AccessToken, AuthError, RefreshToken, Scopes, Token};
+
+/// What a stored token belongs to: vendor, environment, client id and subject (the seller
+/// or account). A sandbox token is never served in production because the environment is
+/// part of the key.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StoreKey {
+    vendor: String,
+    environment: String,
+    client_id: String,
+    subject: String,
+}
+
+impl StoreKey {
+    /// A key. Use an empty `subject` for app-level (client-credentials) tokens.
+    pub fn new(
+        vendor: impl Into<String>,
+        environment: impl Into<String>,
+        client_id: impl Into<String>,
+        subject: impl Into<String>,
+    ) -> Self {
+        Self {
+            vendor: vendor.into(),
+            environment: environment.into(),
+            client_id: client_id.into(),
+            subject: subject.into(),
+        }
+    }
+
+    /// The vendor part.
+    pub fn vendor(&self) -> &str {
+        &self.vendor
+    }
+    /// The environment part.
+    pub fn environment(&self) -> &str {
+        &self.environment
+    }
+    /// The client id part.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+    /// The subject part (seller, account).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// A file-name-safe, unambiguous rendering: each part percent-encoded, joined by `.`.
+    pub fn file_stem(&self) -> String {
+        const SET: &percent_encoding::AsciiSet =
+            &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_');
+        [
+            &self.vendor,
+            &self.environment,
+            &self.client_id,
+            &self.subject,
+        ]
+        .iter()
+        .map(|part| percent_encoding::utf8_percent_encode(part, SET).to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+    }
+}
+
+impl fmt::Debug for StoreKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StoreKey({self})")
+    }
+}
+
+impl fmt::Display for StoreKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}/{}",
+            self.vendor, self.environment, self.client_id, self.subject
+        )
+    }
+}
+
+/// A stored token and its version (incremented by every save).
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    /// 1 for the first save, then +1 each time.
+    pub version: u64,
+    /// The token, refresh token included.
+    pub token: Token,
+    /// When it was saved, by the saver's clock.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The right to run the refresh for one key, held between reload and save.
+///
+/// It expires after the TTL given to [`TokenStore::lease`] (longer than the token call's
+/// whole retry budget); a store refuses a save under an expired or replaced lease.
+pub struct Lease {
+    key: StoreKey,
+    owner: String,
+    fence: u64,
+    expires: Instant,
+    guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lease")
+            .field("key", &self.key)
+            .field("owner", &self.owner)
+            .field("fence", &self.fence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Lease {
+    /// A lease; for store implementations. `guard` is dropped when the lease is released
+    /// (an OS file lock, a connection).
+    pub fn new(
+        key: StoreKey,
+        owner: impl Into<String>,
+        fence: u64,
+        ttl: Duration,
+        guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+    ) -> Self {
+        Self {
+            key,
+            owner: owner.into(),
+            fence,
+            expires: Instant::now() + ttl,
+            guard,
+        }
+    }
+
+    /// The key it locks.
+    pub fn key(&self) -> &StoreKey {
+        &self.key
+    }
+    /// Who holds it.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+    /// A number that grows with every lease granted on the key (a fencing token).
+    pub fn fence(&self) -> u64 {
+        self.fence
+    }
+    /// Whether its TTL has passed.
+    pub fn is_expired(&self) -> bool {
+        Instant::now() >= self.expires
+    }
+
+    fn check(&self) -> Result<(), AuthError> {
+        if self.is_expired() {
+            Err(AuthError::Store {
+                message: format!(
+                    "the refresh lease on {} expired before the save; the result was not saved",
+                    self.key
+                ),
+                source: None,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Storage for tokens shared by providers, threads or processes.
+///
+/// Implement it for your own backend (a database, a secrets manager). Records hold
+/// secrets: keep them where only the application can read them.
+#[async_trait]
+pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
+    /// Loads the record for `key`, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] when the backend fails or the record cannot be read.
+    async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError>;
+
+    /// Takes the refresh lease for `key` for `ttl`, waiting at most `wait` for another
+    /// holder to release it (or for its lease to expire).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] when the lease could not be had within `wait`.
+    async fn lease(
+        &self,
+        key: &StoreKey,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Lease, AuthError>;
+
+    /// Saves `token` under `lease` as the next version of the record.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] when the lease was lost (expired or taken over) or the
+    /// backend fails. Nothing is written then.
+    async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError>;
+
+    /// Releases the lease.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] when the backend fails (the lease then expires by itself).
+    async fn release(&self, lease: Lease) -> Result<(), AuthError>;
+}
+
+fn lease_timeout(key: &StoreKey, wait: Duration) -> AuthError {
+    AuthError::Store {
+        message: format!("another refresh of {key} held the lease for longer than {wait:?}"),
+        source: None,
+    }
+}
+
+/// Polling interval while waiting for a lease held elsewhere.
+const LEASE_POLL: Duration = Duration::from_millis(20);
+
+// ---------------------------------------------------------------------------------------
+
+/// A store in this process's memory: for one process with several providers on the same
+/// key, and for tests.
+#[derive(Default)]
+pub struct MemoryStore {
+    entries: Mutex<HashMap<StoreKey, MemoryEntry>>,
+    released: tokio::sync::Notify,
+    fences: AtomicU64,
+}
+
+#[derive(Default)]
+struct MemoryEntry {
+    record: Option<TokenRecord>,
+    lease: Option<(u64, Instant)>,
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = self.entries.lock().map(|e| e.len()).unwrap_or(0);
+        f.debug_struct("MemoryStore").field("keys", &len).finish()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<StoreKey, MemoryEntry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
+        Ok(self.entries().get(key).and_then(|e| e.record.clone()))
+    }
+
+    async fn lease(
+        &self,
+        key: &StoreKey,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Lease, AuthError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.released.notified();
+            {
+                let mut entries = self.entries();
+                let entry = entries.entry(key.clone()).or_default();
+                let free = entry.lease.is_none_or(|(_, until)| Instant::now() >= until);
+                if free {
+                    let fence = self.fences.fetch_add(1, Ordering::SeqCst) + 1;
+                    entry.lease = Some((fence, Instant::now() + ttl));
+                    return Ok(Lease::new(key.clone(), "memory", fence, ttl, None));
+                }
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(lease_timeout(key, wait));
+            }
+            let _ = tokio::time::timeout(LEASE_POLL.min(deadline - now), notified).await;
+        }
+    }
+
+    async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
+        lease.check()?;
+        let mut entries = self.entries();
+        let entry = entries.entry(lease.key.clone()).or_default();
+        if entry.lease.map(|(fence, _)| fence) != Some(lease.fence) {
+            return Err(lost_lease(&lease.key));
+        }
+        let record = TokenRecord {
+            version: entry.record.as_ref().map_or(0, |r| r.version) + 1,
+            token: token.clone(),
+            updated_at: Utc::now(),
+        };
+        entry.record = Some(record.clone());
+        Ok(record)
+    }
+
+    async fn release(&self, lease: Lease) -> Result<(), AuthError> {
+        let mut entries = self.entries();
+        if let Some(entry) = entries.get_mut(&lease.key)
+            && entry.lease.map(|(fence, _)| fence) == Some(lease.fence)
+        {
+            entry.lease = None;
+        }
+        drop(entries);
+        self.released.notify_waiters();
+        Ok(())
+    }
+}
+
+fn lost_lease(key: &StoreKey) -> AuthError {
+    AuthError::Store {
+        message: format!("the refresh lease on {key} was taken over; the result was not saved"),
+        source: None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// A store of one JSON file per key in a directory, safe across processes.
+///
+/// - Saves never leave a torn file: the record is written to a temporary file created
+///   with mode `0600` in the same directory, fsynced, renamed over the old one, and the
+///   directory is fsynced.
+/// - The lease is an OS lock (`flock`) on a sidecar `.lock` file, so a process that dies
+///   mid-refresh releases it at once.
+///
+/// Records hold refresh tokens in clear text (mode `0600`): put the directory where only
+/// the application's user can read it.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    dir: PathBuf,
+    #[cfg(test)]
+    crash_before_rename: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FileStore {
+    /// A store in `dir` (created with mode `0700` on first save if missing).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            #[cfg(test)]
+            crash_before_rename: Arc::default(),
+        }
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn record_path(&self, key: &StoreKey) -> PathBuf {
+        self.dir.join(format!("{}.json", key.file_stem()))
+    }
+
+    fn lock_path(&self, key: &StoreKey) -> PathBuf {
+        self.dir.join(format!("{}.lock", key.file_stem()))
+    }
+}
+
+fn io_error(what: &str, path: &Path, error: std::io::Error) -> AuthError {
+    AuthError::store(format!("{what} {}", path.display()), error)
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+) -> Result<T, AuthError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AuthError::store("store task failed", e))?
+}
+
+#[async_trait]
+impl TokenStore for FileStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
+        let path = self.record_path(key);
+        blocking(move || read_record(&path)).await
+    }
+
+    async fn lease(
+        &self,
+        key: &StoreKey,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Lease, AuthError> {
+        let dir = self.dir.clone();
+        let path = self.lock_path(key);
+        let file = blocking(move || {
+            create_dir(&dir)?;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .map_err(|e| io_error("cannot open lock file", &path, e))
+        })
+        .await?;
+        let file = Arc::new(file);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => {
+                    let fence = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+                    let owner = format!("pid {}", std::process::id());
+                    return Ok(Lease::new(
+                        key.clone(),
+                        owner,
+                        fence,
+                        ttl,
+                        Some(Box::new(file)),
+                    ));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(io_error("cannot lock", &self.lock_path(key), e));
+                }
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Err(lease_timeout(key, wait));
+            }
+            tokio::time::sleep(LEASE_POLL.min(deadline - now)).await;
+        }
+    }
+
+    async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
+        lease.check()?;
+        if lease.guard.is_none() {
+            return Err(lost_lease(&lease.key));
+        }
+        let path = self.record_path(&lease.key);
+        let dir = self.dir.clone();
+        let token = token.clone();
+        #[cfg(test)]
+        let crash = self.crash_before_rename.load(Ordering::SeqCst);
+        #[cfg(not(test))]
+        let crash = false;
+        blocking(move || {
+            let version = read_record(&path)?.map_or(0, |r| r.version) + 1;
+            let record = TokenRecord {
+                version,
+                token,
+                updated_at: Utc::now(),
+            };
+            write_atomically(&dir, &path, &record, crash)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn release(&self, lease: Lease) -> Result<(), AuthError> {
+        // Dropping the guard closes the file, which releases the OS lock.
+        drop(lease);
+        Ok(())
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), AuthError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| io_error("cannot create store directory", dir, e))
+}
+
+fn read_record(path: &Path) -> Result<Option<TokenRecord>, AuthError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => zeroize::Zeroizing::new(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error("cannot read", path, e)),
+    };
+    let stored: StoredRecord = serde_json::from_slice(&bytes).map_err(|e| AuthError::Store {
+        // The message is serde's position and category only: never the content.
+        message: format!(
+            "token record {} is not valid ({:?} at line {} column {})",
+            path.display(),
+            e.classify(),
+            e.line(),
+            e.column()
+        ),
+        source: None,
+    })?;
+    Ok(Some(stored.into_record()))
+}
+
+fn write_atomically(
+    dir: &Path,
+    path: &Path,
+    record: &TokenRecord,
+    crash_before_rename: bool,
+) -> Result<(), AuthError> {
+    use std::io::Write as _;
+    create_dir(dir)?;
+    let bytes = zeroize::Zeroizing::new(
+        serde_json::to_vec(&StoredRecord::from_record(record))
+            .map_err(|e| AuthError::store("cannot encode token record", e))?,
+    );
+    let mut suffix = [0u8; 8];
+    let _ = getrandom::fill(&mut suffix);
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("record"),
+        u64::from_le_bytes(suffix)
+    ));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let result = (|| {
+        let mut file = options
+            .open(&tmp)
+            .map_err(|e| io_error("cannot create", &tmp, e))?;
+        file.write_all(&bytes)
+            .map_err(|e| io_error("cannot write", &tmp, e))?;
+        file.sync_all()
+            .map_err(|e| io_error("cannot sync", &tmp, e))?;
+        if crash_before_rename {
+            // Test hook: behave as if the process died here.
+            return Err(AuthError::Store {
+                message: "simulated crash before rename".into(),
+                source: None,
+            });
+        }
+        std::fs::rename(&tmp, path).map_err(|e| io_error("cannot rename onto", path, e))?;
+        #[cfg(unix)]
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_error("cannot sync directory", dir, e))?;
+        Ok(())
+    })();
+    if result.is_err() && !crash_before_rename {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The on-disk form. Secret types are not `Serialize` on purpose; this record exposes
+/// them explicitly, and only here.
+#[derive(Serialize, Deserialize)]
+struct StoredRecord {
+    version: u64,
+    updated_at: DateTime<Utc>,
+    access_token: String,
+    token_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    scopes: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued_at: Option<DateTime<Utc>>,
+}
+
+impl Drop for StoredRecord {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        self.access_token.zeroize();
+        if let Some(rt) = self.refresh_token.as_mut() {
+            rt.zeroize();
+        }
+    }
+}
+
+impl StoredRecord {
+    fn from_record(record: &TokenRecord) -> Self {
+        let token = &record.token;
+        Self {
+            version: record.version,
+            updated_at: record.updated_at,
+            access_token: token.access_token().expose_secret().to_owned(),
+            token_type: token.token_type().to_owned(),
+            expires_at: token.expires_at(),
+            refresh_token: token.refresh_token().map(|r| r.expose_secret().to_owned()),
+            scopes: token.scopes().to_string(),
+            issued_at: token.issued_at(),
+        }
+    }
+
+    fn into_record(mut self) -> TokenRecord {
+        let scopes: Scopes<String> = self
+            .scopes
+            .split_ascii_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let mut token = Token::new(
+            AccessToken::new(std::mem::take(&mut self.access_token)),
+            self.expires_at,
+        )
+        .with_token_type(std::mem::take(&mut self.token_type))
+        .with_refresh_token_opt(self.refresh_token.take().map(RefreshToken::new))
+        .with_scopes(scopes);
+        if let Some(issued) = self.issued_at {
+            token = token.with_issued_at(issued);
+        }
+        TokenRecord {
+            version: self.version,
+            token,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> StoreKey {
+        StoreKey::new("easyship", "sandbox", "client/1", "seller 7")
+    }
+
+    fn token(n: u32) -> Token {
+        Token::new(
+            AccessToken::new(format!("at-{n}")),
+            DateTime::from_timestamp(1_800_000_000 + i64::from(n), 123_456_000),
+        )
+        .with_refresh_token(RefreshToken::new(format!("rt-{n}")))
+        .with_scopes("a b".parse().unwrap())
+    }
+
+    #[test]
+    fn key_renders_unambiguously() {
+        assert_eq!(key().file_stem(), "easyship.sandbox.client%2F1.seller%207");
+        assert_ne!(
+            StoreKey::new("a.b", "c", "d", "").file_stem(),
+            StoreKey::new("a", "b.c", "d", "").file_stem()
+        );
+    }
+
+    async fn round_trip(store: &dyn TokenStore) {
+        assert!(store.load(&key()).await.unwrap().is_none());
+        let lease = store
+            .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+            .await
+            .unwrap();
+        let saved = store.save(&lease, &token(1)).await.unwrap();
+        assert_eq!(saved.version, 1);
+        let saved = store.save(&lease, &token(2)).await.unwrap();
+        assert_eq!(saved.version, 2);
+        store.release(lease).await.unwrap();
+        let loaded = store.load(&key()).await.unwrap().unwrap();
+        assert_eq!(loaded.version, 2);
+        assert_eq!(loaded.token.access_token().expose_secret(), "at-2");
+        assert_eq!(
+            loaded.token.refresh_token().unwrap().expose_secret(),
+            "rt-2"
+        );
+        assert_eq!(loaded.token.scopes().to_string(), "a b");
+        assert_eq!(loaded.token.expires_at(), token(2).expires_at());
+    }
+
+    #[tokio::test]
+    async fn memory_store_round_trips() {
+        round_trip(&MemoryStore::new()).await;
+    }
+
+    #[tokio::test]
+    async fn file_store_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        round_trip(&FileStore::new(dir.path().join("tokens"))).await;
+    }
+
+    #[tokio::test]
+    async fn lease_is_exclusive_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores: [Box<dyn TokenStore>; 2] = [
+            Box::new(MemoryStore::new()),
+            Box::new(FileStore::new(dir.path())),
+        ];
+        for store in stores {
+            let held = store
+                .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+                .await
+                .unwrap();
+            let err = store
+                .lease(&key(), Duration::from_secs(60), Duration::from_millis(30))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, AuthError::Store { .. }), "{store:?}");
+            store.release(held).await.unwrap();
+            let again = store
+                .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+                .await;
+            assert!(again.is_ok(), "{store:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn save_after_lease_expired_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores: [Box<dyn TokenStore>; 2] = [
+            Box::new(MemoryStore::new()),
+            Box::new(FileStore::new(dir.path())),
+        ];
+        for store in stores {
+            let lease = store
+                .lease(&key(), Duration::ZERO, Duration::ZERO)
+                .await
+                .unwrap();
+            assert!(store.save(&lease, &token(1)).await.is_err(), "{store:?}");
+            assert!(store.load(&key()).await.unwrap().is_none(), "{store:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_save_after_takeover_is_refused() {
+        let store = MemoryStore::new();
+        let stale = store
+            .lease(&key(), Duration::from_millis(1), Duration::ZERO)
+            .await
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(2)); // let the std-Instant TTL pass
+        let fresh = store
+            .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+            .await
+            .unwrap();
+        assert!(store.save(&stale, &token(1)).await.is_err());
+        assert!(store.save(&fresh, &token(2)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn crash_between_write_and_rename_leaves_the_old_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let lease = store
+            .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+            .await
+            .unwrap();
+        store.save(&lease, &token(1)).await.unwrap();
+        store.crash_before_rename.store(true, Ordering::SeqCst);
+        assert!(store.save(&lease, &token(2)).await.is_err());
+        store.crash_before_rename.store(false, Ordering::SeqCst);
+        // The half-done write is a stray temp file; the record is the old one, whole.
+        let stray = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert_eq!(stray, 1);
+        let loaded = store.load(&key()).await.unwrap().unwrap();
+        assert_eq!(
+            (loaded.version, loaded.token.access_token().expose_secret()),
+            (1, "at-1")
+        );
+        // The next save still works.
+        assert_eq!(store.save(&lease, &token(3)).await.unwrap().version, 2);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn record_file_is_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let lease = store
+            .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+            .await
+            .unwrap();
+        store.save(&lease, &token(1)).await.unwrap();
+        let mode = std::fs::metadata(store.record_path(&key()))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[tokio::test]
+    async fn corrupt_record_is_an_error_without_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        std::fs::write(store.record_path(&key()), br#"{"access_token":"leaked-at""#).unwrap();
+        let err = store.load(&key()).await.unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("leaked-at"), "{text}");
+    }
+}

@@ -1,0 +1,686 @@
+//! CachedTokenProvider behaviour: single flight, refresh windows, failures, stores.
+//!
+//! Time is a `ManualClock`; the grant is an in-process source held by a semaphore, so
+//! every test controls exactly when a fetch starts and ends.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::{
+    AccessToken, AuthError, CachedTokenProvider, Clock, FileStore, Lease, ManualClock, MemoryStore,
+    OAuthErrorCode, RefreshToken, StoreKey, Token, TokenRecord, TokenSource, TokenStore,
+};
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn start() -> DateTime<Utc> {
+    "2026-06-01T00:00:00Z".parse().unwrap()
+}
+
+type Scripted = Result<Option<Duration>, AuthError>;
+
+/// A grant whose fetches are counted, optionally gated, and scripted.
+#[derive(Debug)]
+struct TestSource {
+    clock: Arc<ManualClock>,
+    calls: AtomicUsize,
+    gate: Option<Semaphore>,
+    script: Mutex<VecDeque<Scripted>>,
+    seen_refresh_tokens: Mutex<Vec<Option<String>>>,
+    needs_refresh_token: bool,
+}
+
+impl TestSource {
+    fn new(clock: &Arc<ManualClock>) -> Arc<Self> {
+        Arc::new(Self::build(clock, false))
+    }
+
+    fn gated(clock: &Arc<ManualClock>) -> Arc<Self> {
+        Arc::new(Self::build(clock, true))
+    }
+
+    fn build(clock: &Arc<ManualClock>, gated: bool) -> Self {
+        Self {
+            clock: Arc::clone(clock),
+            calls: AtomicUsize::new(0),
+            gate: gated.then(|| Semaphore::new(0)),
+            script: Mutex::new(VecDeque::new()),
+            seen_refresh_tokens: Mutex::new(Vec::new()),
+            needs_refresh_token: false,
+        }
+    }
+
+    fn push(&self, outcome: Scripted) {
+        self.script.lock().unwrap().push_back(outcome);
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn release(&self, n: usize) {
+        self.gate.as_ref().unwrap().add_permits(n);
+    }
+}
+
+#[async_trait]
+impl TokenSource for TestSource {
+    async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        self.seen_refresh_tokens.lock().unwrap().push(
+            previous
+                .and_then(|p| p.refresh_token())
+                .map(|r| r.expose_secret().to_owned()),
+        );
+        if let Some(gate) = &self.gate {
+            gate.acquire().await.unwrap().forget();
+        }
+        let scripted = self.script.lock().unwrap().pop_front();
+        let lifetime = match scripted {
+            Some(Err(error)) => return Err(error),
+            Some(Ok(lifetime)) => lifetime,
+            None => Some(HOUR),
+        };
+        let now = self.clock.now();
+        Ok(Token::new(
+            AccessToken::new(format!("at-{n}")),
+            lifetime.map(|l| now + chrono::Duration::from_std(l).unwrap()),
+        )
+        .with_issued_at(now)
+        .with_refresh_token(RefreshToken::new(format!("rt-{n}"))))
+    }
+
+    fn needs_refresh_token(&self) -> bool {
+        self.needs_refresh_token
+    }
+}
+
+fn provider(source: &Arc<TestSource>) -> CachedTokenProvider {
+    CachedTokenProvider::builder(Arc::clone(source))
+        .clock(source.clock.clone())
+        .jitter(0.0)
+        .build()
+}
+
+fn at(token: &Token) -> &str {
+    token.access_token().expose_secret()
+}
+
+async fn until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..100_000 {
+        if cond() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+fn server_error() -> AuthError {
+    AuthError::Http {
+        status: 503,
+        excerpt: "down".into(),
+        retry_after: None,
+    }
+}
+
+fn invalid_grant() -> AuthError {
+    AuthError::oauth(
+        OAuthErrorCode::InvalidGrant,
+        Some("spent".into()),
+        Some(400),
+    )
+}
+
+async fn thousand_callers_one_fetch(
+    provider: &CachedTokenProvider,
+    source: &Arc<TestSource>,
+    expect: &str,
+) {
+    let before = source.calls();
+    let tasks: Vec<_> = (0..1000)
+        .map(|_| {
+            let p = provider.clone();
+            tokio::spawn(async move { p.token().await })
+        })
+        .collect();
+    until("the fetch to start", || source.calls() > before).await;
+    // Let every caller reach the wait before the fetch ends.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    source.release(1);
+    for task in tasks {
+        assert_eq!(at(&task.await.unwrap().unwrap()), expect);
+    }
+    assert_eq!(source.calls(), before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_concurrent_callers_on_empty_cache_cause_one_fetch() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let provider = provider(&source);
+    thousand_callers_one_fetch(&provider, &source, "at-1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousand_concurrent_callers_on_expired_cache_cause_one_fetch() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let provider = provider(&source);
+    source.release(1);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    clock.advance(HOUR + Duration::from_secs(1));
+    thousand_callers_one_fetch(&provider, &source, "at-2").await;
+}
+
+#[tokio::test]
+async fn dropped_first_caller_neither_cancels_nor_restarts_the_fetch() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let provider = provider(&source);
+    let first = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    until("the fetch to start", || source.calls() == 1).await;
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    source.release(1);
+    // The spawned refresh finishes and publishes on its own.
+    until("the token to be published", || provider.cached().is_some()).await;
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    assert_eq!(source.calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundred_callers_of_a_failing_source_share_one_attempt_and_its_error() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    source.push(Err(server_error()));
+    let provider = provider(&source);
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let p = provider.clone();
+            tokio::spawn(async move { p.token().await })
+        })
+        .collect();
+    until("the fetch to start", || source.calls() == 1).await;
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    source.release(1);
+    for task in tasks {
+        let err = task.await.unwrap().unwrap_err();
+        assert_eq!(err.status(), Some(503));
+    }
+    assert_eq!(source.calls(), 1);
+}
+
+#[tokio::test]
+async fn refresh_window_refreshes_in_background_without_blocking_callers() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let provider = provider(&source);
+    source.release(1);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+
+    // 1 h lifetime: the window is min(5 min, 6 min) = 5 min before expiry.
+    clock.advance(Duration::from_secs(54 * 60));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    assert_eq!(source.calls(), 1, "no refresh before the window");
+
+    clock.advance(Duration::from_secs(2 * 60)); // 4 min left: inside the window
+    // The source is held, yet callers get the current token at once.
+    for _ in 0..10 {
+        assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    }
+    until("the background refresh to start", || source.calls() == 2).await;
+    assert!(provider.status().refreshing);
+    source.release(1);
+    until("the new token", || {
+        provider.cached().is_some_and(|t| at(&t) == "at-2")
+    })
+    .await;
+    assert_eq!(source.calls(), 2);
+}
+
+#[tokio::test]
+async fn min_valid_makes_callers_wait_for_the_refresh() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = provider(&source);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    // 20 s left: under the 30 s min_valid, so the old token is not handed out.
+    clock.advance(HOUR - Duration::from_secs(20));
+    assert!(provider.cached().is_none());
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+}
+
+#[tokio::test]
+async fn failed_background_refresh_keeps_serving_the_valid_token() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = provider(&source);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    source.push(Err(server_error()));
+    clock.advance(Duration::from_secs(57 * 60));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    until("the refresh to fail", || {
+        provider.status().last_error.is_some()
+    })
+    .await;
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    assert_eq!(
+        provider.status().expires_at,
+        Some(start() + chrono::Duration::hours(1))
+    );
+    assert_eq!(
+        source.calls(),
+        2,
+        "the negative cache holds back another attempt"
+    );
+}
+
+#[tokio::test]
+async fn failure_is_remembered_for_the_backoff_then_retried() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    source.push(Err(server_error()));
+    let provider = provider(&source);
+    assert!(provider.token().await.is_err());
+    for _ in 0..5 {
+        assert_eq!(provider.token().await.unwrap_err().status(), Some(503));
+    }
+    assert_eq!(source.calls(), 1);
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    assert_eq!(source.calls(), 2);
+    assert!(provider.status().last_error.is_none());
+}
+
+#[tokio::test]
+async fn invalid_grant_sticks_until_force_refresh() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    source.push(Err(invalid_grant()));
+    let provider = provider(&source);
+    assert!(provider.token().await.unwrap_err().is_invalid_grant());
+    clock.advance(Duration::from_secs(3600));
+    assert!(provider.token().await.unwrap_err().is_invalid_grant());
+    assert_eq!(source.calls(), 1);
+    assert!(provider.status().reauthorization_required);
+    assert_eq!(at(&provider.force_refresh().await.unwrap()), "at-2");
+    assert!(!provider.status().reauthorization_required);
+}
+
+#[tokio::test]
+async fn new_token_clears_invalid_grant() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    source.push(Err(invalid_grant()));
+    let provider = provider(&source);
+    assert!(provider.token().await.is_err());
+    let reauthorized = Token::new(
+        AccessToken::new("new-grant"),
+        Some(clock.now() + chrono::Duration::hours(1)),
+    );
+    provider.replace_token(reauthorized).await.unwrap();
+    assert_eq!(at(&provider.token().await.unwrap()), "new-grant");
+    assert_eq!(source.calls(), 1);
+}
+
+#[tokio::test]
+async fn invalidate_token_only_drops_the_current_one() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = provider(&source);
+    let first = provider.token().await.unwrap();
+    let stale = Token::new(AccessToken::new("not-current"), None);
+    assert!(!provider.invalidate_token(&stale));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    assert!(provider.invalidate_token(&first));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    // The same (now old) token again changes nothing.
+    assert!(!provider.invalidate_token(&first));
+    assert_eq!(source.calls(), 2);
+}
+
+#[tokio::test]
+async fn refresh_uses_the_previous_refresh_token() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .seed_refresh_token(RefreshToken::new("seed-rt"))
+        .build();
+    provider.token().await.unwrap();
+    clock.advance(HOUR);
+    provider.token().await.unwrap();
+    let seen = source.seen_refresh_tokens.lock().unwrap().clone();
+    assert_eq!(seen, [Some("seed-rt".to_owned()), Some("rt-1".to_owned())]);
+}
+
+#[tokio::test]
+async fn missing_refresh_token_is_reported_as_reauthorization() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let mut source = TestSource::build(&clock, false);
+    source.needs_refresh_token = true;
+    let source = Arc::new(source);
+    let provider = provider(&source);
+    let err = provider.token().await.unwrap_err();
+    assert!(err.is_invalid_grant(), "{err}");
+    assert_eq!(source.calls(), 0, "nothing is sent without a refresh token");
+    assert!(provider.status().reauthorization_required);
+}
+
+#[tokio::test]
+async fn token_without_expiry_is_never_refreshed() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    source.push(Ok(None));
+    let provider = provider(&source);
+    provider.token().await.unwrap();
+    clock.advance(Duration::from_secs(10 * 365 * 24 * 3600));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    assert_eq!(source.calls(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Stores.
+
+fn key() -> StoreKey {
+    StoreKey::new("test", "sandbox", "client-1", "seller-1")
+}
+
+/// A store whose saves can be made to fail or to block, and that records what the
+/// provider published at the moment of each save.
+#[derive(Debug)]
+struct ControlledStore {
+    inner: MemoryStore,
+    fail_saves: AtomicBool,
+    save_gate: Option<Semaphore>,
+    saves: AtomicUsize,
+}
+
+impl ControlledStore {
+    fn new(gated: bool) -> Arc<Self> {
+        Arc::new(Self {
+            inner: MemoryStore::new(),
+            fail_saves: AtomicBool::new(false),
+            save_gate: gated.then(|| Semaphore::new(0)),
+            saves: AtomicUsize::new(0),
+        })
+    }
+}
+
+#[async_trait]
+impl TokenStore for ControlledStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
+        self.inner.load(key).await
+    }
+    async fn lease(
+        &self,
+        key: &StoreKey,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Lease, AuthError> {
+        self.inner.lease(key, ttl, wait).await
+    }
+    async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
+        self.saves.fetch_add(1, Ordering::SeqCst);
+        if let Some(gate) = &self.save_gate {
+            gate.acquire().await.unwrap().forget();
+        }
+        if self.fail_saves.load(Ordering::SeqCst) {
+            return Err(AuthError::Store {
+                message: "disk full".into(),
+                source: None,
+            });
+        }
+        self.inner.save(lease, token).await
+    }
+    async fn release(&self, lease: Lease) -> Result<(), AuthError> {
+        self.inner.release(lease).await
+    }
+}
+
+fn stored_provider(source: &Arc<TestSource>, store: Arc<dyn TokenStore>) -> CachedTokenProvider {
+    CachedTokenProvider::builder(Arc::clone(source))
+        .clock(source.clock.clone())
+        .jitter(0.0)
+        .store(store, key())
+        .build()
+}
+
+async fn stored_access_token(store: &dyn TokenStore) -> Option<String> {
+    store
+        .load(&key())
+        .await
+        .unwrap()
+        .map(|r| at(&r.token).to_owned())
+}
+
+#[tokio::test]
+async fn rotation_is_saved_before_it_is_published() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = ControlledStore::new(true);
+    let provider = stored_provider(&source, store.clone());
+    let caller = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    until("the save to start", || {
+        store.saves.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    assert_eq!(source.calls(), 1);
+    // Fetched but not yet saved: not visible to anyone.
+    assert!(provider.cached().is_none());
+    assert!(!caller.is_finished());
+    store.save_gate.as_ref().unwrap().add_permits(1);
+    assert_eq!(at(&caller.await.unwrap().unwrap()), "at-1");
+    assert_eq!(stored_access_token(&*store).await.as_deref(), Some("at-1"));
+    assert!(provider.cached().is_some());
+}
+
+#[tokio::test]
+async fn failed_save_keeps_the_new_token_and_saves_it_later() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = ControlledStore::new(false);
+    store.fail_saves.store(true, Ordering::SeqCst);
+    let provider = stored_provider(&source, store.clone());
+
+    // The rotated token is handed out even though the store refused it...
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    assert!(provider.status().unsaved);
+    assert_eq!(stored_access_token(&*store).await, None);
+    // ...and kept, not fetched again.
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    assert_eq!(source.calls(), 1);
+
+    // Once the store works again, a later call saves it (after the retry backoff).
+    store.fail_saves.store(false, Ordering::SeqCst);
+    clock.advance(Duration::from_secs(6));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    until("the save to succeed", || !provider.status().unsaved).await;
+    assert_eq!(stored_access_token(&*store).await.as_deref(), Some("at-1"));
+    assert_eq!(source.calls(), 1);
+    assert!(provider.cached().is_some(), "published once saved");
+}
+
+#[tokio::test]
+async fn flush_saves_an_unsaved_token() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = ControlledStore::new(false);
+    store.fail_saves.store(true, Ordering::SeqCst);
+    let provider = stored_provider(&source, store.clone());
+    provider.token().await.unwrap();
+    assert!(provider.flush().await.is_err());
+    store.fail_saves.store(false, Ordering::SeqCst);
+    provider.flush().await.unwrap();
+    assert!(!provider.status().unsaved);
+    let record = store.load(&key()).await.unwrap().unwrap();
+    assert_eq!(
+        record.token.refresh_token().unwrap().expose_secret(),
+        "rt-1"
+    );
+}
+
+#[tokio::test]
+async fn stored_refresh_token_wins_over_configured_seed() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = Arc::new(MemoryStore::new());
+    let lease = store.lease(&key(), HOUR, Duration::ZERO).await.unwrap();
+    let stored = Token::new(
+        AccessToken::new("old"),
+        Some(start() - chrono::Duration::hours(1)),
+    )
+    .with_refresh_token(RefreshToken::new("stored-rt"));
+    store.save(&lease, &stored).await.unwrap();
+    store.release(lease).await.unwrap();
+
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .store(store.clone(), key())
+        .seed_refresh_token(RefreshToken::new("configured-rt"))
+        .build();
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    assert_eq!(
+        source.seen_refresh_tokens.lock().unwrap().clone(),
+        [Some("stored-rt".to_owned())]
+    );
+    let record = store.load(&key()).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            record.version,
+            record.token.refresh_token().unwrap().expose_secret()
+        ),
+        (2, "rt-1")
+    );
+}
+
+#[tokio::test]
+async fn seed_fills_an_empty_store() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = Arc::new(MemoryStore::new());
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .store(store.clone(), key())
+        .seed_refresh_token(RefreshToken::new("configured-rt"))
+        .build();
+    provider.token().await.unwrap();
+    assert_eq!(
+        source.seen_refresh_tokens.lock().unwrap().clone(),
+        [Some("configured-rt".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn fresh_stored_token_is_adopted_without_a_fetch() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = Arc::new(MemoryStore::new());
+    let lease = store.lease(&key(), HOUR, Duration::ZERO).await.unwrap();
+    let stored = Token::new(
+        AccessToken::new("from-another-process"),
+        Some(start() + chrono::Duration::hours(1)),
+    );
+    store.save(&lease, &stored).await.unwrap();
+    store.release(lease).await.unwrap();
+    let provider = stored_provider(&source, store);
+    assert_eq!(at(&provider.token().await.unwrap()), "from-another-process");
+    assert_eq!(source.calls(), 0);
+}
+
+#[tokio::test]
+async fn invalidated_token_is_not_adopted_again_from_the_store() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = Arc::new(MemoryStore::new());
+    let provider = stored_provider(&source, store.clone());
+    let first = provider.token().await.unwrap();
+    provider.invalidate_token(&first);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    assert_eq!(stored_access_token(&*store).await.as_deref(), Some("at-2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_providers_sharing_a_file_store_key_refresh_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let a = stored_provider(&source, Arc::new(FileStore::new(dir.path())));
+    let b = stored_provider(&source, Arc::new(FileStore::new(dir.path())));
+    let ta = tokio::spawn({
+        let a = a.clone();
+        async move { a.token().await }
+    });
+    let tb = tokio::spawn({
+        let b = b.clone();
+        async move { b.token().await }
+    });
+    until("one fetch to start", || source.calls() == 1).await;
+    source.release(1);
+    let (ta, tb) = (ta.await.unwrap().unwrap(), tb.await.unwrap().unwrap());
+    assert_eq!((at(&ta), at(&tb)), ("at-1", "at-1"));
+    assert_eq!(source.calls(), 1);
+
+    // Expired for both: again one refresh, with the refresh token both share.
+    clock.advance(HOUR);
+    source.release(1);
+    let (ta, tb) = tokio::join!(a.token(), b.token());
+    assert_eq!((at(&ta.unwrap()), at(&tb.unwrap())), ("at-2", "at-2"));
+    assert_eq!(source.calls(), 2);
+    assert_eq!(
+        source.seen_refresh_tokens.lock().unwrap().clone(),
+        [None, Some("rt-1".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn status_reports_expiry_and_next_refresh() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = provider(&source);
+    provider.token().await.unwrap();
+    let status = provider.status();
+    assert_eq!(
+        status.expires_at,
+        Some(start() + chrono::Duration::hours(1))
+    );
+    assert_eq!(
+        status.next_refresh_at,
+        Some(start() + chrono::Duration::minutes(55))
+    );
+    assert!(status.last_refreshed_at.is_some());
+    assert!(!status.reauthorization_required && !status.unsaved && !status.refreshing);
+}
+
+#[tokio::test]
+async fn jitter_only_makes_refresh_earlier() {
+    let clock = Arc::new(ManualClock::new(start()));
+    for _ in 0..20 {
+        let source = TestSource::new(&clock);
+        let provider = CachedTokenProvider::builder(Arc::clone(&source))
+            .clock(clock.clone())
+            .jitter(0.5)
+            .build();
+        provider.token().await.unwrap();
+        let next = provider.status().next_refresh_at.unwrap();
+        let latest = clock.now() + chrono::Duration::minutes(55);
+        let earliest = clock.now() + chrono::Duration::seconds(3600 - 450);
+        assert!(next <= latest && next >= earliest, "{next}");
+    }
+}
