@@ -1,0 +1,205 @@
+//! Pitney Bowes error bodies -> [`AuthError`], and the rejected-token check for API calls.
+
+use auth_core::http::RawResponse;
+use auth_core::{AuthError, OAuthErrorCode};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
+
+use crate::wire::ErrorResponse;
+
+/// The vendor name in [`AuthError::Vendor`].
+pub const VENDOR: &str = "pitneybowes";
+
+/// Gateway code for an access token it does not accept ("Invalid Access Token": wrong
+/// environment's key, or a malformed or expired token).
+pub const INVALID_ACCESS_TOKEN: &str = "PB-APIM-ERR-1002";
+
+/// Gateway code for an expired access token: fetch a new one and try again.
+pub const EXPIRED_ACCESS_TOKEN: &str = "PB-APIM-ERR-1003";
+
+/// Whether a Shipping API response says the access token was rejected, so that the cached
+/// token should be dropped and the request retried once with a new one.
+///
+/// True for HTTP 401, for a `WWW-Authenticate: Bearer error="invalid_token"` header, and
+/// for a body (in any of Pitney Bowes' error formats) carrying
+/// [`INVALID_ACCESS_TOKEN`] or [`EXPIRED_ACCESS_TOKEN`], whatever the status. A 403 alone
+/// is not a rejected token: Pitney Bowes uses it for an account not enabled for the
+/// operation, which a new token does not fix.
+///
+/// Its signature is auth-core's `RejectedTokenCheck`.
+///
+/// # Examples
+///
+/// ```
+/// use auth_pitneybowes::token_rejected;
+/// use reqwest::{StatusCode, header::HeaderMap};
+///
+/// let body = br#"{"errorCode":"PB-APIM-ERR-1003","errorDescription":"Access Token Expired"}"#;
+/// assert!(token_rejected(StatusCode::UNAUTHORIZED, &HeaderMap::new(), b""));
+/// assert!(token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), body));
+/// assert!(!token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), b"{}"));
+/// ```
+pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
+    if status == StatusCode::UNAUTHORIZED {
+        return true;
+    }
+    let invalid_token_challenge = headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("invalid_token"));
+    if invalid_token_challenge {
+        return true;
+    }
+    if status.is_success() {
+        return false;
+    }
+    serde_json::from_slice::<ErrorResponse>(body).is_ok_and(|error| {
+        error
+            .codes()
+            .iter()
+            .any(|code| matches!(*code, INVALID_ACCESS_TOKEN | EXPIRED_ACCESS_TOKEN))
+    })
+}
+
+/// What the token endpoint was asked, for the message of a rejected key or secret.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenEndpoint {
+    /// `sandbox`, `production`...
+    pub(crate) environment: &'static str,
+    /// The token URL's host.
+    pub(crate) host: String,
+}
+
+impl TokenEndpoint {
+    fn rejected_hint(&self) -> String {
+        format!(
+            "API key or secret rejected for this environment ({}, token host {}); check that \
+             the key and secret are this environment's pair in the Pitney Bowes Developer Hub \
+             (sandbox and production have separate keys)",
+            self.environment, self.host
+        )
+    }
+}
+
+/// The error for a token-endpoint response that holds no token.
+pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> AuthError {
+    let status = raw.status.as_u16();
+    let parsed = serde_json::from_slice::<ErrorResponse>(&raw.body)
+        .ok()
+        .filter(|error| !error.is_empty());
+
+    if let Some(ErrorResponse::OAuth { .. }) = parsed {
+        // The core parses the standard body (and scrubs its description).
+        let mut error = raw.standard_error();
+        if let AuthError::OAuth { code, hint, .. } = &mut error
+            && (status == 401 || *code == OAuthErrorCode::InvalidClient)
+        {
+            *hint = Some(endpoint.rejected_hint());
+        }
+        return error;
+    }
+
+    if status == 401 {
+        // A 401 from the token endpoint can only mean the Basic credentials: say so,
+        // whatever format (or HTML page) the gateway wrapped it in.
+        let description = match &parsed {
+            Some(error) => scrub(raw, &error.summary()),
+            None => raw.excerpt(),
+        };
+        return AuthError::OAuth {
+            code: OAuthErrorCode::InvalidClient,
+            description: Some(description).filter(|d| !d.is_empty()),
+            status: Some(status),
+            request_id: None,
+            hint: Some(endpoint.rejected_hint()),
+        };
+    }
+
+    match parsed {
+        Some(error) => AuthError::Vendor {
+            vendor: VENDOR,
+            status: Some(status),
+            code: error.codes().first().map(|c| (*c).to_owned()),
+            message: scrub(raw, &error.summary()),
+            retryable: status == 429 || (500..600).contains(&status),
+        },
+        None => raw.standard_error(),
+    }
+}
+
+/// A vendor's message quoted like any error body: known secrets removed, cut short.
+fn scrub(raw: &RawResponse<'_>, text: &str) -> String {
+    raw.redactor().excerpt(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn rejected(status: u16, body: &str) -> bool {
+        token_rejected(
+            StatusCode::from_u16(status).unwrap(),
+            &HeaderMap::new(),
+            body.as_bytes(),
+        )
+    }
+
+    #[test]
+    fn plain_401_is_a_rejected_token() {
+        assert!(rejected(401, ""));
+        assert!(rejected(401, "<html>Unauthorized</html>"));
+    }
+
+    #[test]
+    fn gateway_codes_reject_the_token_in_every_format() {
+        for body in [
+            r#"{"errorCode":"PB-APIM-ERR-1002","errorDescription":"Invalid Access Token"}"#,
+            r#"{"errorCode":"PB-APIM-ERR-1003","errorDescription":"Access Token Expired"}"#,
+            r#"{"errors":[{"errorCode":"PB-APIM-ERR-1003","errorDescription":"expired"}]}"#,
+            r#"[{"errorCode":"PB-APIM-ERR-1002","message":"Invalid Access Token"}]"#,
+            r#"{"status":"ERROR","errors":[{"errorCode":"PB-APIM-ERR-1003"}]}"#,
+        ] {
+            assert!(rejected(403, body), "{body}");
+            assert!(rejected(400, body), "{body}");
+        }
+    }
+
+    #[test]
+    fn other_errors_do_not_reject_the_token() {
+        for (status, body) in [
+            (
+                403,
+                r#"{"errors":[{"errorCode":"1000033","errorDescription":"Unauthorized API Access for given credentials."}]}"#,
+            ),
+            (
+                400,
+                r#"{"errorCode":"PB-APIM-ERR-1004","errorDescription":"other"}"#,
+            ),
+            (500, "<html>PB-APIM-ERR-1003</html>"),
+            (200, r#"{"errorCode":"PB-APIM-ERR-1003"}"#),
+            (404, ""),
+        ] {
+            assert!(!rejected(status, body), "{status} {body}");
+        }
+    }
+
+    #[test]
+    fn invalid_token_challenge_rejects_the_token() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(
+                r#"Bearer error="invalid_token", error_description="expired""#,
+            ),
+        );
+        assert!(token_rejected(StatusCode::FORBIDDEN, &headers, b""));
+    }
+
+    #[test]
+    fn check_has_the_core_signature() {
+        let check: fn(StatusCode, &HeaderMap, &[u8]) -> bool = token_rejected;
+        assert!(check(StatusCode::UNAUTHORIZED, &HeaderMap::new(), b""));
+    }
+}
