@@ -13,7 +13,7 @@ use auth_core::{
 
 use crate::consent::ConsentRequest;
 use crate::credentials::{Credentials, CredentialsProvider, StaticCredentials};
-use crate::endpoint::{Environment, LwaEndpoint, RDT_PATH, Region, TOKEN_PATH};
+use crate::endpoint::{DEFAULT_TOKEN_URL, Environment, RDT_PATH, Region, TOKEN_PATH};
 use crate::error;
 use crate::scope::Scope;
 use crate::wire::{
@@ -413,7 +413,7 @@ pub struct ClientBuilder {
     credentials: Option<Arc<dyn CredentialsProvider>>,
     environment: Environment,
     region: Region,
-    lwa_endpoint: LwaEndpoint,
+    lwa_region: Option<Region>,
     token_url: Option<Url>,
     sp_api_url: Option<Url>,
     base_url: Option<Url>,
@@ -462,10 +462,12 @@ impl ClientBuilder {
         self
     }
 
-    /// The LWA host (default `api.amazon.com`, which serves every region).
+    /// Gets tokens from the regional LWA host of `region` (`api.amazon.co.uk` for Europe,
+    /// `api.amazon.co.jp` for the Far East) instead of the default `api.amazon.com`, which
+    /// serves every region and is what the official SDKs call.
     #[must_use]
-    pub fn lwa_endpoint(mut self, endpoint: LwaEndpoint) -> Self {
-        self.lwa_endpoint = endpoint;
+    pub fn lwa_region(mut self, region: Region) -> Self {
+        self.lwa_region = Some(region);
         self
     }
 
@@ -529,40 +531,40 @@ impl ClientBuilder {
     /// (`credentials` together with `client_id`/`client_secret`), or an endpoint is not
     /// `https` (plain `http` only to loopback hosts).
     pub fn build(self) -> Result<Client, AuthError> {
-        let credentials: Arc<dyn CredentialsProvider> = match (
-            self.credentials,
-            self.client_id,
-            self.client_secret,
-        ) {
-            (Some(provider), None, None) => provider,
-            (Some(_), _, _) => {
-                return Err(AuthError::InvalidConfig(
+        let credentials: Arc<dyn CredentialsProvider> =
+            match (self.credentials, self.client_id, self.client_secret) {
+                (Some(provider), None, None) => provider,
+                (Some(_), _, _) => {
+                    return Err(AuthError::InvalidConfig(
                     "set either credentials(..) or client_id(..) and client_secret(..), not both"
                         .into(),
                 ));
-            }
-            (None, Some(id), Some(secret)) => {
-                let credentials = Credentials::new(id, secret);
-                credentials.check()?;
-                Arc::new(StaticCredentials::new(credentials))
-            }
-            (None, None, _) => {
-                return Err(AuthError::InvalidConfig(
-                    "the LWA client id is not set".into(),
-                ));
-            }
-            (None, Some(_), None) => {
-                return Err(AuthError::InvalidConfig(
-                    "the LWA client secret is not set".into(),
-                ));
-            }
-        };
+                }
+                (None, Some(id), Some(secret)) => {
+                    let credentials = Credentials::new(id, secret);
+                    credentials.check()?;
+                    Arc::new(StaticCredentials::new(credentials))
+                }
+                (None, None, _) => {
+                    return Err(AuthError::InvalidConfig(
+                        "the LWA client id is not set".into(),
+                    ));
+                }
+                (None, Some(_), None) => {
+                    return Err(AuthError::InvalidConfig(
+                        "the LWA client secret is not set".into(),
+                    ));
+                }
+            };
 
         let base = self.base_url.map(with_trailing_slash).transpose()?;
         let token_url = match (self.token_url, &base) {
             (Some(url), _) => url,
             (None, Some(base)) => join(base, TOKEN_PATH)?,
-            (None, None) => self.lwa_endpoint.token_url(),
+            (None, None) => match self.lwa_region {
+                Some(region) => region.lwa_url(),
+                None => Url::parse(DEFAULT_TOKEN_URL).expect("static LWA URL is valid"),
+            },
         };
         let sp_api_url = match (self.sp_api_url, &base) {
             (Some(url), _) => with_trailing_slash(url)?,
@@ -672,7 +674,7 @@ mod tests {
             client.sp_api_url().as_str(),
             "https://sellingpartnerapi-na.amazon.com/"
         );
-        let eu = builder().lwa_endpoint(LwaEndpoint::Europe).build().unwrap();
+        let eu = builder().lwa_region(Region::Europe).build().unwrap();
         assert_eq!(
             eu.token_url().as_str(),
             "https://api.amazon.co.uk/auth/o2/token"

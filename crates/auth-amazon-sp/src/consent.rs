@@ -131,12 +131,10 @@ impl ConsentRequest {
             None => {
                 let host = self.marketplace.consent_host(self.portal).ok_or_else(|| {
                     AuthError::InvalidConfig(format!(
-                        "no {} host is known for marketplace {}",
-                        match self.portal {
-                            Portal::SellerCentral => "Seller Central",
-                            Portal::VendorCentral => "Vendor Central",
-                        },
-                        self.marketplace.country_code()
+                        "no {} host is known for marketplace {} ({})",
+                        self.portal.name(),
+                        self.marketplace.country_code(),
+                        self.marketplace.as_str()
                     ))
                 })?;
                 Url::parse(&format!("https://{host}{CONSENT_PATH}"))
