@@ -4,11 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use auth_core::http::{RawResponse, RetryPolicy, TokenHttpClient, TokenRequest, check_endpoint};
-use auth_core::{AuthError, AuthScheme, ClientId, ClientSecret, Clock, Token};
+use auth_core::{
+    AuthError, AuthScheme, CachedTokenProvider, ClientId, ClientSecret, Clock, StoreKey, Token,
+};
 use url::Url;
 
 use crate::endpoint::{Environment, api_base_url_below, token_url_below};
-use crate::error::{TokenEndpoint, token_error};
+use crate::error::{TokenEndpoint, VENDOR, token_error};
 use crate::grant::ClientCredentials;
 use crate::wire::{GRANT_TYPE, TokenResponse};
 
@@ -114,6 +116,42 @@ impl Client {
     /// grant), for a cached provider to drive.
     pub fn grant(&self) -> ClientCredentials {
         ClientCredentials::new(self.clone())
+    }
+
+    /// A cached, auto-refreshing token over [`grant`](Self::grant), held in memory.
+    ///
+    /// For a token shared across processes, build the provider yourself with a store:
+    /// `CachedTokenProvider::builder(client.grant()).store(store, client.store_key())`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let client = auth_pitneybowes::Client::builder().api_key("k").api_secret("s").build().unwrap();
+    /// let provider = client.provider();
+    /// // let token = provider.token().await?; // one request, then the cached token
+    /// # drop(provider);
+    /// ```
+    pub fn provider(&self) -> CachedTokenProvider {
+        CachedTokenProvider::new(self.grant())
+    }
+
+    /// The key this client's tokens are stored under: vendor `pitneybowes`, the
+    /// environment, the API key, and an empty subject (a token belongs to the developer
+    /// account, not to a merchant). When the token URL is not the environment's own (an
+    /// emulator, a proxy), its host is part of the environment, so such a token is never
+    /// served to the real environment.
+    pub fn store_key(&self) -> StoreKey {
+        let inner = &self.inner;
+        let environment = if inner.token_url == inner.environment.token_url() {
+            inner.environment.as_str().to_owned()
+        } else {
+            let host = inner.token_url.host_str().unwrap_or_default();
+            match inner.token_url.port() {
+                Some(port) => format!("{}@{host}:{port}", inner.environment),
+                None => format!("{}@{host}", inner.environment),
+            }
+        };
+        StoreKey::new(VENDOR, environment, inner.api_key.as_str(), "")
     }
 
     /// The API key (not secret: Pitney Bowes echoes it as `clientID`).
@@ -540,6 +578,32 @@ mod tests {
                 other => panic!("expected InvalidConfig({expected}), got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn store_key_separates_environments_and_stand_ins() {
+        let sandbox = builder().build().unwrap().store_key();
+        assert_eq!(
+            (
+                sandbox.vendor(),
+                sandbox.environment(),
+                sandbox.client_id(),
+                sandbox.subject()
+            ),
+            ("pitneybowes", "sandbox", "key", "")
+        );
+        let production = builder()
+            .environment(Environment::Production)
+            .build()
+            .unwrap()
+            .store_key();
+        assert_eq!(production.environment(), "production");
+        let emulator = builder()
+            .token_url("http://127.0.0.1:8080/oauth/token".parse().unwrap())
+            .build()
+            .unwrap()
+            .store_key();
+        assert_eq!(emulator.environment(), "sandbox@127.0.0.1:8080");
     }
 
     #[test]

@@ -105,7 +105,7 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
         // whatever format (or HTML page) the gateway wrapped it in.
         let description = match &parsed {
             Some(error) => scrub(raw, &error.summary()),
-            None => raw.excerpt(),
+            None => one_line(&raw.excerpt()),
         };
         return AuthError::OAuth {
             code: OAuthErrorCode::InvalidClient,
@@ -120,12 +120,31 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
         Some(error) => AuthError::Vendor {
             vendor: VENDOR,
             status: Some(status),
-            code: error.codes().first().map(|c| (*c).to_owned()),
-            message: scrub(raw, &error.summary()),
+            // A code is vendor text too: it could echo what was sent.
+            code: error.codes().first().map(|c| scrub(raw, c)),
+            message: Some(scrub(raw, &error.message()))
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| "no description".to_owned()),
             retryable: status == 429 || (500..600).contains(&status),
         },
-        None => raw.standard_error(),
+        None => match raw.standard_error() {
+            AuthError::Http {
+                status,
+                excerpt,
+                retry_after,
+            } => AuthError::Http {
+                status,
+                excerpt: one_line(&excerpt),
+                retry_after,
+            },
+            other => other,
+        },
     }
+}
+
+/// An HTML or text excerpt on one line, so that an error stays one log line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A vendor's message quoted like any error body: known secrets removed, cut short.

@@ -445,13 +445,27 @@ impl ErrorResponse {
     /// A one-line summary: `code: description (additional info)` per error, joined by
     /// `; `. Not yet scrubbed of secrets.
     pub fn summary(&self) -> String {
+        self.render(false)
+    }
+
+    /// Like [`summary`](Self::summary) without the first error's code (for messages that
+    /// show [`codes`](Self::codes)`[0]` apart).
+    pub fn message(&self) -> String {
+        self.render(true)
+    }
+
+    fn render(&self, skip_first_code: bool) -> String {
+        fn shown(skip: bool, code: Option<&str>) -> Option<&str> {
+            if skip { None } else { code }
+        }
+        let code = |i: usize, code| shown(skip_first_code && i == 0, code);
         match self {
             Self::OAuth {
                 error,
                 error_description,
-            } => join_parts(Some(error), error_description.as_deref(), None),
+            } => join_parts(code(0, Some(error)), error_description.as_deref(), None),
             Self::Gateway(gateway) => join_parts(
-                Some(&gateway.error_code),
+                code(0, Some(&gateway.error_code)),
                 gateway
                     .error_description
                     .as_deref()
@@ -461,7 +475,14 @@ impl ErrorResponse {
             _ => self
                 .details()
                 .iter()
-                .map(|d| join_parts(d.code(), d.description(), d.additional_info.as_deref()))
+                .enumerate()
+                .map(|(i, d)| {
+                    join_parts(
+                        code(i, d.code()),
+                        d.description(),
+                        d.additional_info.as_deref(),
+                    )
+                })
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join("; "),

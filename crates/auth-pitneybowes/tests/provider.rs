@@ -1,0 +1,149 @@
+//! The grant driven by auth-core's cached provider: one request for many callers, and a
+//! token the API rejects (`PB-APIM-ERR-1003`) replaced and the call retried once.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use auth_core::{CachedTokenProvider, MemoryStore, TokenStore};
+use auth_pitneybowes::{AUTH_SCHEME, Client, token_rejected};
+use httpmock::{HttpMockResponse, MockServer};
+
+/// A token endpoint issuing `tok-1`, `tok-2`... (classic shape, 10 hours).
+async fn issuing_endpoint(server: &MockServer) -> httpmock::Mock<'_> {
+    let issued = Arc::new(AtomicUsize::new(0));
+    server
+        .mock_async(move |when, then| {
+            when.method("POST")
+                .path("/oauth/token")
+                .header("authorization", "Basic YXBpLWtleTpzZTpjcjpldA==")
+                .body("grant_type=client_credentials");
+            then.respond_with(move |_| {
+                let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+                let issued_at = chrono::Utc::now().timestamp_millis();
+                HttpMockResponse::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(format!(
+                        r#"{{"access_token":"tok-{n}","tokenType":"BearerToken","issuedAt":"{issued_at}","expiresIn":"35999","clientID":"api-key","org":"pitneybowes"}}"#
+                    ))
+                    .build()
+            });
+        })
+        .await
+}
+
+fn client(server: &MockServer) -> Client {
+    auth_core::install_crypto_provider();
+    Client::builder()
+        .api_key("api-key")
+        .api_secret("se:cr:et")
+        .base_url(server.base_url().parse().unwrap())
+        .retry_policy(common::policy())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn concurrent_callers_share_one_token_request() {
+    let server = MockServer::start_async().await;
+    let mock = issuing_endpoint(&server).await;
+    let provider = Arc::new(client(&server).provider());
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let provider = Arc::clone(&provider);
+            tokio::spawn(async move { provider.token().await })
+        })
+        .collect();
+    for task in tasks {
+        let token = task.await.unwrap().unwrap();
+        assert_eq!(token.access_token().expose_secret(), "tok-1");
+    }
+    mock.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn expired_token_answer_from_the_api_refreshes_and_retries_once() {
+    let server = MockServer::start_async().await;
+    let token_mock = issuing_endpoint(&server).await;
+    let expired = server
+        .mock_async(|when, then| {
+            when.method("POST")
+                .path("/shippingservices/v1/addresses/verify")
+                .header("authorization", "Bearer tok-1");
+            then.status(401)
+                .header("content-type", "application/json")
+                .body(
+                    r#"{"errorCode":"PB-APIM-ERR-1003","errorDescription":"Access Token Expired"}"#,
+                );
+        })
+        .await;
+    let accepted = server
+        .mock_async(|when, then| {
+            when.method("POST")
+                .path("/shippingservices/v1/addresses/verify")
+                .header("authorization", "Bearer tok-2")
+                .body(r#"{"addressLines":["27 Waterview Dr"]}"#);
+            then.status(200)
+                .body(r#"{"addressLines":["27 Waterview Dr"]}"#);
+        })
+        .await;
+
+    let client = client(&server);
+    let provider = client.provider();
+    let request = client
+        .http_client()
+        .post(client.api_url("v1/addresses/verify").unwrap())
+        .header("content-type", "application/json")
+        .body(r#"{"addressLines":["27 Waterview Dr"]}"#);
+    let response = provider
+        .send_with_token(request, &AUTH_SCHEME, token_rejected)
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    expired.assert_calls_async(1).await;
+    accepted.assert_calls_async(1).await;
+    token_mock.assert_calls_async(2).await;
+    assert_eq!(
+        provider
+            .token()
+            .await
+            .unwrap()
+            .access_token()
+            .expose_secret(),
+        "tok-2"
+    );
+}
+
+#[tokio::test]
+async fn provider_saves_under_the_clients_store_key() {
+    let server = MockServer::start_async().await;
+    let mock = issuing_endpoint(&server).await;
+    let client = client(&server);
+    let store = Arc::new(MemoryStore::new());
+    let key = client.store_key();
+    let provider = CachedTokenProvider::builder(client.grant())
+        .store(store.clone(), key.clone())
+        .build();
+    provider.token().await.unwrap();
+    mock.assert_calls_async(1).await;
+
+    assert_eq!(key.vendor(), "pitneybowes");
+    assert!(
+        key.environment().starts_with("sandbox@127.0.0.1:"),
+        "{key:?}"
+    );
+    assert!(store.load(&key).await.unwrap().is_some());
+
+    // A second provider over the same store serves the stored token without a request.
+    let again = CachedTokenProvider::builder(client.grant())
+        .store(store, key)
+        .build();
+    assert_eq!(
+        again.token().await.unwrap().access_token().expose_secret(),
+        "tok-1"
+    );
+    mock.assert_calls_async(1).await;
+}
