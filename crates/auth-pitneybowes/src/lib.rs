@@ -64,6 +64,7 @@
 mod client;
 mod endpoint;
 mod error;
+mod generated;
 mod grant;
 mod scope;
 pub mod wire;
