@@ -1,0 +1,839 @@
+//! [`Client`]: one async method per Easyship OAuth endpoint, and [`ClientBuilder`].
+
+use std::fmt;
+use std::sync::Arc;
+
+use auth_core::http::{RetryPolicy, TokenHttpClient, TokenRequest, check_endpoint};
+use auth_core::{
+    AccessToken, AuthError, AuthScheme, ClientId, ClientSecret, Clock, OAuthErrorCode,
+    RefreshToken, Scopes, State, Token, Url,
+};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Serialize;
+
+use crate::endpoint::{ApiFamily, Endpoint, Environment, parse_static, rebase};
+use crate::error::{self, hint_for};
+use crate::scope::{Generation, Scope};
+use crate::wire;
+
+/// The `User-Agent` product of token calls.
+const PRODUCT: &str = concat!("auth-easyship/", env!("CARGO_PKG_VERSION"));
+
+/// What RFC 3986 leaves unreserved stays; everything else in a query value is
+/// percent-encoded (spaces as `%20`, as in Easyship's own authorize URL example).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+const REFRESH_SPENT_HINT: &str = "Easyship refresh tokens are single-use: this one was already \
+     used (by this or another process), expired or revoked; the seller must authorize the \
+     app again";
+
+const PARTNER_CLIENT_CREDENTIALS_HINT: &str = "Easyship grants client credentials to Enterprise \
+     API clients: build the client with .endpoint(Endpoint::Enterprise)";
+
+/// An Easyship OAuth client: the token calls of one application (client id and secret) in
+/// one environment, on the partner or the Enterprise token endpoint.
+///
+/// Cheap to clone (one `Arc`), `Send + Sync`; `Debug` never shows the client secret.
+/// Every method checks its input (scopes, redirect URI, ids) before anything is sent.
+/// Retries, timeouts and redirect refusal are auth-core's
+/// [`TokenHttpClient`](auth_core::http::TokenHttpClient).
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::Scopes;
+/// use auth_easyship::{Client, Scope};
+///
+/// let client = Client::builder()
+///     .client_id("my-client-id")
+///     .client_secret("my-client-secret")
+///     .build()?;
+/// let scopes = Scopes::from([Scope::PublicShipmentWrite, Scope::PublicRateRead]);
+/// let (url, state) = client.authorize_url("https://example.com/callback", &scopes)?;
+/// assert!(url.as_str().starts_with("https://auth.easyship.com/oauth2/authorize?client_id=my-client-id"));
+/// // Keep `state` in the user's session; check it when Easyship redirects back.
+/// assert!(state.verify(state.as_str()));
+/// # Ok::<(), auth_core::AuthError>(())
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    environment: Environment,
+    endpoint: Endpoint,
+    token_url: Url,
+    revoke_url: Url,
+    authorize_url: Option<Url>,
+    public_api_base: Url,
+    legacy_api_base: Url,
+    http: TokenHttpClient,
+}
+
+/// Origin and path only: a URL given by the user may carry credentials or a query.
+fn show_url(url: &Url) -> String {
+    format!("{}{}", url.origin().ascii_serialization(), url.path())
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Client")
+            .field("client_id", &inner.client_id)
+            .field("client_secret", &inner.client_secret)
+            .field("environment", &inner.environment)
+            .field("endpoint", &inner.endpoint)
+            .field("token_url", &show_url(&inner.token_url))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`]; see [`Client::builder`].
+///
+/// Wrong configuration is refused by [`build`](Self::build), before any network call.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct ClientBuilder {
+    client_id: Option<ClientId>,
+    client_secret: Option<ClientSecret>,
+    environment: Environment,
+    endpoint: Endpoint,
+    token_url: Option<Url>,
+    base_url: Option<Url>,
+    http_client: Option<reqwest::Client>,
+    retry_policy: Option<RetryPolicy>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl ClientBuilder {
+    /// The OAuth application's client id (required).
+    pub fn client_id(mut self, client_id: impl Into<ClientId>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// The OAuth application's client secret (required).
+    pub fn client_secret(mut self, client_secret: impl Into<ClientSecret>) -> Self {
+        self.client_secret = Some(client_secret.into());
+        self
+    }
+
+    /// Production (the default) or the sandbox.
+    pub fn environment(mut self, environment: Environment) -> Self {
+        self.environment = environment;
+        self
+    }
+
+    /// The partner token endpoint (the default) or the Enterprise one.
+    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = endpoint;
+        self
+    }
+
+    /// Sends token requests to this URL instead of the environment's (tests, emulators, a
+    /// proxy). `POST /oauth2/revoke` goes to the same URL with its last path segment
+    /// replaced by `revoke`. Must be `https` unless the host is loopback.
+    pub fn token_url(mut self, url: Url) -> Self {
+        self.token_url = Some(url);
+        self
+    }
+
+    /// Replaces every Easyship host at once, keeping the paths: token
+    /// `{base}/oauth2/token` (partner and Enterprise alike), authorize
+    /// `{base}/oauth2/authorize`, and the API bases of both families `{base}`. What a
+    /// local stand-in of Easyship needs. [`token_url`](Self::token_url) wins for the
+    /// token endpoint.
+    pub fn base_url(mut self, url: Url) -> Self {
+        self.base_url = Some(url);
+        self
+    }
+
+    /// Uses this `reqwest::Client` (share one across your app). It must not follow
+    /// redirects (`reqwest::redirect::Policy::none()`): a followed redirect would carry
+    /// the client secret to another host.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Timeouts and retries of token calls (default: auth-core's
+    /// [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = Some(policy);
+        self
+    }
+
+    /// The clock the send time (the base of every expiry) is read from (tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] when the client id or secret is missing or empty, when
+    /// an endpoint is not `https` (plain `http` is allowed for loopback hosts only), or
+    /// when Easyship documents no token endpoint for this environment and endpoint (the
+    /// sandbox) and neither [`token_url`](Self::token_url) nor
+    /// [`base_url`](Self::base_url) is set.
+    pub fn build(self) -> Result<Client, AuthError> {
+        let client_id = self
+            .client_id
+            .filter(|id| !id.as_str().trim().is_empty())
+            .ok_or_else(|| AuthError::InvalidConfig("an Easyship client_id is required".into()))?;
+        let client_secret = self
+            .client_secret
+            .filter(|s| !s.expose_secret().trim().is_empty())
+            .ok_or_else(|| {
+                AuthError::InvalidConfig("an Easyship client_secret is required".into())
+            })?;
+        let (environment, endpoint) = (self.environment, self.endpoint);
+        let token_url = match (self.token_url, &self.base_url) {
+            (Some(url), _) => url,
+            (None, Some(base)) => rebase(base, "oauth2/token")?,
+            (None, None) => endpoint
+                .token_url_in(environment)
+                .map(parse_static)
+                .ok_or_else(|| {
+                    AuthError::InvalidConfig(format!(
+                        "Easyship documents no {endpoint} OAuth token endpoint in the \
+                         {environment} environment; set token_url or base_url, or use a \
+                         dashboard API key (ApiKeySource) there"
+                    ))
+                })?,
+        };
+        check_endpoint(&token_url)?;
+        let revoke_url = token_url.join("revoke").map_err(|e| {
+            AuthError::InvalidConfig(format!("cannot derive the revoke URL from token_url: {e}"))
+        })?;
+        let authorize_url = match &self.base_url {
+            Some(base) => Some(rebase(base, "oauth2/authorize")?),
+            None => environment.authorize_url().map(parse_static),
+        };
+        if let Some(url) = &authorize_url {
+            check_endpoint(url)?;
+        }
+        let (public_api_base, legacy_api_base) = match &self.base_url {
+            Some(base) => (rebase(base, "")?, rebase(base, "")?),
+            None => (
+                environment.api_base(ApiFamily::Public),
+                environment.api_base(ApiFamily::Legacy),
+            ),
+        };
+        let mut http = TokenHttpClient::builder(PRODUCT);
+        if let Some(client) = self.http_client {
+            http = http.http_client(client);
+        }
+        if let Some(policy) = self.retry_policy {
+            http = http.retry_policy(policy);
+        }
+        if let Some(clock) = self.clock {
+            http = http.clock(clock);
+        }
+        Ok(Client {
+            inner: Arc::new(Inner {
+                client_id,
+                client_secret,
+                environment,
+                endpoint,
+                token_url,
+                revoke_url,
+                authorize_url,
+                public_api_base,
+                legacy_api_base,
+                http: http.build()?,
+            }),
+        })
+    }
+}
+
+impl Client {
+    /// A builder: set at least [`client_id`](ClientBuilder::client_id) and
+    /// [`client_secret`](ClientBuilder::client_secret).
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &ClientId {
+        &self.inner.client_id
+    }
+
+    /// The environment.
+    pub fn environment(&self) -> Environment {
+        self.inner.environment
+    }
+
+    /// The token endpoint flavour.
+    pub fn endpoint(&self) -> Endpoint {
+        self.inner.endpoint
+    }
+
+    /// The token endpoint URL in use.
+    pub fn token_url(&self) -> &Url {
+        &self.inner.token_url
+    }
+
+    /// The base URL of the Public API of `family` (with the `base_url` override applied).
+    /// The API version is the first path segment: `{base}2024-09/shipments`.
+    pub fn api_base(&self, family: ApiFamily) -> &Url {
+        match family {
+            ApiFamily::Legacy => &self.inner.legacy_api_base,
+            ApiFamily::Public => &self.inner.public_api_base,
+        }
+    }
+
+    /// The `reqwest::Client` token calls use (no redirects); reuse it for API calls.
+    pub fn http_client(&self) -> &reqwest::Client {
+        self.inner.http.http()
+    }
+
+    /// How Easyship's API expects the token: `Authorization: Bearer <token>`.
+    pub fn auth_scheme(&self) -> AuthScheme {
+        crate::AUTH_SCHEME
+    }
+
+    /// The URL to send the seller's browser to, and the random `state` it carries.
+    ///
+    /// Keep the state (for example in the user's session) and check the `state` Easyship
+    /// returns on the redirect with [`State::verify`] or [`State::check`] (constant time)
+    /// before calling [`exchange_code`](Self::exchange_code). `redirect_uri` is sent
+    /// exactly as given: it must match one registered with Easyship, character for
+    /// character.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidScope`] if `scopes` is empty (Easyship requires a scope here),
+    /// mixes legacy and enhanced scopes, or holds Enterprise scopes on the partner
+    /// endpoint; [`AuthError::InvalidConfig`] if `redirect_uri` is not an absolute URL or
+    /// Easyship documents no authorize page in this environment (without `base_url`).
+    pub fn authorize_url(
+        &self,
+        redirect_uri: &str,
+        scopes: &Scopes<Scope>,
+    ) -> Result<(Url, State), AuthError> {
+        let state = State::new();
+        let url = self.authorize_url_with_state(redirect_uri, scopes, &state)?;
+        Ok((url, state))
+    }
+
+    /// Like [`authorize_url`](Self::authorize_url) with a `state` of your own.
+    ///
+    /// # Errors
+    ///
+    /// As [`authorize_url`](Self::authorize_url).
+    pub fn authorize_url_with_state(
+        &self,
+        redirect_uri: &str,
+        scopes: &Scopes<Scope>,
+        state: &State,
+    ) -> Result<Url, AuthError> {
+        self.check_scopes(scopes, true)?;
+        check_redirect_uri(redirect_uri)?;
+        let mut url = self.inner.authorize_url.clone().ok_or_else(|| {
+            AuthError::InvalidConfig(format!(
+                "Easyship documents no authorize page in the {} environment; set base_url",
+                self.inner.environment
+            ))
+        })?;
+        let scope = scopes.to_string();
+        let query = [
+            ("client_id", self.inner.client_id.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("response_type", "code"),
+            ("scope", scope.as_str()),
+            ("state", state.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, QUERY_VALUE)))
+        .collect::<Vec<_>>()
+        .join("&");
+        let query = match url.query() {
+            Some(existing) if !existing.is_empty() => format!("{existing}&{query}"),
+            _ => query,
+        };
+        url.set_query(Some(&query));
+        Ok(url)
+    }
+
+    /// Exchanges the `code` from the authorization redirect for an access token and the
+    /// seller's first refresh token (`grant_type=authorization_code`).
+    ///
+    /// Save the refresh token before using the access token: it is single-use and the
+    /// only way to a new access token without the seller. Seed a
+    /// [`CachedTokenProvider`](auth_core::CachedTokenProvider) with the result
+    /// (`replace_token`) so it does the rotation from here on.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] for an empty code or a redirect URI that is not an
+    /// absolute URL (nothing sent); `invalid_grant` (a code already used, expired, or a
+    /// `redirect_uri` different from the authorize step's), `invalid_client`, and the
+    /// transport errors of [`TokenHttpClient::execute`](auth_core::http::TokenHttpClient::execute).
+    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<Token, AuthError> {
+        if code.trim().is_empty() {
+            return Err(AuthError::InvalidConfig(
+                "the authorization code is empty".into(),
+            ));
+        }
+        check_redirect_uri(redirect_uri)?;
+        let body = wire::AuthorizationCodeRequest {
+            grant_type: wire::AUTHORIZATION_CODE,
+            client_id: self.inner.client_id.as_str(),
+            client_secret: self.inner.client_secret.expose_secret(),
+            code,
+            redirect_uri,
+        };
+        self.token_call(&body, &[code]).await
+    }
+
+    /// Trades a refresh token for a new access token **and a new refresh token**
+    /// (`grant_type=refresh_token`).
+    ///
+    /// Easyship refresh tokens are single-use: after this call `refresh_token` is spent
+    /// and only the returned token's refresh token works. Store it before using the
+    /// access token, or let a [`CachedTokenProvider`](auth_core::CachedTokenProvider) with
+    /// a store and [`RefreshGrant`](crate::RefreshGrant) do it.
+    ///
+    /// If a successful response carries **no** refresh token (Easyship documents that it
+    /// always sends one), the returned token keeps `refresh_token` and a warning is
+    /// logged. Keeping it is the safer choice: if the server did not rotate, it still
+    /// works; if it did rotate and lost the new one, the next refresh fails with
+    /// `invalid_grant` and the seller must authorize again, exactly as an error here would
+    /// have demanded, but the access token just issued serves until then instead of being
+    /// thrown away.
+    ///
+    /// # Errors
+    ///
+    /// `invalid_grant` when the refresh token was already used, expired or revoked: the
+    /// error says the seller must authorize the app again
+    /// ([`AuthError::is_invalid_grant`]); otherwise as
+    /// [`exchange_code`](Self::exchange_code).
+    pub async fn refresh(&self, refresh_token: &RefreshToken) -> Result<Token, AuthError> {
+        self.refresh_inner(refresh_token, None).await
+    }
+
+    /// Like [`refresh`](Self::refresh), asking for `scopes` (a subset of the granted ones).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidScope`] for an empty or mixed set, or Enterprise scopes on the
+    /// partner endpoint (nothing sent); otherwise as [`refresh`](Self::refresh).
+    pub async fn refresh_with_scopes(
+        &self,
+        refresh_token: &RefreshToken,
+        scopes: &Scopes<Scope>,
+    ) -> Result<Token, AuthError> {
+        self.check_scopes(scopes, true)?;
+        self.refresh_inner(refresh_token, Some(scopes.to_string()))
+            .await
+    }
+
+    async fn refresh_inner(
+        &self,
+        refresh_token: &RefreshToken,
+        scope: Option<String>,
+    ) -> Result<Token, AuthError> {
+        if refresh_token.expose_secret().is_empty() {
+            return Err(AuthError::InvalidConfig(
+                "the refresh token is empty".into(),
+            ));
+        }
+        let body = wire::RefreshTokenRequest {
+            grant_type: wire::REFRESH_TOKEN,
+            client_id: self.inner.client_id.as_str(),
+            client_secret: self.inner.client_secret.expose_secret(),
+            refresh_token: refresh_token.expose_secret(),
+            scope,
+        };
+        let token = self
+            .token_call(&body, &[refresh_token.expose_secret()])
+            .await
+            .map_err(|e| hint_for(e, &OAuthErrorCode::InvalidGrant, REFRESH_SPENT_HINT))?;
+        if token.refresh_token().is_some() {
+            Ok(token)
+        } else {
+            tracing::warn!(
+                client_id = %self.inner.client_id,
+                "Easyship refresh response carried no new refresh token; keeping the previous one"
+            );
+            Ok(token.with_refresh_token(refresh_token.clone()))
+        }
+    }
+
+    /// An application token for `scopes` (`grant_type=client_credentials`): no seller,
+    /// no refresh token. Easyship grants it on the Enterprise endpoint; the partner
+    /// endpoint answers `401 unauthorized_client` (the error then says so).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidScope`] for an empty or mixed set, or Enterprise scopes on the
+    /// partner endpoint (nothing sent); `unauthorized_client`, `invalid_client`,
+    /// `invalid_scope`, and the transport errors.
+    pub async fn client_credentials(&self, scopes: &Scopes<Scope>) -> Result<Token, AuthError> {
+        self.check_scopes(scopes, true)?;
+        let body = wire::ClientCredentialsRequest {
+            grant_type: wire::CLIENT_CREDENTIALS,
+            client_id: self.inner.client_id.as_str(),
+            client_secret: self.inner.client_secret.expose_secret(),
+            scope: scopes.to_string(),
+        };
+        let result = self.token_call(&body, &[]).await;
+        match self.inner.endpoint {
+            Endpoint::Partner => result.map_err(|e| {
+                hint_for(
+                    e,
+                    &OAuthErrorCode::UnauthorizedClient,
+                    PARTNER_CLIENT_CREDENTIALS_HINT,
+                )
+            }),
+            Endpoint::Enterprise => result,
+        }
+    }
+
+    /// Enterprise only: a token for the child company `easyship_company_id`
+    /// (`grant_type=delegated_account`), with a refresh token. An empty `scopes` sends no
+    /// `scope` property.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] on the partner endpoint or for an empty company id,
+    /// [`AuthError::InvalidScope`] for a mixed set (nothing sent); `invalid_account` (the
+    /// company is not a child of this Enterprise account), and as
+    /// [`client_credentials`](Self::client_credentials).
+    pub async fn delegated_account(
+        &self,
+        easyship_company_id: &str,
+        scopes: &Scopes<Scope>,
+    ) -> Result<Token, AuthError> {
+        if self.inner.endpoint != Endpoint::Enterprise {
+            return Err(AuthError::InvalidConfig(
+                "the delegated_account grant exists only on Easyship's Enterprise token \
+                 endpoint: build the client with .endpoint(Endpoint::Enterprise)"
+                    .into(),
+            ));
+        }
+        if easyship_company_id.trim().is_empty() {
+            return Err(AuthError::InvalidConfig(
+                "easyship_company_id is empty".into(),
+            ));
+        }
+        self.check_scopes(scopes, false)?;
+        let body = wire::DelegatedAccountRequest {
+            grant_type: wire::DELEGATED_ACCOUNT,
+            client_id: self.inner.client_id.as_str(),
+            client_secret: self.inner.client_secret.expose_secret(),
+            easyship_company_id,
+            scope: (!scopes.is_empty()).then(|| scopes.to_string()),
+        };
+        self.token_call(&body, &[]).await
+    }
+
+    /// Revokes an access token (`POST /oauth2/revoke`).
+    ///
+    /// # Errors
+    ///
+    /// `invalid_client` and the transport errors. Revoking an unknown or already revoked
+    /// token succeeds (RFC 7009).
+    pub async fn revoke(&self, token: &AccessToken) -> Result<(), AuthError> {
+        self.revoke_raw(token.expose_secret()).await
+    }
+
+    /// Revokes a refresh token (`POST /oauth2/revoke`), for example when a seller
+    /// disconnects.
+    ///
+    /// # Errors
+    ///
+    /// As [`revoke`](Self::revoke).
+    pub async fn revoke_refresh_token(&self, token: &RefreshToken) -> Result<(), AuthError> {
+        self.revoke_raw(token.expose_secret()).await
+    }
+
+    async fn revoke_raw(&self, token: &str) -> Result<(), AuthError> {
+        let body = wire::RevokeRequest {
+            token,
+            grant_type: wire::CLIENT_CREDENTIALS,
+            client_id: self.inner.client_id.as_str(),
+            client_secret: self.inner.client_secret.expose_secret(),
+        };
+        let request = TokenRequest::post(self.inner.revoke_url.clone())
+            .json(&body)?
+            .redact(self.inner.client_secret.expose_secret())
+            .redact(token);
+        self.inner
+            .http
+            .execute(&request, error::empty_response)
+            .await
+    }
+
+    async fn token_call<B: Serialize>(
+        &self,
+        body: &B,
+        secrets: &[&str],
+    ) -> Result<Token, AuthError> {
+        let mut request = TokenRequest::post(self.inner.token_url.clone())
+            .json(body)?
+            .redact(self.inner.client_secret.expose_secret());
+        for secret in secrets {
+            request = request.redact(secret);
+        }
+        self.inner
+            .http
+            .execute(&request, error::token_response)
+            .await
+    }
+
+    /// The checks every grant shares: non-empty when `required`, one generation, and
+    /// Enterprise scopes only on the Enterprise endpoint.
+    pub(crate) fn check_scopes(
+        &self,
+        scopes: &Scopes<Scope>,
+        required: bool,
+    ) -> Result<(), AuthError> {
+        if required && scopes.is_empty() {
+            return Err(AuthError::InvalidScope {
+                scopes: Vec::new(),
+                reason: "no scope given; Easyship requires at least one for this request".into(),
+            });
+        }
+        scopes.validate()?;
+        if self.inner.endpoint == Endpoint::Partner {
+            let enterprise: Vec<String> = scopes
+                .iter()
+                .filter(|s| s.generation() == Generation::Enterprise)
+                .map(|s| s.as_str().to_owned())
+                .collect();
+            if !enterprise.is_empty() {
+                return Err(AuthError::InvalidScope {
+                    scopes: enterprise,
+                    reason: "Enterprise scopes are granted only on Easyship's Enterprise token \
+                             endpoint: build the client with .endpoint(Endpoint::Enterprise)"
+                        .into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_redirect_uri(redirect_uri: &str) -> Result<(), AuthError> {
+    match Url::parse(redirect_uri) {
+        Ok(url) if url.has_host() || (url.scheme() != "http" && url.scheme() != "https") => Ok(()),
+        _ => Err(AuthError::InvalidConfig(
+            "redirect_uri must be an absolute URL registered with Easyship".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .client_id("id")
+            .client_secret("sekrit-client-secret")
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn authorize_url_matches_easyship_example_encoding() {
+        let scopes: Scopes<Scope> = "rate shipment label".parse().unwrap();
+        let state = State::from_saved("Ml_Wdv6hFqy2N9EkNJdi7g");
+        let url = client()
+            .authorize_url_with_state("https://domain.com/callback", &scopes, &state)
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://auth.easyship.com/oauth2/authorize?client_id=id&redirect_uri=https%3A%2F%2Fdomain.com%2Fcallback&response_type=code&scope=rate%20shipment%20label&state=Ml_Wdv6hFqy2N9EkNJdi7g"
+        );
+    }
+
+    #[test]
+    fn authorize_url_returns_a_fresh_state_each_time() {
+        let scopes = Scopes::from([Scope::PublicRateRead]);
+        let (url_a, a) = client()
+            .authorize_url("https://x.example/cb", &scopes)
+            .unwrap();
+        let (_, b) = client()
+            .authorize_url("https://x.example/cb", &scopes)
+            .unwrap();
+        assert_ne!(a.as_str(), b.as_str());
+        assert!(
+            url_a
+                .query()
+                .unwrap()
+                .ends_with(&format!("&state={}", a.as_str()))
+        );
+        assert!(a.check(b.as_str()).is_err());
+    }
+
+    #[test]
+    fn authorize_url_refuses_bad_input_before_anything_else() {
+        let c = client();
+        let empty = Scopes::<Scope>::new();
+        assert!(matches!(
+            c.authorize_url("https://x.example/cb", &empty),
+            Err(AuthError::InvalidScope { .. })
+        ));
+        let mixed = Scopes::from([Scope::Rate, Scope::PublicRateRead]);
+        assert!(matches!(
+            c.authorize_url("https://x.example/cb", &mixed),
+            Err(AuthError::InvalidScope { .. })
+        ));
+        let enterprise = Scopes::from([Scope::Rate, Scope::EnterpriseChildCompaniesAccess]);
+        match c.authorize_url("https://x.example/cb", &enterprise) {
+            Err(AuthError::InvalidScope { scopes, .. }) => {
+                assert_eq!(scopes, ["enterprise.child_companies_access"])
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let ok = Scopes::from([Scope::Rate]);
+        assert!(matches!(
+            c.authorize_url("/relative", &ok),
+            Err(AuthError::InvalidConfig(_))
+        ));
+        assert!(matches!(
+            c.authorize_url("https://", &ok),
+            Err(AuthError::InvalidConfig(_))
+        ));
+        // Custom schemes (mobile apps) are absolute URLs too.
+        assert!(c.authorize_url("com.example.app:/oauth", &ok).is_ok());
+    }
+
+    #[test]
+    fn build_refuses_missing_credentials_plain_http_and_undocumented_endpoints() {
+        let err = |b: ClientBuilder| b.build().unwrap_err().to_string();
+        assert!(err(Client::builder().client_secret("s")).contains("client_id is required"));
+        assert!(err(Client::builder().client_id("i")).contains("client_secret is required"));
+        assert!(
+            err(Client::builder().client_id("i").client_secret(" "))
+                .contains("client_secret is required")
+        );
+        let plain = Client::builder()
+            .client_id("i")
+            .client_secret("s")
+            .token_url("http://api.example.com/oauth2/token".parse().unwrap());
+        assert!(err(plain).contains("refusing to send credentials over `http`"));
+        let sandbox = Client::builder()
+            .client_id("i")
+            .client_secret("s")
+            .environment(Environment::Sandbox);
+        assert!(
+            err(sandbox).contains("no partner OAuth token endpoint in the sandbox environment")
+        );
+        let overridden = Client::builder()
+            .client_id("i")
+            .client_secret("s")
+            .environment(Environment::Sandbox)
+            .token_url(
+                "https://api-sandbox.example.com/oauth2/token"
+                    .parse()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let scopes = Scopes::from([Scope::Rate]);
+        assert!(matches!(
+            overridden.authorize_url("https://x.example/cb", &scopes),
+            Err(AuthError::InvalidConfig(_))
+        ));
+    }
+
+    #[test]
+    fn base_url_moves_every_host_and_keeps_paths() {
+        let c = Client::builder()
+            .client_id("i")
+            .client_secret("s")
+            .endpoint(Endpoint::Enterprise)
+            .base_url("http://127.0.0.1:7777/es/".parse().unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.token_url().as_str(),
+            "http://127.0.0.1:7777/es/oauth2/token"
+        );
+        assert_eq!(
+            c.inner.revoke_url.as_str(),
+            "http://127.0.0.1:7777/es/oauth2/revoke"
+        );
+        assert_eq!(
+            c.api_base(ApiFamily::Public).as_str(),
+            "http://127.0.0.1:7777/es/"
+        );
+        let (url, _) = c
+            .authorize_url("https://x.example/cb", &Scopes::from([Scope::Rate]))
+            .unwrap();
+        assert!(
+            url.as_str()
+                .starts_with("http://127.0.0.1:7777/es/oauth2/authorize?client_id=i&")
+        );
+    }
+
+    #[test]
+    fn default_endpoints_per_flavour() {
+        let c = client();
+        assert_eq!(
+            c.token_url().as_str(),
+            "https://api.easyship.com/oauth2/token"
+        );
+        assert_eq!(
+            c.inner.revoke_url.as_str(),
+            "https://api.easyship.com/oauth2/revoke"
+        );
+        assert_eq!(
+            c.api_base(ApiFamily::Legacy).as_str(),
+            "https://api.easyship.com/"
+        );
+        let e = Client::builder()
+            .client_id("i")
+            .client_secret("s")
+            .endpoint(Endpoint::Enterprise)
+            .build()
+            .unwrap();
+        assert_eq!(
+            e.token_url().as_str(),
+            "https://enterprise-api.easyship.com/oauth2/token"
+        );
+        assert_eq!(e.auth_scheme(), AuthScheme::Bearer);
+    }
+
+    #[test]
+    fn debug_hides_the_client_secret() {
+        let c = Client::builder()
+            .client_id("id")
+            .client_secret("sekrit-client-secret")
+            .token_url(
+                "https://user:pw@h.example/oauth2/token?k=v"
+                    .parse()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("sekrit"), "{dbg}");
+        assert!(!dbg.contains("pw") && !dbg.contains("k=v"), "{dbg}");
+        assert!(dbg.contains("ClientSecret([REDACTED])"), "{dbg}");
+        let builder = format!(
+            "{:?}",
+            Client::builder().client_secret("sekrit-client-secret")
+        );
+        assert!(!builder.contains("sekrit"), "{builder}");
+    }
+
+    #[test]
+    fn client_is_send_sync_clone() {
+        fn check<T: Send + Sync + Clone + fmt::Debug + 'static>() {}
+        check::<Client>();
+    }
+}

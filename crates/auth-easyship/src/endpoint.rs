@@ -1,0 +1,202 @@
+//! Where requests go: [`Environment`] (production or sandbox, generated from
+//! `spec/environments.toml`), [`ApiFamily`] (API versions 2023-01 and older, or 2024-09
+//! and newer, from `spec/api_families.toml`) and [`Endpoint`] (the partner or the
+//! Enterprise token endpoint).
+//!
+//! | | production | sandbox |
+//! |---|---|---|
+//! | Public API 2024-09 and newer | `https://public-api.easyship.com` | `https://public-api-sandbox.easyship.com` |
+//! | Public API 2023-01 and older | `https://api.easyship.com` | `https://api-sandbox.easyship.com` |
+//! | token, partner apps | `https://api.easyship.com/oauth2/token` | not documented |
+//! | token, Enterprise | `https://enterprise-api.easyship.com/oauth2/token` | not documented |
+//! | authorize (browser) | `https://auth.easyship.com/oauth2/authorize` | not documented |
+//! | dashboard API key prefix | `prod_` | `sand_` |
+//!
+//! Easyship documents OAuth for production only; sandbox access is by `sand_…` API key
+//! ([`ApiKeySource`](crate::ApiKeySource)). To use OAuth against a sandbox or a local
+//! stand-in, give the client a [`token_url`](crate::ClientBuilder::token_url) or a
+//! [`base_url`](crate::ClientBuilder::base_url).
+
+use auth_core::{AuthError, Url};
+
+pub use crate::generated::api_families::ApiFamily;
+pub use crate::generated::environments::Environment;
+
+/// Which Easyship token endpoint a [`Client`](crate::Client) talks to.
+///
+/// Partner applications (sellers authorize them in the browser) use
+/// `api.easyship.com/oauth2/token`, where the documented grants are the authorization code
+/// and the refresh token (client credentials are answered `401 unauthorized_client` in
+/// Easyship's own example). Enterprise API clients use
+/// `enterprise-api.easyship.com/oauth2/token`: client credentials, the `delegated_account`
+/// grant for a child company, and refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// The partner application token endpoint (the default).
+    #[default]
+    Partner,
+    /// The Enterprise API token endpoint.
+    Enterprise,
+}
+
+impl Endpoint {
+    /// `"partner"` or `"enterprise"`.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Partner => "partner",
+            Self::Enterprise => "enterprise",
+        }
+    }
+
+    /// This endpoint's token URL in `environment`, if Easyship documents one.
+    pub const fn token_url_in(&self, environment: Environment) -> Option<&'static str> {
+        match self {
+            Self::Partner => environment.token_url(),
+            Self::Enterprise => environment.enterprise_token_url(),
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl ApiFamily {
+    /// The family an API version (`"2024-09"`, `"2023-01"`) belongs to: versions before
+    /// 2024-09 are legacy. `None` if `version` is not of the form `YYYY-MM`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_easyship::ApiFamily;
+    ///
+    /// assert_eq!(ApiFamily::for_version("2024-09"), Some(ApiFamily::Public));
+    /// assert_eq!(ApiFamily::for_version("2025-06"), Some(ApiFamily::Public));
+    /// assert_eq!(ApiFamily::for_version("2023-01"), Some(ApiFamily::Legacy));
+    /// assert_eq!(ApiFamily::for_version("v2"), None);
+    /// ```
+    pub fn for_version(version: &str) -> Option<Self> {
+        let b = version.as_bytes();
+        let shape =
+            b.len() == 7 && b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit);
+        if !shape {
+            return None;
+        }
+        // Same-shape dates compare correctly as strings.
+        Some(if version < "2024-09" {
+            Self::Legacy
+        } else {
+            Self::Public
+        })
+    }
+}
+
+impl Environment {
+    /// The base URL of the Public API of `family` in this environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_easyship::{ApiFamily, Environment};
+    ///
+    /// let base = Environment::Sandbox.api_base(ApiFamily::Public);
+    /// assert_eq!(base.as_str(), "https://public-api-sandbox.easyship.com/");
+    /// ```
+    pub fn api_base(&self, family: ApiFamily) -> Url {
+        let base = match family {
+            ApiFamily::Legacy => self.legacy_api_base(),
+            ApiFamily::Public => self.public_api_base(),
+        };
+        Url::parse(base).expect("the generated table holds valid URLs")
+    }
+}
+
+/// Puts `path` (relative, no leading slash) under `base`, keeping `base`'s own path.
+pub(crate) fn rebase(base: &Url, path: &str) -> Result<Url, AuthError> {
+    let mut base = base.clone();
+    if !base.path().ends_with('/') {
+        let with_slash = format!("{}/", base.path());
+        base.set_path(&with_slash);
+    }
+    base.set_query(None);
+    base.set_fragment(None);
+    base.join(path)
+        .map_err(|e| AuthError::InvalidConfig(format!("cannot build a URL under base_url: {e}")))
+}
+
+pub(crate) fn parse_static(url: &str) -> Url {
+    Url::parse(url).expect("the generated table holds valid URLs")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_per_environment_and_family() {
+        let p = Environment::Production;
+        assert_eq!(
+            p.api_base(ApiFamily::Public).as_str(),
+            "https://public-api.easyship.com/"
+        );
+        assert_eq!(
+            p.api_base(ApiFamily::Legacy).as_str(),
+            "https://api.easyship.com/"
+        );
+        assert_eq!(
+            Environment::Sandbox.api_base(ApiFamily::Legacy).as_str(),
+            "https://api-sandbox.easyship.com/"
+        );
+        assert_eq!(
+            Endpoint::Partner.token_url_in(p),
+            Some("https://api.easyship.com/oauth2/token")
+        );
+        assert_eq!(
+            Endpoint::Enterprise.token_url_in(p),
+            Some("https://enterprise-api.easyship.com/oauth2/token")
+        );
+        assert_eq!(
+            p.authorize_url(),
+            Some("https://auth.easyship.com/oauth2/authorize")
+        );
+        assert_eq!(Endpoint::Partner.token_url_in(Environment::Sandbox), None);
+        assert_eq!(Environment::default(), p);
+        assert_eq!(
+            ApiFamily::Public.scope_generation(),
+            crate::Generation::Enhanced
+        );
+        assert_eq!(
+            "sandbox".parse::<Environment>().unwrap(),
+            Environment::Sandbox
+        );
+        let err = "staging".parse::<Environment>().unwrap_err().to_string();
+        assert!(
+            err.contains("expected one of: production, sandbox"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn version_strings_map_to_families() {
+        assert_eq!(ApiFamily::for_version("2024-08"), Some(ApiFamily::Legacy));
+        assert_eq!(ApiFamily::for_version("2024-9"), None);
+        assert_eq!(ApiFamily::for_version("abcd-ef"), None);
+    }
+
+    #[test]
+    fn rebase_keeps_the_base_path() {
+        let base: Url = "http://127.0.0.1:9/easyship?x=1".parse().unwrap();
+        assert_eq!(
+            rebase(&base, "oauth2/token").unwrap().as_str(),
+            "http://127.0.0.1:9/easyship/oauth2/token"
+        );
+        let base: Url = "http://127.0.0.1:9".parse().unwrap();
+        assert_eq!(
+            rebase(&base, "oauth2/token").unwrap().as_str(),
+            "http://127.0.0.1:9/oauth2/token"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! Easyship's error bodies as [`AuthError`]s, and [`token_rejected`].
+
+use auth_core::http::RawResponse;
+use auth_core::{AuthError, OAuthErrorCode, Token};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use crate::wire::{ApiErrorResponse, TokenResponse};
+
+/// The vendor name in [`AuthError::Vendor`].
+pub(crate) const VENDOR: &str = "easyship";
+
+/// Parses a token endpoint response: a [`Token`] on 2xx, else the error it describes.
+pub(crate) fn token_response(raw: &RawResponse<'_>) -> Result<Token, AuthError> {
+    if raw.status.is_success() {
+        Ok(raw.json::<TokenResponse>()?.into_token(raw.sent_at))
+    } else {
+        Err(error_response(raw))
+    }
+}
+
+/// Parses a revoke response: any 2xx (Easyship answers `{}`) is success.
+pub(crate) fn empty_response(raw: &RawResponse<'_>) -> Result<(), AuthError> {
+    if raw.status.is_success() {
+        Ok(())
+    } else {
+        Err(error_response(raw))
+    }
+}
+
+/// The error a non-2xx token endpoint response describes.
+///
+/// - RFC 6749 bodies (`{"error": "...", "error_description": "..."}`) become
+///   [`AuthError::OAuth`], with the description scrubbed of the request's secrets. An
+///   `invalid_grant` keeps auth-core's hint that the seller must authorize again; Enterprise's
+///   `invalid_account` gets a hint about `easyship_company_id`.
+/// - Public API bodies (`{"error": {"code": ..., "message": ...}}`, as a gateway in front
+///   of the token endpoint may send) become [`AuthError::Vendor`].
+/// - Anything else is [`AuthError::Http`] with a redacted excerpt.
+pub(crate) fn error_response(raw: &RawResponse<'_>) -> AuthError {
+    if let Some(error) = raw.oauth_error() {
+        return with_default_hint(error);
+    }
+    if let Ok(body) = serde_json::from_slice::<ApiErrorResponse>(&raw.body) {
+        let status = raw.status.as_u16();
+        let message = body
+            .error
+            .message
+            .map(|m| truncate(raw.redactor().scrub(&m)))
+            .unwrap_or_default();
+        return AuthError::Vendor {
+            vendor: VENDOR,
+            status: Some(status),
+            code: Some(body.error.code),
+            message,
+            retryable: status == 429 || (500..600).contains(&status),
+        };
+    }
+    raw.standard_error()
+}
+
+/// At most [`MAX_EXCERPT_BYTES`](auth_core::redact::MAX_EXCERPT_BYTES) of `text`.
+fn truncate(mut text: String) -> String {
+    let max = auth_core::redact::MAX_EXCERPT_BYTES;
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+fn with_default_hint(error: AuthError) -> AuthError {
+    match error {
+        AuthError::OAuth {
+            code,
+            description,
+            status,
+            request_id,
+            hint: None,
+        } if code == OAuthErrorCode::Other("invalid_account".into()) => AuthError::OAuth {
+            code,
+            description,
+            status,
+            request_id,
+            hint: Some(
+                "the Enterprise client may not act for this easyship_company_id; check the \
+                 child company id"
+                    .into(),
+            ),
+        },
+        other => other,
+    }
+}
+
+/// Sets `hint` on an OAuth error of `code` that has none.
+pub(crate) fn hint_for(error: AuthError, code: &OAuthErrorCode, hint: &str) -> AuthError {
+    match error {
+        AuthError::OAuth {
+            code: c,
+            description,
+            status,
+            request_id,
+            hint: None,
+        } if c == *code => AuthError::OAuth {
+            code: c,
+            description,
+            status,
+            request_id,
+            hint: Some(hint.to_owned()),
+        },
+        other => other,
+    }
+}
+
+/// Whether an Easyship API response says the access token was rejected, so the
+/// [`CachedTokenProvider`](auth_core::CachedTokenProvider) should drop it and retry once
+/// with a new one (pass it to `send_with_token`).
+///
+/// True for `401 Unauthorized` whose body is Easyship's `invalid_token` error
+/// (`{"error":{"code":"invalid_token",…}}`), or has no Easyship error code at all (a bare
+/// 401 from a proxy: the token is the only credential on the request). A 401 naming
+/// another code, and every other status (403 `forbidden` is a missing scope, which a new
+/// token does not fix), is false.
+///
+/// # Examples
+///
+/// ```
+/// use auth_easyship::token_rejected;
+/// use reqwest::{StatusCode, header::HeaderMap};
+///
+/// let body = br#"{"error":{"code":"invalid_token","message":"The access token is invalid"}}"#;
+/// assert!(token_rejected(StatusCode::UNAUTHORIZED, &HeaderMap::new(), body));
+/// assert!(!token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), br#"{"error":{"code":"forbidden"}}"#));
+/// ```
+pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
+    let _ = headers;
+    if status != StatusCode::UNAUTHORIZED {
+        return false;
+    }
+    match serde_json::from_slice::<ApiErrorResponse>(body) {
+        Ok(body) => body.error.code == "invalid_token",
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_rejected_only_for_401_invalid_token_or_bare_401() {
+        let h = HeaderMap::new();
+        let invalid = br#"{"error":{"code":"invalid_token","message":"x","details":[],"request_id":"r","type":"invalid_request_error","links":[]}}"#;
+        assert!(token_rejected(StatusCode::UNAUTHORIZED, &h, invalid));
+        assert!(token_rejected(StatusCode::UNAUTHORIZED, &h, b""));
+        assert!(token_rejected(
+            StatusCode::UNAUTHORIZED,
+            &h,
+            b"<html>Unauthorized</html>"
+        ));
+        assert!(!token_rejected(
+            StatusCode::UNAUTHORIZED,
+            &h,
+            br#"{"error":{"code":"account_suspended"}}"#
+        ));
+        assert!(!token_rejected(
+            StatusCode::FORBIDDEN,
+            &h,
+            br#"{"error":{"code":"forbidden"}}"#
+        ));
+        assert!(!token_rejected(
+            StatusCode::TOO_MANY_REQUESTS,
+            &h,
+            br#"{"error":{"code":"too_many_requests"}}"#
+        ));
+        assert!(!token_rejected(StatusCode::OK, &h, invalid));
+        // Usable as auth-core's check.
+        let _check: auth_core::RejectedTokenCheck = token_rejected;
+    }
+}

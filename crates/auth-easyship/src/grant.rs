@@ -1,0 +1,342 @@
+//! Easyship grant flows as [`TokenSource`]s, for
+//! [`CachedTokenProvider`](auth_core::CachedTokenProvider) to drive.
+//!
+//! | source | grant | refresh token |
+//! |---|---|---|
+//! | [`RefreshGrant`] | `refresh_token` (a seller who authorized the app) | single-use, rotated on every call |
+//! | [`AuthorizationCodeGrant`] | `authorization_code` once, then `refresh_token` | as above |
+//! | [`ClientCredentialsGrant`] | `client_credentials` (Enterprise) | none |
+//! | [`DelegatedAccountGrant`] | `delegated_account` (Enterprise child company), then `refresh_token` | rotated; a dead one falls back to a new grant |
+//! | [`ApiKeySource`] | a dashboard API key (`prod_…`, `sand_…`) | none, never expires |
+//!
+//! Sources are pure: a rotated refresh token is simply in the returned
+//! [`Token`]. With a [`TokenStore`](auth_core::TokenStore) the provider saves it, under the
+//! store's lease, before anyone uses the new access token, so a crash between the refresh
+//! and the save cannot lose the only valid refresh token of a seller, and two processes
+//! never spend the same one.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use auth_core::{AccessToken, AuthError, OAuthErrorCode, Scopes, Secret, Token, TokenSource};
+
+use crate::client::Client;
+use crate::endpoint::Environment;
+use crate::scope::Scope;
+
+/// The seller's tokens from a refresh token: every call spends the previous token's
+/// refresh token and returns the next one.
+///
+/// Seed the provider with the refresh token from
+/// [`Client::exchange_code`] (`seed_refresh_token`, or `replace_token` with the whole
+/// token); a stored token wins over the seed.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), auth_core::AuthError> {
+/// use std::sync::Arc;
+/// use auth_core::{CachedTokenProvider, FileStore, RefreshToken, StoreKey};
+/// use auth_easyship::{Client, RefreshGrant};
+///
+/// let client = Client::builder().client_id("id").client_secret("secret").build()?;
+/// let key = StoreKey::new("easyship", "production", "id", "seller-42");
+/// let provider = CachedTokenProvider::builder(RefreshGrant::new(client))
+///     .store(Arc::new(FileStore::new("/var/lib/myapp/tokens")), key)
+///     .seed_refresh_token(RefreshToken::new("from exchange_code"))
+///     .build();
+/// let token = provider.token().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    client: Client,
+    scopes: Option<Scopes<Scope>>,
+}
+
+impl RefreshGrant {
+    /// Refreshes with all the scopes the seller granted.
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            scopes: None,
+        }
+    }
+
+    /// Refreshes asking for `scopes` only (sent as `scope`).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidScope`] for an empty or mixed set, or Enterprise scopes on the
+    /// partner endpoint.
+    pub fn with_scopes(client: Client, scopes: Scopes<Scope>) -> Result<Self, AuthError> {
+        check(&client, &scopes)?;
+        Ok(Self {
+            client,
+            scopes: Some(scopes),
+        })
+    }
+}
+
+#[async_trait]
+impl TokenSource for RefreshGrant {
+    async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
+        let refresh_token = previous
+            .and_then(Token::refresh_token)
+            .ok_or_else(no_refresh_token)?;
+        match &self.scopes {
+            None => self.client.refresh(refresh_token).await,
+            Some(scopes) => self.client.refresh_with_scopes(refresh_token, scopes).await,
+        }
+    }
+
+    fn needs_refresh_token(&self) -> bool {
+        true
+    }
+}
+
+/// The authorization code exchanged once, then refresh with rotation.
+///
+/// The first fetch without a refresh token exchanges the code; later fetches refresh. A
+/// code is single-use: once exchanged (successfully, or with a definite refusal) it is
+/// dropped, and a fetch that needs it again fails with `invalid_grant` (the seller must
+/// authorize again). After a retryable failure (timeout, 5xx) the code is kept for one
+/// more try: Easyship answers `invalid_grant` if the lost attempt had spent it.
+#[derive(Debug)]
+pub struct AuthorizationCodeGrant {
+    client: Client,
+    code: Mutex<Option<Secret>>,
+    redirect_uri: String,
+}
+
+impl AuthorizationCodeGrant {
+    /// A grant for the `code` Easyship sent to `redirect_uri` (the same string as in the
+    /// authorize step). Check the redirect's `state` before building it.
+    pub fn new(client: Client, code: impl Into<String>, redirect_uri: impl Into<String>) -> Self {
+        Self {
+            client,
+            code: Mutex::new(Some(Secret::new(code))),
+            redirect_uri: redirect_uri.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenSource for AuthorizationCodeGrant {
+    async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
+        if let Some(refresh_token) = previous.and_then(Token::refresh_token) {
+            return self.client.refresh(refresh_token).await;
+        }
+        let code = self
+            .code
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| AuthError::OAuth {
+                code: OAuthErrorCode::InvalidGrant,
+                description: Some(
+                    "the authorization code was already exchanged and no refresh token is known"
+                        .into(),
+                ),
+                status: None,
+                request_id: None,
+                hint: None,
+            })?;
+        let result = self
+            .client
+            .exchange_code(code.expose_secret(), &self.redirect_uri)
+            .await;
+        if result.as_ref().is_err_and(AuthError::is_retryable) {
+            *self.code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
+        }
+        result
+    }
+}
+
+/// An application token from the client credentials (Enterprise): no seller, no refresh
+/// token; a new one is requested whenever the last expires.
+#[derive(Debug, Clone)]
+pub struct ClientCredentialsGrant {
+    client: Client,
+    scopes: Scopes<Scope>,
+}
+
+impl ClientCredentialsGrant {
+    /// A grant for `scopes`, checked now.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidScope`] for an empty or mixed set, or Enterprise scopes on the
+    /// partner endpoint.
+    pub fn new(client: Client, scopes: Scopes<Scope>) -> Result<Self, AuthError> {
+        check(&client, &scopes)?;
+        Ok(Self { client, scopes })
+    }
+}
+
+#[async_trait]
+impl TokenSource for ClientCredentialsGrant {
+    async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
+        self.client.client_credentials(&self.scopes).await
+    }
+}
+
+/// An Enterprise child company's token (`delegated_account` with `easyship_company_id`),
+/// refreshed with its rotating refresh token.
+///
+/// Unlike a seller's grant, this one never needs a person: when the refresh token is dead
+/// (`invalid_grant`, for example spent by a process that crashed before saving), a new
+/// `delegated_account` grant replaces it.
+#[derive(Debug, Clone)]
+pub struct DelegatedAccountGrant {
+    client: Client,
+    easyship_company_id: String,
+    scopes: Scopes<Scope>,
+}
+
+impl DelegatedAccountGrant {
+    /// A grant for the child company `easyship_company_id`; an empty `scopes` sends none.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] if the client is not on the Enterprise endpoint or the
+    /// id is empty; [`AuthError::InvalidScope`] for a mixed set.
+    pub fn new(
+        client: Client,
+        easyship_company_id: impl Into<String>,
+        scopes: Scopes<Scope>,
+    ) -> Result<Self, AuthError> {
+        let easyship_company_id = easyship_company_id.into();
+        if client.endpoint() != crate::Endpoint::Enterprise {
+            return Err(AuthError::InvalidConfig(
+                "the delegated_account grant needs a client on Easyship's Enterprise endpoint"
+                    .into(),
+            ));
+        }
+        if easyship_company_id.trim().is_empty() {
+            return Err(AuthError::InvalidConfig(
+                "easyship_company_id is empty".into(),
+            ));
+        }
+        scopes.validate()?;
+        Ok(Self {
+            client,
+            easyship_company_id,
+            scopes,
+        })
+    }
+}
+
+#[async_trait]
+impl TokenSource for DelegatedAccountGrant {
+    async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
+        if let Some(refresh_token) = previous.and_then(Token::refresh_token) {
+            match self.client.refresh(refresh_token).await {
+                Err(error) if error.is_invalid_grant() => {
+                    tracing::info!(
+                        "Easyship delegated-account refresh token is dead; requesting a new grant"
+                    );
+                }
+                other => return other,
+            }
+        }
+        self.client
+            .delegated_account(&self.easyship_company_id, &self.scopes)
+            .await
+    }
+}
+
+/// A dashboard API key (`prod_…` or `sand_…`) as a token that never expires.
+///
+/// Easyship's dashboard issues one key per environment; the prefix says which. The key is
+/// checked against the environment when the source is built, so a sandbox key is never
+/// sent to production (which would reject it) or the other way round.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), auth_core::AuthError> {
+/// use auth_core::TokenSource;
+/// use auth_easyship::{ApiKeySource, Environment};
+///
+/// let source = ApiKeySource::new("sand_4e2b327e2ef5471885cd0bc50a0c9fe5", Environment::Sandbox)?;
+/// let token = source.fetch_token(None).await?;
+/// assert_eq!(token.expires_at(), None);
+/// assert!(ApiKeySource::new("sand_4e2b327e2ef5471885cd0bc50a0c9fe5", Environment::Production).is_err());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ApiKeySource {
+    token: Token,
+    environment: Environment,
+}
+
+impl ApiKeySource {
+    /// A source for `key` in `environment`.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] (which never quotes the key) if the key does not start
+    /// with the environment's prefix (`prod_` for production, `sand_` for the sandbox),
+    /// is only the prefix, or contains whitespace or control characters.
+    pub fn new(key: impl Into<String>, environment: Environment) -> Result<Self, AuthError> {
+        let key = Secret::new(key);
+        let value = key.expose_secret();
+        let prefix = environment.api_key_prefix();
+        if !value.starts_with(prefix) {
+            let other = Environment::ALL
+                .iter()
+                .find(|e| value.starts_with(e.api_key_prefix()));
+            return Err(AuthError::InvalidConfig(match other {
+                Some(other) => format!(
+                    "this Easyship API key is for the {other} environment (`{}…`), not {environment}",
+                    other.api_key_prefix()
+                ),
+                None => format!(
+                    "an Easyship {environment} API key starts with `{prefix}`; this one does not"
+                ),
+            }));
+        }
+        if value.len() == prefix.len() || value.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(AuthError::InvalidConfig(
+                "the Easyship API key is malformed (empty after its prefix, or contains whitespace)"
+                    .into(),
+            ));
+        }
+        Ok(Self {
+            token: Token::new(AccessToken::new(value), None),
+            environment,
+        })
+    }
+
+    /// The environment the key belongs to.
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+}
+
+#[async_trait]
+impl TokenSource for ApiKeySource {
+    async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
+        Ok(self.token.clone())
+    }
+}
+
+fn check(client: &Client, scopes: &Scopes<Scope>) -> Result<(), AuthError> {
+    client.check_scopes(scopes, true)
+}
+
+fn no_refresh_token() -> AuthError {
+    AuthError::OAuth {
+        code: OAuthErrorCode::InvalidGrant,
+        description: Some("no Easyship refresh token is known for this seller".into()),
+        status: None,
+        request_id: None,
+        hint: Some(
+            "the seller must authorize the app; seed the provider with the refresh token from \
+             exchange_code"
+                .into(),
+        ),
+    }
+}

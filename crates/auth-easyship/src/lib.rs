@@ -1,0 +1,90 @@
+//! Easyship OAuth tokens: the seller's authorization code and single-use refresh-token
+//! rotation, Enterprise client credentials and delegated accounts, and dashboard API keys,
+//! on top of [`auth_core`]'s cached, single-flight [`CachedTokenProvider`].
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), auth_core::AuthError> {
+//! use std::sync::Arc;
+//! use auth_core::{CachedTokenProvider, MemoryStore, RefreshToken, Scopes, StoreKey};
+//! use auth_easyship::{Client, RefreshGrant, Scope};
+//!
+//! let client = Client::builder()
+//!     .client_id("my-client-id")
+//!     .client_secret("my-client-secret")
+//!     .build()?;
+//!
+//! // 1. Send the seller to Easyship; keep `state` in their session.
+//! let scopes: Scopes<Scope> = "public.shipment:write public.rate:read".parse()?;
+//! let (url, state) = client.authorize_url("https://example.com/easyship/callback", &scopes)?;
+//! assert_eq!(url.host_str(), Some("auth.easyship.com"));
+//!
+//! // 2. On the redirect, check the state, then exchange the code:
+//! //    `client.exchange_code(code, "https://example.com/easyship/callback").await?`
+//! state.check(state.as_str())?;
+//!
+//! // 3. From then on a provider keeps the seller's token fresh, saving each rotated
+//! //    (single-use) refresh token before the new access token is used.
+//! let provider = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
+//!     .store(
+//!         Arc::new(MemoryStore::new()),
+//!         StoreKey::new("easyship", "production", client.client_id().as_str(), "seller-42"),
+//!     )
+//!     .seed_refresh_token(RefreshToken::new("refresh token from exchange_code"))
+//!     .build();
+//! // `provider.token().await?` on each API call; put it on the request as Bearer:
+//! // `request.auth_token(&auth_easyship::AUTH_SCHEME, &token)`.
+//! # let _ = provider;
+//! # Ok(()) }
+//! ```
+//!
+//! # Concepts
+//!
+//! - [`Scope`] is generated from `spec/scopes.toml`: 33 legacy scopes (API 2023-01 and
+//!   older), 50 enhanced `public.<resource>:<read|write>` scopes (2024-09 and newer) and
+//!   the Enterprise scopes Easyship names. Legacy and enhanced scopes are never mixed; a
+//!   set is checked ([`scope`]) before any request, and every offending scope is named in
+//!   [`AuthError::InvalidScope`](auth_core::AuthError::InvalidScope).
+//! - [`Client`] has one method per token endpoint call, on the partner or the Enterprise
+//!   endpoint ([`Endpoint`]), in production or the sandbox ([`Environment`]). Request
+//!   bodies are JSON with exactly the documented properties ([`wire`]).
+//! - Expiry is our send time plus `expires_in`, made earlier (never later) by Easyship's
+//!   `created_at` when that is within a few minutes of our clock.
+//! - **Refresh tokens are single-use.** Every refresh returns a new one and the old one is
+//!   dead; reusing it is `invalid_grant` and the seller must authorize again. Let a
+//!   [`CachedTokenProvider`] with a [`TokenStore`](auth_core::TokenStore) drive
+//!   [`RefreshGrant`]: it refreshes once for all callers and processes, and saves the new
+//!   refresh token before publishing the access token.
+//! - API requests carry `Authorization: Bearer <token>` ([`AUTH_SCHEME`]);
+//!   [`token_rejected`] tells the provider's `send_with_token` when Easyship refused a
+//!   token, so it refreshes and retries once.
+//! - Dashboard API keys (`prod_…`, `sand_…`) are an [`ApiKeySource`]: a token that never
+//!   expires, checked against the environment.
+//!
+//! [`CachedTokenProvider`]: auth_core::CachedTokenProvider
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod client;
+pub mod endpoint;
+mod error;
+mod generated;
+pub mod grant;
+pub mod scope;
+pub mod wire;
+
+pub use client::{Client, ClientBuilder};
+pub use endpoint::{ApiFamily, Endpoint, Environment};
+pub use error::token_rejected;
+pub use grant::{
+    ApiKeySource, AuthorizationCodeGrant, ClientCredentialsGrant, DelegatedAccountGrant,
+    RefreshGrant,
+};
+pub use scope::{Access, Generation, Scope};
+
+/// How Easyship's API takes the token: `Authorization: Bearer <token>`.
+pub const AUTH_SCHEME: auth_core::AuthScheme = auth_core::AuthScheme::Bearer;
+
+/// The core crate, re-exported so users name the same version.
+pub use auth_core;
