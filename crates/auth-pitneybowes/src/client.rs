@@ -12,7 +12,7 @@ use url::Url;
 use crate::endpoint::{Environment, api_base_url_below, token_url_below};
 use crate::error::{TokenEndpoint, VENDOR, token_error};
 use crate::grant::ClientCredentials;
-use crate::wire::{GRANT_TYPE, TokenResponse};
+use crate::wire::{GRANT_TYPE, MAX_LIFETIME, TokenResponse};
 
 /// Where Pitney Bowes APIs expect the token: `Authorization: Bearer <token>` (the token
 /// response's `tokenType` `"BearerToken"` means this).
@@ -277,10 +277,6 @@ fn parse_token_response(
     }
     Ok(response.into_token(raw.sent_at))
 }
-
-/// Longer than any real lifetime; beyond it a body is nonsense (and the date arithmetic
-/// would overflow).
-const MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(366 * 24 * 3600);
 
 /// Builds a [`Client`]. Wrong configuration is refused by [`build`](Self::build), before
 /// any network call.

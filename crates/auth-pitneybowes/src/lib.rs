@@ -44,6 +44,10 @@
 //!   production have separate keys). The token host and the API host are configured
 //!   apart ([`ClientBuilder::token_url`], [`ClientBuilder::api_base_url`]); one
 //!   [`ClientBuilder::base_url`] moves both (emulators, proxies).
+//! - [`Client::provider`] is a cached, auto-refreshing token (one request for many
+//!   callers); `CachedTokenProvider::send_with_token(.., &AUTH_SCHEME, token_rejected)`
+//!   replaces a token the API rejects and retries once. [`Client::store_key`] keys a
+//!   shared store by environment and API key.
 //! - The only grant is client credentials ([`ClientCredentials`], a
 //!   [`TokenSource`](auth_core::TokenSource)): there is no refresh token, a new token is
 //!   simply requested again. Tokens last 10 hours; Pitney Bowes advises reusing one until

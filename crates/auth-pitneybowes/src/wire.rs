@@ -22,6 +22,11 @@ pub const GRANT_TYPE: &str = "client_credentials";
 /// when a body gives no lifetime at all (`expiresIn`, `expires_in`, a JWT `exp - iat`).
 pub const DOCUMENTED_LIFETIME: Duration = Duration::from_secs(10 * 3600);
 
+/// The longest lifetime taken from a body; longer ones are nonsense (and would overflow
+/// the date arithmetic). [`Client`](crate::Client) refuses a body stating one;
+/// [`TokenResponse::expires_at`] caps it here.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// A successful token response, in either shape Pitney Bowes sends.
 ///
 /// The classic shape (documented; an Apigee gateway's answer):
@@ -145,7 +150,7 @@ impl TokenResponse {
     /// `issuedAt + expiresIn`, and a JWT's `exp`, may only make it earlier, and only when
     /// the server time they come from (`issuedAt`; the JWT's `iat`, or `exp` less the
     /// lifetime) is within [`DEFAULT_MAX_CLOCK_SKEW`] of `sent_at`
-    /// ([`auth_core::token::expiry`] decides).
+    /// ([`auth_core::token::expiry`] decides). A lifetime is capped at [`MAX_LIFETIME`].
     pub fn expires_at(&self, sent_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let jwt = self.jwt_claims().unwrap_or_default();
         let lifetime = self.lifetime().or_else(|| jwt_lifetime(&jwt)).or_else(|| {
@@ -154,6 +159,7 @@ impl TokenResponse {
             );
             Some(DOCUMENTED_LIFETIME)
         });
+        let lifetime = lifetime.map(|lifetime| lifetime.min(MAX_LIFETIME));
 
         let issued = self.issued_at.and_then(token::from_unix_millis);
         let issued_expiry = issued.zip(lifetime).and_then(|(at, life)| add(at, life));
@@ -736,6 +742,22 @@ mod tests {
         let r: TokenResponse = serde_json::from_str(r#"{"access_token":"opaque"}"#).unwrap();
         assert_eq!(r.jwt_claims(), None);
         assert_eq!(r.expires_at(sent), Some(sent + chrono::Duration::hours(10)));
+    }
+
+    #[test]
+    fn absurd_lifetimes_are_capped_instead_of_overflowing() {
+        let sent = t("2026-03-01T12:00:00Z");
+        for lifetime in [10_000_000_000_000u64, u64::MAX] {
+            let r: TokenResponse = serde_json::from_value(serde_json::json!({
+                "access_token": "a", "expiresIn": lifetime.to_string(), "issuedAt": i64::MAX
+            }))
+            .unwrap();
+            let token = r.into_token(sent);
+            assert_eq!(
+                token.expires_at(),
+                Some(sent + chrono::Duration::from_std(MAX_LIFETIME).unwrap())
+            );
+        }
     }
 
     #[test]
