@@ -84,6 +84,14 @@ impl fmt::Debug for Client {
     }
 }
 
+/// The answer of the Tokens API.
+pub(crate) enum RdtOutcome {
+    /// The RDT.
+    Issued(Token),
+    /// The LWA access token was rejected; a new one may succeed.
+    Rejected(AuthError),
+}
+
 /// The grant of one token request.
 #[derive(Clone, Copy)]
 enum Grant<'a> {
@@ -218,6 +226,19 @@ impl Client {
         access_token: &Token,
         request: &CreateRestrictedDataTokenRequest,
     ) -> Result<Token, AuthError> {
+        match self.rdt_call(access_token, request).await? {
+            RdtOutcome::Issued(token) => Ok(token),
+            RdtOutcome::Rejected(error) => Err(error),
+        }
+    }
+
+    /// The Tokens API call, telling a rejected access token (401, or 403 with an
+    /// expired/invalid token message: worth one more try with a new one) from other errors.
+    pub(crate) async fn rdt_call(
+        &self,
+        access_token: &Token,
+        request: &CreateRestrictedDataTokenRequest,
+    ) -> Result<RdtOutcome, AuthError> {
         check_rdt_request(request)?;
         let url = self
             .inner
@@ -234,14 +255,21 @@ impl Client {
             .http
             .execute(&request, |raw| {
                 if raw.status.is_success() {
-                    Ok(raw
-                        .json::<CreateRestrictedDataTokenResponse>()?
-                        .into_token(raw.sent_at))
+                    let body = raw.json::<CreateRestrictedDataTokenResponse>()?;
+                    Ok(RdtOutcome::Issued(body.into_token(raw.sent_at)))
+                } else if error::token_rejected(raw.status, &raw.headers, &raw.body) {
+                    Ok(RdtOutcome::Rejected(error::api_error(raw)))
                 } else {
                     Err(error::api_error(raw))
                 }
             })
             .await
+    }
+
+    /// The application's LWA client id, when the credentials provider knows it without
+    /// I/O (always for fixed and rotating credentials).
+    pub fn client_id(&self) -> Option<ClientId> {
+        self.inner.credentials.client_id()
     }
 
     /// The LWA token endpoint in use.

@@ -118,6 +118,12 @@ pub trait CredentialsProvider: fmt::Debug + Send + Sync + 'static {
     /// Whatever the provider's source failed with; the token request is not sent.
     async fn credentials(&self) -> Result<Credentials, AuthError>;
 
+    /// The client id, when the provider knows it without I/O (it names the application in
+    /// token store keys). Default `None`.
+    fn client_id(&self) -> Option<ClientId> {
+        None
+    }
+
     /// Called when LWA accepted `secret` after refusing the other one with
     /// `invalid_client`, so the provider can try it first from now on. Default: nothing.
     fn secret_accepted(&self, secret: &ClientSecret) {
@@ -129,6 +135,9 @@ pub trait CredentialsProvider: fmt::Debug + Send + Sync + 'static {
 impl<T: CredentialsProvider + ?Sized> CredentialsProvider for Arc<T> {
     async fn credentials(&self) -> Result<Credentials, AuthError> {
         (**self).credentials().await
+    }
+    fn client_id(&self) -> Option<ClientId> {
+        (**self).client_id()
     }
     fn secret_accepted(&self, secret: &ClientSecret) {
         (**self).secret_accepted(secret);
@@ -150,6 +159,10 @@ impl StaticCredentials {
 impl CredentialsProvider for StaticCredentials {
     async fn credentials(&self) -> Result<Credentials, AuthError> {
         Ok(self.0.clone())
+    }
+
+    fn client_id(&self) -> Option<ClientId> {
+        Some(self.0.client_id.clone())
     }
 }
 
@@ -238,6 +251,10 @@ impl fmt::Debug for RotatingCredentials {
 impl CredentialsProvider for RotatingCredentials {
     async fn credentials(&self) -> Result<Credentials, AuthError> {
         Ok(self.current())
+    }
+
+    fn client_id(&self) -> Option<ClientId> {
+        Some(self.current().client_id)
     }
 
     /// Swaps the two secrets when the fallback was the one accepted, so the next request

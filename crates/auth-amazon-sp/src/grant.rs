@@ -1,10 +1,13 @@
 //! The LWA grants as [`TokenSource`]s, for `CachedTokenProvider` to drive.
 
-use async_trait::async_trait;
-use auth_core::{AuthError, RefreshToken, Scopes, Token, TokenSource};
+use std::sync::Arc;
 
-use crate::client::{Client, check_grantless_scopes};
+use async_trait::async_trait;
+use auth_core::{AuthError, CachedTokenProvider, RefreshToken, Scopes, Token, TokenSource};
+
+use crate::client::{Client, RdtOutcome, check_grantless_scopes, check_rdt_request};
 use crate::scope::Scope;
+use crate::wire::CreateRestrictedDataTokenRequest;
 
 /// A seller's access tokens from its refresh token (`grant_type=refresh_token`).
 ///
@@ -98,5 +101,69 @@ impl GrantlessGrant {
 impl TokenSource for GrantlessGrant {
     async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
         self.client.grantless(&self.scopes).await
+    }
+}
+
+/// Restricted Data Tokens for one set of restricted resources, paid for with a selling
+/// partner's LWA access tokens.
+///
+/// The LWA token comes from the seller's [`CachedTokenProvider`]. When the Tokens API
+/// rejects it (expired or revoked before its time), it is invalidated there and the call
+/// made once more with a new one.
+///
+/// Drive it with its own `CachedTokenProvider` (no store: RDTs are short-lived and give
+/// access to personal data), or let [`RestrictedDataTokens`](crate::RestrictedDataTokens)
+/// keep one per resource set.
+#[derive(Debug, Clone)]
+pub struct RestrictedDataTokenSource {
+    client: Client,
+    lwa: Arc<CachedTokenProvider>,
+    request: CreateRestrictedDataTokenRequest,
+}
+
+impl RestrictedDataTokenSource {
+    /// A source of RDTs for `request`'s resources.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] for no resources, more than 50, or a path not starting
+    /// with `/`.
+    pub fn new(
+        client: Client,
+        lwa: Arc<CachedTokenProvider>,
+        request: CreateRestrictedDataTokenRequest,
+    ) -> Result<Self, AuthError> {
+        check_rdt_request(&request)?;
+        Ok(Self {
+            client,
+            lwa,
+            request,
+        })
+    }
+
+    /// The resources the RDTs cover.
+    pub fn request(&self) -> &CreateRestrictedDataTokenRequest {
+        &self.request
+    }
+}
+
+#[async_trait]
+impl TokenSource for RestrictedDataTokenSource {
+    async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
+        let lwa = self.lwa.token().await?;
+        match self.client.rdt_call(&lwa, &self.request).await? {
+            RdtOutcome::Issued(token) => Ok(token),
+            RdtOutcome::Rejected(_) => {
+                tracing::info!(
+                    "the Tokens API rejected the LWA access token; refreshing it and retrying once"
+                );
+                self.lwa.invalidate_token(&lwa);
+                let lwa = self.lwa.token().await?;
+                match self.client.rdt_call(&lwa, &self.request).await? {
+                    RdtOutcome::Issued(token) => Ok(token),
+                    RdtOutcome::Rejected(error) => Err(error),
+                }
+            }
+        }
     }
 }

@@ -48,7 +48,10 @@
 //! - **Website authorization** ([`ConsentRequest`], [`AuthorizationRedirect`],
 //!   [`Client::exchange_code`]) turns a seller's consent into its refresh token.
 //! - **Restricted Data Tokens** ([`Client::restricted_data_token`]) replace the access
-//!   token on calls returning personal data.
+//!   token on calls returning personal data; [`RestrictedDataTokens`] caches one per
+//!   resource set.
+//! - **Many sellers, one app**: [`SellerTokens`] keeps a cached, auto-refreshing provider
+//!   per selling-partner id (bounded), all sharing one [`Client`].
 //! - **Client-secret rotation**: LWA client secrets expire every 180 days. Credentials come
 //!   from a [`CredentialsProvider`], read on every token request; [`RotatingCredentials`]
 //!   holds the old and the new secret during a rotation window, and an `invalid_client`
@@ -67,7 +70,9 @@ pub mod endpoint;
 mod error;
 mod generated;
 mod grant;
+mod rdt;
 mod scope;
+mod sellers;
 pub mod wire;
 
 pub use client::{ACCESS_TOKEN_HEADER, BodyFormat, Client, ClientBuilder};
@@ -75,8 +80,10 @@ pub use consent::{AuthorizationRedirect, ConsentRequest};
 pub use credentials::{Credentials, CredentialsProvider, RotatingCredentials, StaticCredentials};
 pub use endpoint::{Environment, Marketplace, Portal, Region};
 pub use error::{CLIENT_SECRET_ROTATION_HINT, VENDOR, token_rejected};
-pub use grant::{GrantlessGrant, RefreshGrant};
+pub use grant::{GrantlessGrant, RefreshGrant, RestrictedDataTokenSource};
+pub use rdt::RestrictedDataTokens;
 pub use scope::Scope;
+pub use sellers::{SellerTokens, SellerTokensBuilder};
 
 /// Where SP-API calls carry the token: the `x-amz-access-token` header, not
 /// `Authorization`.

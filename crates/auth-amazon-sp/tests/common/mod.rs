@@ -76,3 +76,51 @@ pub fn assert_no_secret(text: &str) {
         assert!(!text.contains(secret), "secret leaked into: {text}");
     }
 }
+
+/// An LWA token endpoint answering the refresh grant with these access tokens in turn
+/// (the last one repeated), each valid for an hour.
+pub async fn lwa_issuing<'a>(
+    server: &'a MockServer,
+    tokens: &[&'static str],
+) -> httpmock::Mock<'a> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let tokens: Vec<&'static str> = tokens.to_vec();
+    let issued = AtomicUsize::new(0);
+    server
+        .mock_async(move |when, then| {
+            when.method("POST").path("/auth/o2/token");
+            then.respond_with(move |_req: &HttpMockRequest| {
+                let n = issued.fetch_add(1, Ordering::SeqCst).min(tokens.len() - 1);
+                let body = serde_json::json!({
+                    "access_token": tokens[n],
+                    "token_type": "bearer",
+                    "expires_in": 3600,
+                    "refresh_token": REFRESH_TOKEN,
+                });
+                httpmock::HttpMockResponse::builder()
+                    .status(200)
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .build()
+            });
+        })
+        .await
+}
+
+/// SP-API's answer to an expired access token.
+pub fn expired_token_body() -> serde_json::Value {
+    serde_json::json!({"errors": [{
+        "code": "Unauthorized",
+        "message": "Access to requested resource is denied.",
+        "details": "The access token you provided has expired."
+    }]})
+}
+
+/// SP-API's answer when the application lacks the role (not a token problem).
+pub fn missing_role_body() -> serde_json::Value {
+    serde_json::json!({"errors": [{
+        "code": "Unauthorized",
+        "message": "Access to requested resource is denied.",
+        "details": ""
+    }]})
+}
