@@ -1,0 +1,119 @@
+//! Every sample body in `tests/fixtures/`, served by a local token endpoint (or checked
+//! with `token_rejected`), against the outcome the fixture states.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use auth_core::{AuthError, ManualClock, RefreshToken};
+use common::*;
+use httpmock::MockServer;
+use serde_json::Value;
+
+fn fixtures(prefix: &str) -> Vec<(String, Value)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.starts_with(prefix) && name.ends_with(".json")
+        })
+        .map(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap().to_owned();
+            let value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            (name, value)
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[tokio::test]
+async fn every_token_endpoint_fixture_gives_its_stated_outcome() {
+    let cases: Vec<_> = fixtures("token_")
+        .into_iter()
+        .chain(fixtures("error_"))
+        .collect();
+    assert!(cases.len() >= 10, "fixtures missing: {}", cases.len());
+    // One second after the fixtures' created_at, so created_at is trusted.
+    let sent = chrono::DateTime::from_timestamp(1_645_532_461, 0).unwrap();
+    for (name, case) in cases {
+        let server = MockServer::start_async().await;
+        let status = case["status"].as_u64().unwrap() as u16;
+        let body = case["body"].to_string();
+        let (_mock, seen) = endpoint(&server, "/oauth2/token", status, &body).await;
+        let client = builder(&server)
+            .clock(Arc::new(ManualClock::new(sent)))
+            .build()
+            .unwrap();
+        let result = client.refresh(&RefreshToken::new("fixture-rt")).await;
+        let expect = &case["expect"];
+        if let Some(ok) = expect.get("ok") {
+            let token = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                token.access_token().expose_secret(),
+                ok["access_token"],
+                "{name}"
+            );
+            let refresh = token.refresh_token().map(|r| r.expose_secret().to_owned());
+            // A response without one keeps the refresh token just spent.
+            let expected_refresh = ok["refresh_token"].as_str().unwrap_or("fixture-rt");
+            assert_eq!(refresh.as_deref(), Some(expected_refresh), "{name}");
+            assert_eq!(token.scopes().to_string(), ok["scope"], "{name}");
+            assert_eq!(
+                token.expires_at().unwrap().timestamp(),
+                ok["expires_at"],
+                "{name}"
+            );
+            assert_eq!(seen.requests().len(), 1, "{name}");
+        } else {
+            let e = &expect["error"];
+            let err = result.expect_err(&name);
+            let code = match &err {
+                AuthError::OAuth { code, .. } => code.as_str().to_owned(),
+                AuthError::Vendor { code, .. } => code.clone().unwrap_or_default(),
+                other => panic!("{name}: unexpected {other:?}"),
+            };
+            assert_eq!(code, e["code"], "{name}");
+            assert_eq!(
+                err.status(),
+                e["status"].as_u64().map(|s| s as u16),
+                "{name}"
+            );
+            assert_eq!(err.is_invalid_grant(), e["invalid_grant"], "{name}");
+            assert_eq!(err.is_retryable(), e["retryable"], "{name}");
+            let message = err.to_string();
+            for needle in e["message_contains"].as_array().unwrap() {
+                assert!(
+                    message.contains(needle.as_str().unwrap()),
+                    "{name}: {message}"
+                );
+            }
+            assert!(
+                !message.contains(CLIENT_SECRET) && !message.contains("fixture-rt"),
+                "{name}"
+            );
+            let attempts = if err.is_retryable() { 3 } else { 1 };
+            assert_eq!(seen.requests().len(), attempts, "{name}: attempts");
+        }
+    }
+}
+
+#[test]
+fn every_api_error_fixture_is_classified_by_token_rejected() {
+    let cases = fixtures("api_");
+    assert!(cases.len() >= 3);
+    for (name, case) in cases {
+        let status =
+            reqwest::StatusCode::from_u16(case["status"].as_u64().unwrap() as u16).unwrap();
+        let body = case["body"].to_string();
+        let rejected = auth_easyship::token_rejected(
+            status,
+            &reqwest::header::HeaderMap::new(),
+            body.as_bytes(),
+        );
+        assert_eq!(rejected, case["expect"]["token_rejected"], "{name}");
+    }
+}
