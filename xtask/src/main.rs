@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod codegen;
 
 /// The error every subcommand returns; `main` prints it and exits with status 1.
@@ -26,12 +27,15 @@ struct Cli {
 enum Command {
     /// Generate `crates/*/src/generated/*.rs` from `crates/*/spec/*.toml`.
     Codegen(codegen::Args),
+    /// Run the benchmarks and print the hot-path table for README.md.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Codegen(args) => codegen::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

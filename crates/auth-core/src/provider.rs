@@ -75,7 +75,8 @@ struct Shared {
     clock: ClockRef,
     config: Config,
     published: ArcSwapOption<Published>,
-    /// Monotonic nanoseconds before which the hot path does not try to start a refresh.
+    /// Ticks (see [`ClockRef::ticks`]) before which the hot path does not try to start a
+    /// refresh.
     next_background: AtomicU64,
     slow: Mutex<Slow>,
 }
@@ -90,11 +91,11 @@ struct Config {
     lease_wait: Duration,
 }
 
-/// The token the hot path hands out, with its deadlines on the monotonic clock.
+/// The token the hot path hands out, with its deadlines in clock ticks.
 struct Published {
     token: Arc<Token>,
-    refresh_at: Duration,
-    usable_until: Duration,
+    refresh_at: u64,
+    usable_until: u64,
 }
 
 #[derive(Default)]
@@ -133,6 +134,30 @@ impl ClockRef {
         match self {
             Self::System => SystemClock.now(),
             Self::Custom(clock) => clock.now(),
+        }
+    }
+
+    /// The monotonic clock in the unit the hot path compares: raw `coarsetime` ticks for
+    /// the system clock (no conversion on the hot path), nanoseconds for a custom clock.
+    #[inline]
+    fn ticks(&self) -> u64 {
+        match self {
+            Self::System => coarsetime::Instant::now().as_ticks(),
+            Self::Custom(clock) => clock.monotonic().as_nanos() as u64,
+        }
+    }
+
+    fn to_ticks(&self, duration: Duration) -> u64 {
+        match self {
+            Self::System => coarsetime::Duration::from(duration).as_ticks(),
+            Self::Custom(_) => u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX),
+        }
+    }
+
+    fn ticks_to_duration(&self, ticks: u64) -> Duration {
+        match self {
+            Self::System => coarsetime::Duration::from_ticks(ticks).into(),
+            Self::Custom(_) => Duration::from_nanos(ticks),
         }
     }
 }
@@ -318,7 +343,9 @@ impl CachedTokenProvider {
     pub async fn token(&self) -> Result<Arc<Token>, AuthError> {
         match self.cached() {
             Some(token) => Ok(token),
-            None => self.shared.token_slow().await,
+            // Boxed so the hot path's future stays a few words: the slow path's state
+            // machine is large and would otherwise be moved on every call.
+            None => Box::pin(self.shared.token_slow()).await,
         }
     }
 
@@ -331,7 +358,7 @@ impl CachedTokenProvider {
         let shared = &self.shared;
         let guard = shared.published.load();
         let published = guard.as_ref()?;
-        let now = shared.clock.monotonic();
+        let now = shared.clock.ticks();
         if now < published.refresh_at {
             return Some(Arc::clone(&published.token));
         }
@@ -455,10 +482,14 @@ impl CachedTokenProvider {
     pub fn status(&self) -> ProviderStatus {
         let shared = &*self.shared;
         let slow = shared.lock();
-        let next_refresh_at = shared.published.load().as_ref().map(|p| {
-            let now = shared.clock.monotonic();
-            let ahead = p.refresh_at.saturating_sub(now);
-            shared.clock.now() + chrono::Duration::from_std(ahead).unwrap_or(chrono::Duration::MAX)
+        let next_refresh_at = shared.published.load().as_ref().and_then(|p| {
+            let now = shared.clock.ticks();
+            let ahead = shared
+                .clock
+                .ticks_to_duration(p.refresh_at.saturating_sub(now));
+            chrono::Duration::from_std(ahead)
+                .ok()
+                .and_then(|ahead| shared.clock.now().checked_add_signed(ahead))
         });
         let no_refresh_token = shared.source.needs_refresh_token()
             && slow
@@ -568,13 +599,12 @@ impl Shared {
     /// Called from the hot path inside the refresh window: starts one background refresh,
     /// at most once per `failure_backoff`, without taking the lock on other calls.
     #[cold]
-    fn maybe_background_refresh(self: &Arc<Self>, now: Duration) {
-        let now_nanos = now.as_nanos() as u64;
+    fn maybe_background_refresh(self: &Arc<Self>, now: u64) {
         let next = self.next_background.load(Ordering::Relaxed);
-        if now_nanos < next {
+        if now < next {
             return;
         }
-        let claim = now_nanos + self.config.failure_backoff.as_nanos() as u64;
+        let claim = now.saturating_add(self.clock.to_ticks(self.config.failure_backoff));
         if self
             .next_background
             .compare_exchange(next, claim, Ordering::AcqRel, Ordering::Relaxed)
@@ -583,7 +613,8 @@ impl Shared {
             return;
         }
         let mut slow = self.lock();
-        let blocked = slow.invalid_grant || slow.failed_until.is_some_and(|until| now < until);
+        let mono = self.clock.monotonic();
+        let blocked = slow.invalid_grant || slow.failed_until.is_some_and(|until| mono < until);
         if slow.inflight.is_none() && !blocked {
             // The receiver is dropped: nobody waits, the task runs to completion anyway.
             let _ = self.start_refresh(&mut slow);
@@ -595,7 +626,7 @@ impl Shared {
             let mut slow = self.lock();
             let now = self.clock.monotonic();
             if let Some(published) = self.published.load().as_ref()
-                && now < published.usable_until
+                && self.clock.ticks() < published.usable_until
             {
                 return Ok(Arc::clone(&published.token));
             }
@@ -705,8 +736,12 @@ impl Shared {
                 } else {
                     let until = self.clock.monotonic() + self.config.failure_backoff;
                     slow.failed_until = Some(until);
+                    let until_ticks = self
+                        .clock
+                        .ticks()
+                        .saturating_add(self.clock.to_ticks(self.config.failure_backoff));
                     self.next_background
-                        .fetch_max(until.as_nanos() as u64, Ordering::AcqRel);
+                        .fetch_max(until_ticks, Ordering::AcqRel);
                 }
             }
         }
@@ -807,15 +842,18 @@ impl Shared {
     }
 
     fn publish(&self, slow: &mut Slow, token: Arc<Token>) {
-        let now_mono = self.clock.monotonic();
+        let now = self.clock.ticks();
         let (refresh_at, usable_until) = match token.remaining(self.clock.now()) {
-            None => (Duration::MAX, Duration::MAX),
+            None => (u64::MAX, u64::MAX),
             Some(left) => {
                 let window = self.window(&token);
                 let jittered = window.mul_f64(1.0 + self.config.jitter * crate::http::jitter());
                 (
-                    now_mono + left.saturating_sub(jittered),
-                    now_mono + left.saturating_sub(self.min_valid(&token)),
+                    now.saturating_add(self.clock.to_ticks(left.saturating_sub(jittered))),
+                    now.saturating_add(
+                        self.clock
+                            .to_ticks(left.saturating_sub(self.min_valid(&token))),
+                    ),
                 )
             }
         };

@@ -122,7 +122,7 @@ impl Token {
         match self.expires_at {
             None => true,
             Some(at) => match chrono::Duration::from_std(leeway) {
-                Ok(leeway) => now + leeway < at,
+                Ok(leeway) => now.checked_add_signed(leeway).is_some_and(|t| t < at),
                 Err(_) => false,
             },
         }
@@ -181,7 +181,8 @@ pub fn expiry(
     server_expiry: Option<DateTime<Utc>>,
     max_skew: Duration,
 ) -> Option<DateTime<Utc>> {
-    let local = sent_at + chrono::Duration::from_std(expires_in?).ok()?;
+    // An absurd lifetime (beyond chrono's range) means "no usable expiry", never a panic.
+    let local = sent_at.checked_add_signed(chrono::Duration::from_std(expires_in?).ok()?)?;
     let Some(server_expiry) = server_expiry else {
         return Some(local);
     };
@@ -232,6 +233,22 @@ mod tests {
             expiry(sent, Some(HOUR), None, None, SKEW),
             Some(t("2026-03-01T13:00:00Z"))
         );
+    }
+
+    #[test]
+    fn absurd_lifetime_does_not_panic() {
+        let sent = t("2026-03-01T12:00:00Z");
+        assert_eq!(
+            expiry(
+                sent,
+                Some(Duration::from_secs(10_u64.pow(13))),
+                None,
+                None,
+                SKEW
+            ),
+            None
+        );
+        assert_eq!(expiry(sent, Some(Duration::MAX), None, None, SKEW), None);
     }
 
     #[test]

@@ -1,0 +1,80 @@
+//! `cargo xtask bench`: runs the criterion benchmarks and prints the hot-path table.
+//!
+//! The table compares the cached `CachedTokenProvider::token()` with its floor,
+//! `ArcSwap::load_full` of an `Arc<Token>`, measured in the same run, at 1 and 2 threads.
+//! Figures are criterion's mean estimates, read from `target/criterion/*/new/estimates.json`.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::{Result, workspace_root};
+
+/// Arguments of `cargo xtask bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Only print the table from the last run, without running the benchmarks.
+    #[arg(long)]
+    no_run: bool,
+}
+
+const GROUPS: [(&str, &str); 2] = [("hot_path_1_thread", "1"), ("hot_path_2_threads", "2")];
+
+pub(crate) fn run(args: &Args) -> Result<()> {
+    let root = workspace_root();
+    if !args.no_run {
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args(["bench", "-p", "auth-core", "--bench", "token"])
+            .status()?;
+        if !status.success() {
+            return Err("cargo bench failed".into());
+        }
+    }
+    let criterion = root.join("target").join("criterion");
+    println!();
+    println!("| threads | ArcSwap::load_full (floor) | CachedTokenProvider::token() | ratio |");
+    println!("|---|---|---|---|");
+    for (group, threads) in GROUPS {
+        let floor = mean_ns(&criterion, group, "arcswap_load_full")?;
+        let token = mean_ns(&criterion, group, "provider_token")?;
+        println!(
+            "| {threads} | {floor:.1} ns | {token:.1} ns | {:.2}x |",
+            token / floor
+        );
+    }
+    Ok(())
+}
+
+/// Criterion's mean estimate for one benchmark, in nanoseconds.
+fn mean_ns(criterion: &Path, group: &str, bench: &str) -> Result<f64> {
+    let path = criterion
+        .join(group)
+        .join(bench)
+        .join("new")
+        .join("estimates.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: {e} (run `cargo xtask bench` without --no-run)",
+            path.display()
+        )
+    })?;
+    mean_from_estimates(&text)
+        .ok_or_else(|| format!("{}: no mean.point_estimate", path.display()).into())
+}
+
+/// Extracts `mean.point_estimate` from criterion's `estimates.json`.
+fn mean_from_estimates(json: &str) -> Option<f64> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    value.get("mean")?.get("point_estimate")?.as_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_mean_point_estimate() {
+        let json = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":9.9,"upper_bound":10.4},"point_estimate":10.1,"standard_error":0.1},"median":{"point_estimate":10.0}}"#;
+        assert_eq!(mean_from_estimates(json), Some(10.1));
+    }
+}
