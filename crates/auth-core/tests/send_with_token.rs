@@ -1,0 +1,201 @@
+//! `CachedTokenProvider::send_with_token`: a rejected token is replaced and the request
+//! sent once more; anything else passes through untouched. Plus: the provider's tracing
+//! output never holds a secret.
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use auth_core::{
+    AccessToken, AuthError, AuthScheme, CachedTokenProvider, FnSource, MemoryStore, RefreshToken,
+    StoreKey, Token,
+};
+use chrono::Utc;
+use httpmock::prelude::*;
+
+fn counting_source(calls: &Arc<AtomicUsize>) -> FnSource {
+    let calls = Arc::clone(calls);
+    FnSource::new(move |_previous| {
+        let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+        async move {
+            Ok(Token::new(
+                AccessToken::new(format!("at-{n}")),
+                Some(Utc::now() + chrono::Duration::hours(1)),
+            ))
+        }
+    })
+}
+
+fn rejected_on_401(
+    status: reqwest::StatusCode,
+    _: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> bool {
+    status == 401 || (status == 403 && body.windows(7).any(|w| w == b"expired"))
+}
+
+fn client() -> reqwest::Client {
+    auth_core::install_crypto_provider();
+    reqwest::Client::new()
+}
+
+#[tokio::test]
+async fn rejected_token_is_replaced_and_the_request_retried_once() {
+    let server = MockServer::start_async().await;
+    let stale = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/orders").header("x-token", "at-1");
+            then.status(403).body(r#"{"message":"token expired"}"#);
+        })
+        .await;
+    let fresh = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/orders").header("x-token", "at-2");
+            then.status(200).body("orders");
+        })
+        .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let provider = CachedTokenProvider::new(counting_source(&calls));
+    let response = provider
+        .send_with_token(
+            client().get(server.url("/orders")),
+            &AuthScheme::header("x-token"),
+            rejected_on_401,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "orders");
+    stale.assert_calls_async(1).await;
+    fresh.assert_calls_async(1).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_403_that_is_not_about_the_token_passes_through_untouched() {
+    let server = MockServer::start_async().await;
+    let forbidden = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/labels");
+            then.status(403)
+                .header("x-request-id", "r-1")
+                .body(r#"{"message":"missing role"}"#);
+        })
+        .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let provider = CachedTokenProvider::new(counting_source(&calls));
+    let response = provider
+        .send_with_token(
+            client().post(server.url("/labels")).body("{}"),
+            &AuthScheme::Bearer,
+            rejected_on_401,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.headers()["x-request-id"], "r-1");
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"message":"missing role"}"#
+    );
+    forbidden.assert_calls_async(1).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the token was kept");
+}
+
+#[tokio::test]
+async fn a_token_rejected_twice_is_not_retried_a_third_time() {
+    let server = MockServer::start_async().await;
+    let always = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/me");
+            then.status(401);
+        })
+        .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let provider = CachedTokenProvider::new(counting_source(&calls));
+    let response = provider
+        .send_with_token(
+            client().get(server.url("/me")),
+            &AuthScheme::Bearer,
+            rejected_on_401,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    always.assert_calls_async(2).await;
+}
+
+/// A `MakeWriter` collecting everything tracing prints.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn refresh_logs_hold_no_secret() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let source = {
+        let calls = Arc::clone(&calls);
+        FnSource::new(move |_previous| {
+            let n = calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 1 {
+                    return Err(AuthError::Http {
+                        status: 503,
+                        excerpt: "unavailable".into(),
+                        retry_after: None,
+                    });
+                }
+                Ok(Token::new(
+                    AccessToken::new("ACCESS-SECRET-VALUE"),
+                    Some(Utc::now() - chrono::Duration::seconds(1)),
+                )
+                .with_refresh_token(RefreshToken::new("REFRESH-SECRET-VALUE")))
+            }
+        })
+    };
+    let provider = CachedTokenProvider::builder(source)
+        .store(
+            Arc::new(MemoryStore::new()),
+            StoreKey::new("v", "e", "c", "s"),
+        )
+        .seed_refresh_token(RefreshToken::new("SEED-SECRET-VALUE"))
+        .build();
+    provider.token().await.unwrap(); // saved (and already expired)
+    let _ = provider.token().await; // fails: logged
+    let _ = format!("{provider:?} {:?}", provider.status());
+
+    let mut out = captured.0.lock().unwrap().clone();
+    out.flush().unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("token refresh failed"), "{text}");
+    assert!(text.contains("token refreshed and saved"), "{text}");
+    for secret in [
+        "ACCESS-SECRET-VALUE",
+        "REFRESH-SECRET-VALUE",
+        "SEED-SECRET-VALUE",
+    ] {
+        assert!(!text.contains(secret), "{secret} in:\n{text}");
+    }
+}
