@@ -1,0 +1,150 @@
+//! Orange Connex environments and the URLs derived from them.
+//!
+//! Every OAuth endpoint lives on the environment's host: `GET /oauth/authorize` (the
+//! browser step) and `POST /oauth/token` (code exchange and refresh). The Open API itself
+//! is served under `/openapi/` on the same host (the vendor's API reference lists
+//! `https://openapi-stage-hk.orangeconnex.com/openapi` as the server of every API call).
+
+use auth_core::AuthError;
+use url::Url;
+
+pub use crate::generated::environments::Environment;
+
+/// Path of the authorization endpoint below a host.
+pub const AUTHORIZE_PATH: &str = "oauth/authorize";
+
+/// Path of the token endpoint below a host.
+pub const TOKEN_PATH: &str = "oauth/token";
+
+/// Path below a host where the Open API lives.
+pub const API_BASE_PATH: &str = "openapi/";
+
+impl Environment {
+    /// The host as a URL (with a trailing `/`).
+    pub fn base_url(self) -> Url {
+        // The hosts are generated constants, tested to parse.
+        Url::parse(self.host()).expect("environment hosts are valid URLs")
+    }
+
+    /// `{host}/oauth/authorize`.
+    pub fn authorize_url(self) -> Url {
+        Endpoints::of(self).authorize_url
+    }
+
+    /// `{host}/oauth/token`.
+    pub fn token_url(self) -> Url {
+        Endpoints::of(self).token_url
+    }
+
+    /// `{host}/openapi/`.
+    pub fn api_base_url(self) -> Url {
+        Endpoints::of(self).api_base_url
+    }
+}
+
+/// The URLs a [`Client`](crate::Client) talks to, resolved once when it is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// `GET` target of the browser step.
+    pub authorize_url: Url,
+    /// `POST` target of the code exchange and the refresh.
+    pub token_url: Url,
+    /// Base of the Open API calls (`…/openapi/`).
+    pub api_base_url: Url,
+}
+
+impl Endpoints {
+    /// The endpoints under `base` (its path is kept: `http://127.0.0.1:8080/oc` gives
+    /// `http://127.0.0.1:8080/oc/oauth/token`).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidConfig`] if `base` cannot carry a path, or has a query or
+    /// fragment.
+    pub fn under(base: &Url) -> Result<Self, AuthError> {
+        if base.cannot_be_a_base() {
+            return Err(AuthError::InvalidConfig(format!(
+                "the base URL `{base}` cannot carry a path"
+            )));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(AuthError::InvalidConfig(
+                "the base URL must not have a query or fragment".into(),
+            ));
+        }
+        let mut base = base.clone();
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let join = |path: &str| {
+            base.join(path).map_err(|e| {
+                AuthError::InvalidConfig(format!("cannot derive `{path}` from the base URL: {e}"))
+            })
+        };
+        Ok(Self {
+            authorize_url: join(AUTHORIZE_PATH)?,
+            token_url: join(TOKEN_PATH)?,
+            api_base_url: join(API_BASE_PATH)?,
+        })
+    }
+
+    /// The endpoints of a vendor environment.
+    pub fn of(environment: Environment) -> Self {
+        Self::under(&environment.base_url()).expect("environment URLs are valid bases")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_hosts_are_official() {
+        assert_eq!(
+            Environment::Production.base_url().as_str(),
+            "https://openapi-hk.orangeconnex.com/"
+        );
+        assert_eq!(
+            Environment::Stage.base_url().as_str(),
+            "https://openapi-stage-hk.orangeconnex.com/"
+        );
+        assert!(Environment::Production.is_official() && !Environment::Production.is_sandbox());
+        assert!(Environment::Stage.is_official() && Environment::Stage.is_sandbox());
+        assert!(!Environment::StageCn.is_official());
+        assert!(!Environment::Uk.is_official());
+        assert_eq!(Environment::default(), Environment::Production);
+    }
+
+    #[test]
+    fn every_environment_has_https_urls_and_round_trips() {
+        for &env in Environment::ALL {
+            assert_eq!(env.token_url().scheme(), "https");
+            assert_eq!(env.token_url().path(), "/oauth/token");
+            assert_eq!(env.authorize_url().path(), "/oauth/authorize");
+            assert_eq!(env.api_base_url().path(), "/openapi/");
+            assert_eq!(env.as_str().parse::<Environment>().unwrap(), env);
+            assert_eq!(env.to_string(), env.as_str());
+        }
+        let err = "moon".parse::<Environment>().unwrap_err().to_string();
+        assert!(err.contains("production, stage, stage-cn, uk"), "{err}");
+    }
+
+    #[test]
+    fn endpoints_keep_the_base_path() {
+        let e = Endpoints::under(&"http://127.0.0.1:8080/oc".parse().unwrap()).unwrap();
+        assert_eq!(e.token_url.as_str(), "http://127.0.0.1:8080/oc/oauth/token");
+        assert_eq!(
+            e.authorize_url.as_str(),
+            "http://127.0.0.1:8080/oc/oauth/authorize"
+        );
+        assert_eq!(e.api_base_url.as_str(), "http://127.0.0.1:8080/oc/openapi/");
+        let e = Endpoints::of(Environment::Production);
+        assert_eq!(
+            e.token_url.as_str(),
+            "https://openapi-hk.orangeconnex.com/oauth/token"
+        );
+        assert!(Endpoints::under(&"https://h.example/?a=b".parse().unwrap()).is_err());
+        assert!(Endpoints::under(&"mailto:x@y".parse().unwrap()).is_err());
+    }
+}

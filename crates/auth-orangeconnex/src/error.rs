@@ -1,0 +1,194 @@
+//! Orange Connex responses -> [`AuthError`], and [`token_rejected`] for API calls.
+//!
+//! The token endpoint documents HTTP 200 and 201 (with `error` / `error_description`
+//! in the success schema) and 401, 403, 404. So:
+//!
+//! | response | error |
+//! |---|---|
+//! | any status, body with a non-blank `error` | [`AuthError::OAuth`] with that code, the description scrubbed of secrets, the status |
+//! | 2xx without `access_token` | [`AuthError::Decode`] (or [`AuthError::Vendor`] if only an `error_description` came) |
+//! | 2xx that is not JSON | [`AuthError::Decode`], describing the body by its shape only |
+//! | 401 / 403 / 404 without an `error` | [`AuthError::Vendor`] saying what to check |
+//! | other non-2xx | [`AuthError::Http`] with a scrubbed excerpt (5xx and 429 are retried) |
+
+use auth_core::AuthError;
+use auth_core::http::RawResponse;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
+
+use crate::wire::{ErrorResponse, TokenResponse, present};
+
+/// The vendor name in [`AuthError::Vendor`].
+pub const VENDOR: &str = "orangeconnex";
+
+/// What to check after a 401, 403 or 404 from the token endpoint.
+fn status_hint(status: StatusCode) -> Option<&'static str> {
+    match status.as_u16() {
+        401 => Some(
+            "the token endpoint did not accept the client: check the client id (and the \
+             clientKey header, if one is configured) for this environment; stage and \
+             production credentials differ",
+        ),
+        403 => Some(
+            "the token endpoint refused this client: ask Orange Connex to enable the client \
+             id for this environment and grant",
+        ),
+        404 => Some(
+            "there is no Orange Connex token endpoint at this URL: check the environment and \
+             any token_url or base_url override",
+        ),
+        _ => None,
+    }
+}
+
+/// Checks a token endpoint response and decodes it, or returns the error it carries.
+pub(crate) fn check_response(raw: &RawResponse<'_>) -> Result<TokenResponse, AuthError> {
+    let status = raw.status;
+    let error_body: Option<ErrorResponse> = serde_json::from_slice(&raw.body).ok();
+    if let Some(body) = &error_body
+        && present(&body.error).is_some()
+        && let Some(error) = raw.oauth_error()
+    {
+        return Err(with_status_hint(error, status));
+    }
+    if !status.is_success() {
+        return Err(match status_hint(status) {
+            Some(hint) => {
+                let excerpt = raw.excerpt();
+                AuthError::Vendor {
+                    vendor: VENDOR,
+                    status: Some(status.as_u16()),
+                    code: None,
+                    message: if excerpt.is_empty() {
+                        hint.to_owned()
+                    } else {
+                        format!("{hint} (response: {excerpt})")
+                    },
+                    retryable: false,
+                }
+            }
+            None => raw.standard_error(),
+        });
+    }
+    let body: TokenResponse = raw.json()?;
+    if body.access_token.is_none()
+        && let Some(description) = present(&body.error_description)
+    {
+        return Err(AuthError::Vendor {
+            vendor: VENDOR,
+            status: Some(status.as_u16()),
+            code: None,
+            message: format!(
+                "the response carries no access_token: {}",
+                scrub(raw, description)
+            ),
+            retryable: false,
+        });
+    }
+    Ok(body)
+}
+
+fn scrub(raw: &RawResponse<'_>, text: &str) -> String {
+    let text = raw.redactor().scrub(text);
+    let mut end = text.len().min(auth_core::redact::MAX_EXCERPT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+fn with_status_hint(error: AuthError, status: StatusCode) -> AuthError {
+    match (error, status_hint(status)) {
+        (
+            AuthError::OAuth {
+                code,
+                description,
+                status,
+                request_id,
+                hint: None,
+            },
+            Some(hint),
+        ) if !matches!(
+            code,
+            auth_core::OAuthErrorCode::InvalidGrant | auth_core::OAuthErrorCode::InvalidClient
+        ) =>
+        {
+            AuthError::OAuth {
+                code,
+                description,
+                status,
+                request_id,
+                hint: Some(hint.to_owned()),
+            }
+        }
+        (error, _) => error,
+    }
+}
+
+/// Whether an Orange Connex API response says the access token was rejected, so that
+/// the token should be invalidated and the call retried once with a fresh one.
+///
+/// True for HTTP 401, for a `WWW-Authenticate` header naming `invalid_token`, and for a
+/// JSON body whose `error` is `invalid_token` (the OAuth 2.0 resource-server answer for an
+/// expired or revoked token). A 403 alone is not a token problem (it is a permission
+/// one), so it is not counted.
+///
+/// # Examples
+///
+/// ```
+/// use auth_orangeconnex::token_rejected;
+/// use reqwest::StatusCode;
+/// use reqwest::header::HeaderMap;
+///
+/// assert!(token_rejected(StatusCode::UNAUTHORIZED, &HeaderMap::new(), b""));
+/// assert!(token_rejected(StatusCode::BAD_REQUEST, &HeaderMap::new(),
+///     br#"{"error":"invalid_token","error_description":"Access token expired"}"#));
+/// assert!(!token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), b"{}"));
+/// ```
+pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
+    if status == StatusCode::UNAUTHORIZED {
+        return true;
+    }
+    let header_says = headers
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("invalid_token"));
+    if header_says {
+        return true;
+    }
+    serde_json::from_slice::<ErrorResponse>(body)
+        .ok()
+        .and_then(|b| b.error)
+        .is_some_and(|e| e.trim() == "invalid_token")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn rejected_token_detection() {
+        let none = HeaderMap::new();
+        assert!(token_rejected(StatusCode::UNAUTHORIZED, &none, b"<html>"));
+        assert!(!token_rejected(StatusCode::OK, &none, b"{}"));
+        assert!(!token_rejected(StatusCode::FORBIDDEN, &none, b"{}"));
+        assert!(!token_rejected(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &none,
+            b"not json"
+        ));
+        let mut h = HeaderMap::new();
+        h.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+        );
+        assert!(token_rejected(StatusCode::FORBIDDEN, &h, b""));
+        assert!(token_rejected(
+            StatusCode::OK,
+            &none,
+            br#"{"error":"invalid_token"}"#
+        ));
+    }
+}

@@ -1,0 +1,141 @@
+//! OAuth tokens for the Orange Connex (eBay Fulfillment) Open API: the seller's
+//! authorization code, refresh tokens sent in the query string, and the `Access-Token`
+//! header, on top of [`auth_core`]'s cached, single-flight
+//! [`CachedTokenProvider`](auth_core::CachedTokenProvider).
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = httpmock::MockServer::start_async().await;
+//! # server.mock(|when, then| {
+//! #     when.method("POST").path("/oauth/token").query_param("grant_type", "authorization_code");
+//! #     then.status(200).header("content-type", "application/json").body(
+//! #         r#"{"access_token":"at-1","token_type":"bearer","expires_in":3600,"refresh_token":"rt-1"}"#,
+//! #     );
+//! # });
+//! use std::sync::Arc;
+//! use auth_core::{CachedTokenProvider, MemoryStore, RequestBuilderExt};
+//! use auth_orangeconnex::{parse_redirect, refresh_token_expires_at, Client, Environment, RefreshTokenGrant};
+//!
+//! let client = Client::builder()
+//!     .client_id("bd1d1971-d0db-11ea-b4a1-00505694c27b")
+//!     .environment(Environment::Stage)
+//! #   .base_url(server.base_url().parse()?)
+//!     .build()?; // a wrong configuration fails here, before any request
+//!
+//! // 1. Send the seller's browser to Orange Connex; keep `state` in their session.
+//! let redirect_uri = "https://app.example.com/oc/callback";
+//! let (url, state) = client.authorize_url(redirect_uri);
+//! # let _ = url;
+//!
+//! // 2. On the redirect, check the state and take the code (decoded once), then exchange
+//! //    it: POST /oauth/token?client_id=…&grant_type=authorization_code&redirect_uri=…&code=…
+//! let back = format!("{redirect_uri}?code=gTJjJKyOR0F%252FYo5&state={}", state.as_str());
+//! let code = parse_redirect(&back.parse()?, &state)?;
+//! let token = client.exchange_code(code, redirect_uri).await?;
+//! assert_eq!(token.refresh_token().map(|t| t.expose_secret()), Some("rt-1"));
+//! // The refresh token lives one year from now: alert before that.
+//! let lapses = refresh_token_expires_at(&token).expect("issued just now");
+//! # let _ = lapses;
+//!
+//! // 3. From then on a provider keeps the seller's token fresh (one refresh for all
+//! //    callers), saving it in a store shared by your processes.
+//! let provider = CachedTokenProvider::builder(RefreshTokenGrant::new(client.clone()))
+//!     .store(Arc::new(MemoryStore::new()), client.store_key("seller-42"))
+//!     .seed(token)
+//!     .build();
+//! let token = provider.token().await?;
+//!
+//! // API calls carry `Access-Token: Bearer <token>`.
+//! let request = client
+//!     .http()
+//!     .post(client.api_base_url().join("3pp/sku/v3/creation")?)
+//!     .auth_token(client.auth_scheme(), &token)
+//!     .build()?;
+//! assert!(request.headers()["access-token"].is_sensitive());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Concepts
+//!
+//! - [`Client`] holds the client id ("3PP id") of one [`Environment`] (production
+//!   `openapi-hk`, stage `openapi-stage-hk`; two observed hosts are listed as
+//!   unofficial), generated from `spec/environments.toml`. [`ClientBuilder::base_url`]
+//!   moves every endpoint at once (emulators, proxies), [`ClientBuilder::token_url`] the
+//!   token endpoint only.
+//! - **Everything is in the query string.** Both token calls are `POST /oauth/token` with
+//!   an empty body and every parameter, the code and the refresh token included, in the
+//!   URL, each value percent-encoded exactly once (a `+` reaches the server as `%2B`).
+//!   So the request URL is never logged, put in a tracing span, shown by `Debug` or quoted
+//!   in an error (transport errors have their URL removed in `auth_core`), and the code
+//!   and refresh token are removed from any quoted error body.
+//! - **Codes may contain percent-escapes.** Pass [`Client::exchange_code`] the code as
+//!   decoded once from the redirect (what [`parse_redirect`] and web frameworks give):
+//!   the vendor's sample `code=gTJjJKyOR0F%252FYo5…` is the value `gTJjJKyOR0F%2FYo5…` and
+//!   is sent as `%252F` again. Decoding twice sends a different code (`invalid_grant`).
+//! - **No client secret.** Orange Connex documents none on its token calls;
+//!   [`ClientBuilder::client_secret`] is accepted and never sent. The optional `clientKey`
+//!   header is [`ClientBuilder::client_key`].
+//! - **Refresh tokens are kept.** A refresh may or may not return a new refresh token;
+//!   the returned one is kept, and when none comes back the one sent is kept (Orange
+//!   Connex does not document refresh tokens as single-use). Access tokens last 3600 s
+//!   (assumed when `expires_in` is missing).
+//! - **Refresh tokens live one year** ([`REFRESH_TOKEN_LIFETIME`]). A token's
+//!   [`issued_at`](auth_core::Token::issued_at) is when its *refresh token* was issued,
+//!   carried over while the vendor does not rotate it; [`refresh_token_expires_at`] tells
+//!   when the seller must authorize again, and [`RefreshTokenGrant`] logs a warning during
+//!   the last [`DEFAULT_WARN_BEFORE`] (30 days). Alert on it from your own checks:
+//!   `refresh_token_expires_at(&*provider.token().await?)`. A refresh token seeded by hand
+//!   has no known age until it rotates: give it with
+//!   [`RefreshTokenGrant::refresh_token_issued_at`].
+//! - **The `Access-Token` header.** API calls carry the token in `Access-Token`, not
+//!   `Authorization` ([`Client::auth_scheme`]). The default value is
+//!   `Bearer <access_token>`, because the one page of the vendor's reference that spells
+//!   the value out gives that form (the others show only the header name);
+//!   [`ClientBuilder::bearer_prefix`]`(false)` sends the bare token. [`token_rejected`]
+//!   tells the provider's `send_with_token` that the API refused the token.
+//! - Orange Connex has no OAuth scopes: [`Scope`] has no values.
+//!
+//! # Errors
+//!
+//! The token endpoint documents HTTP 200 and 201, with `error` and `error_description` in
+//! the success schema, and 401, 403, 404. Every response becomes one
+//! [`AuthError`](auth_core::AuthError):
+//!
+//! | response | error |
+//! |---|---|
+//! | any status, 200 included, with a non-blank `error` | `OAuth` with that code (`is_invalid_grant()` for `invalid_grant`), the description scrubbed of secrets, the status |
+//! | 2xx without `access_token` | `Decode` naming what was missing (`Vendor` quoting an `error_description` if only that came) |
+//! | 2xx with a `token_type` other than `bearer` (any case) | `Decode` |
+//! | 2xx that is not JSON | `Decode`, describing the body's shape, never its values |
+//! | 401 / 403 / 404 without an `error` | `Vendor` saying what to check: client id or `clientKey`; the client's access; the URL |
+//! | other non-2xx | `Http` with a scrubbed excerpt; 5xx and 429 are retried |
+//! | no response | `Transport` or `Timeout`, without the URL; retried |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod client;
+mod endpoint;
+mod error;
+mod generated;
+mod grant;
+mod scope;
+pub mod wire;
+
+pub use client::{
+    ACCESS_TOKEN_HEADER, CLIENT_KEY_HEADER, Client, ClientBuilder, parse_redirect,
+    parse_redirect_query,
+};
+pub use endpoint::{API_BASE_PATH, AUTHORIZE_PATH, Endpoints, Environment, TOKEN_PATH};
+pub use error::{VENDOR, token_rejected};
+pub use grant::{
+    AuthorizationCodeGrant, DEFAULT_WARN_BEFORE, REFRESH_TOKEN_LIFETIME, RefreshTokenGrant,
+    refresh_token_expires_at, refresh_token_issued_at,
+};
+pub use scope::Scope;
+
+/// The core crate, re-exported so users name the same version.
+pub use auth_core;
