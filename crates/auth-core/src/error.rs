@@ -149,7 +149,7 @@ pub enum AuthError {
     },
 
     /// A scope unknown to the vendor or not allowed in this combination or grant.
-    #[error("invalid scope {}: {reason}", scopes.join(" "))]
+    #[error("invalid scope{}: {reason}", if scopes.is_empty() { String::new() } else { format!(" {}", scopes.join(" ")) })]
     InvalidScope {
         /// The offending scopes.
         scopes: Vec<String>,
@@ -357,6 +357,23 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("invalid_grant"), "{msg}");
         assert!(msg.contains("authorize the app again"), "{msg}");
+    }
+
+    #[test]
+    fn invalid_scope_reads_well_with_and_without_scopes() {
+        let named = AuthError::InvalidScope {
+            scopes: vec!["a".into(), "b".into()],
+            reason: "unknown scope".into(),
+        };
+        assert_eq!(named.to_string(), "invalid scope a b: unknown scope");
+        let none = AuthError::InvalidScope {
+            scopes: vec![],
+            reason: "this grant needs at least one scope".into(),
+        };
+        assert_eq!(
+            none.to_string(),
+            "invalid scope: this grant needs at least one scope"
+        );
     }
 
     #[test]

@@ -352,6 +352,12 @@ impl RawResponse<'_> {
         self.redactor.excerpt(&self.body)
     }
 
+    /// Vendor text from this body (a message, a code) made safe to keep in an error:
+    /// every secret of the request removed, cut to 512 bytes.
+    pub fn scrub(&self, text: &str) -> String {
+        crate::redact::truncate_excerpt(&self.redactor.scrub(text))
+    }
+
     /// The redactor of the request this answers.
     pub fn redactor(&self) -> &Redactor {
         self.redactor
@@ -383,22 +389,17 @@ impl RawResponse<'_> {
         let body: Body = serde_json::from_slice(&self.body).ok()?;
         let code = match OAuthErrorCode::parse(&body.error) {
             // An unknown code is free text from the server: scrub it like a description.
-            OAuthErrorCode::Other(text) => {
-                OAuthErrorCode::Other(crate::redact::truncate_excerpt(&self.redactor.scrub(&text)))
-            }
+            OAuthErrorCode::Other(text) => OAuthErrorCode::Other(self.scrub(&text)),
             known => known,
         };
         Some(AuthError::OAuth {
             code,
-            description: body
-                .error_description
-                .map(|d| self.redactor.scrub(&d))
-                .map(|d| crate::redact::truncate_excerpt(&d)),
+            description: body.error_description.map(|d| self.scrub(&d)),
             status: Some(self.status.as_u16()),
             request_id: body
                 .request_id
                 .or_else(|| self.request_id_header())
-                .map(|id| crate::redact::truncate_excerpt(&self.redactor.scrub(&id))),
+                .map(|id| self.scrub(&id)),
             hint: None,
         })
     }
@@ -618,6 +619,8 @@ impl TokenHttpClient {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             let timeout = policy.attempt_timeout.min(remaining);
+            // The server's Retry-After counts whatever the error body's format.
+            let mut server_retry_after = None;
             let result = match tokio::time::timeout(timeout, self.attempt(request)).await {
                 Err(_) => Err(AuthError::Timeout { after: timeout }),
                 Ok(Err(e)) => Err(e),
@@ -630,6 +633,7 @@ impl TokenHttpClient {
                         date: raw.date,
                         redactor: &request.redactor,
                     };
+                    server_retry_after = response.retry_after();
                     parse(&response).map_err(|e| match e {
                         AuthError::Http {
                             status,
@@ -638,7 +642,7 @@ impl TokenHttpClient {
                         } => AuthError::Http {
                             status,
                             excerpt,
-                            retry_after: response.retry_after(),
+                            retry_after: server_retry_after,
                         },
                         e => e,
                     })
@@ -652,8 +656,12 @@ impl TokenHttpClient {
                 return Err(error);
             }
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let Some(delay) = policy.next_delay(attempt, jitter(), error.retry_after(), remaining)
-            else {
+            let Some(delay) = policy.next_delay(
+                attempt,
+                jitter(),
+                error.retry_after().or(server_retry_after),
+                remaining,
+            ) else {
                 tracing::debug!(%host, attempt, status = ?error.status(), "token request failed; no retry left");
                 return Err(error);
             };
@@ -677,9 +685,9 @@ impl TokenHttpClient {
         };
         let sent_at = inner.clock.now();
         let mut response = builder.send().await.map_err(AuthError::transport)?;
-        if response.url().host_str() != request.url.host_str() {
+        if response.url().origin() != request.url.origin() {
             return Err(AuthError::InvalidConfig(
-                "the HTTP client followed a redirect to another host; token calls need a client built with redirect::Policy::none()".into(),
+                "the HTTP client followed a redirect to another origin; token calls need a client built with redirect::Policy::none()".into(),
             ));
         }
         let status = response.status();

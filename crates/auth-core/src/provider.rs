@@ -352,7 +352,8 @@ impl CachedTokenProvider {
     /// The cached token if it can be handed out without waiting (the hot path of
     /// [`token`](Self::token), synchronous). Starts a background refresh when one is due.
     ///
-    /// Must be called inside a Tokio runtime when a refresh may be due (it spawns it).
+    /// Outside a Tokio runtime no background refresh can be spawned; the token is still
+    /// handed out while it has `min_valid` left.
     #[inline]
     pub fn cached(&self) -> Option<Arc<Token>> {
         let shared = &self.shared;
@@ -615,7 +616,9 @@ impl Shared {
         let mut slow = self.lock();
         let mono = self.clock.monotonic();
         let blocked = slow.invalid_grant || slow.failed_until.is_some_and(|until| mono < until);
-        if slow.inflight.is_none() && !blocked {
+        // Outside a Tokio runtime nothing can be spawned; the next async call refreshes.
+        let in_runtime = tokio::runtime::Handle::try_current().is_ok();
+        if slow.inflight.is_none() && !blocked && in_runtime {
             // The receiver is dropped: nobody waits, the task runs to completion anyway.
             let _ = self.start_refresh(&mut slow);
         }

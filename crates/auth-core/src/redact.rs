@@ -172,8 +172,9 @@ fn blank_secret_keys(value: &mut serde_json::Value) {
     }
 }
 
-/// Cuts `text` to [`MAX_EXCERPT_BYTES`] at a character boundary.
-pub(crate) fn truncate_excerpt(text: &str) -> String {
+/// Cuts `text` to [`MAX_EXCERPT_BYTES`] at a character boundary (an ellipsis marks a cut).
+/// Use it on vendor text already passed through [`Redactor::scrub`].
+pub fn truncate_excerpt(text: &str) -> String {
     truncate(text, MAX_EXCERPT_BYTES)
 }
 

@@ -468,9 +468,6 @@ async fn an_unparseable_retry_after_is_ignored() {
 }
 
 #[tokio::test]
-#[ignore = "auth-core bug: AuthError::retry_after() only reads AuthError::Http, and execute \
-            only fills it in for Http, so a Retry-After sent with an OAuth (or vendor) error \
-            body is ignored: this makes 3 calls instead of 1"]
 async fn retry_after_on_an_oauth_error_body_is_honoured() {
     // A 503 with a standard OAuth body (`temporarily_unavailable`) and a Retry-After
     // longer than the budget: the server asked us not to come back within it.
@@ -716,8 +713,6 @@ async fn a_user_client_that_follows_redirects_to_another_host_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "auth-core compares only the host of the final URL, not the port or scheme: \
-            a followed redirect to another port on the same host is accepted"]
 async fn a_user_client_that_follows_redirects_to_another_port_is_refused() {
     let elsewhere = MockServer::start_async().await;
     elsewhere

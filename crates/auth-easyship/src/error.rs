@@ -46,31 +46,17 @@ pub(crate) fn error_response(raw: &RawResponse<'_>) -> AuthError {
         let message = body
             .error
             .message
-            .map(|m| truncate(raw.redactor().scrub(&m)))
+            .map(|m| raw.scrub(&m))
             .unwrap_or_default();
         return AuthError::Vendor {
             vendor: VENDOR,
             status: Some(status),
-            code: Some(body.error.code),
+            code: Some(raw.scrub(&body.error.code)),
             message,
             retryable: status == 429 || (500..600).contains(&status),
         };
     }
     raw.standard_error()
-}
-
-/// At most [`MAX_EXCERPT_BYTES`](auth_core::redact::MAX_EXCERPT_BYTES) of `text`.
-fn truncate(mut text: String) -> String {
-    let max = auth_core::redact::MAX_EXCERPT_BYTES;
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    text
 }
 
 fn with_default_hint(error: AuthError) -> AuthError {

@@ -104,7 +104,7 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
         // A 401 from the token endpoint can only mean the Basic credentials: say so,
         // whatever format (or HTML page) the gateway wrapped it in.
         let description = match &parsed {
-            Some(error) => scrub(raw, &error.summary()),
+            Some(error) => raw.scrub(&error.summary()),
             None => one_line(&raw.excerpt()),
         };
         return AuthError::OAuth {
@@ -121,8 +121,8 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
             vendor: VENDOR,
             status: Some(status),
             // A code is vendor text too: it could echo what was sent.
-            code: error.codes().first().map(|c| scrub(raw, c)),
-            message: Some(scrub(raw, &error.message()))
+            code: error.codes().first().map(|c| raw.scrub(c)),
+            message: Some(raw.scrub(&error.message()))
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "no description".to_owned()),
             retryable: status == 429 || (500..600).contains(&status),
@@ -145,11 +145,6 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
 /// An HTML or text excerpt on one line, so that an error stays one log line.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A vendor's message quoted like any error body: known secrets removed, cut short.
-fn scrub(raw: &RawResponse<'_>, text: &str) -> String {
-    raw.redactor().excerpt(text.as_bytes())
 }
 
 #[cfg(test)]
