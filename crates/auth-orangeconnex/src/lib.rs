@@ -90,7 +90,10 @@
 //!   the last [`DEFAULT_WARN_BEFORE`] (30 days). Alert on it from your own checks:
 //!   `refresh_token_expires_at(&*provider.token().await?)`. A refresh token seeded by hand
 //!   has no known age until it rotates: give it with
-//!   [`RefreshTokenGrant::refresh_token_issued_at`].
+//!   [`RefreshTokenGrant::refresh_token_issued_at`]. (The provider also reads
+//!   `issued_at`, to cap its refresh window at a tenth of the token's lifetime; with the
+//!   older refresh-token time that cap does not apply and the window is `refresh_before`,
+//!   5 minutes by default, already below a tenth of the access token's hour.)
 //! - **The `Access-Token` header.** API calls carry the token in `Access-Token`, not
 //!   `Authorization` ([`Client::auth_scheme`]). The default value is
 //!   `Bearer <access_token>`, because the one page of the vendor's reference that spells

@@ -8,7 +8,9 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use auth_core::RefreshToken;
+use auth_core::{AccessToken, RefreshToken, Token, TokenSource};
+use auth_orangeconnex::RefreshTokenGrant;
+use chrono::Utc;
 use common::{CLIENT_KEY, token_endpoint};
 use httpmock::MockServer;
 
@@ -65,11 +67,31 @@ async fn logs_and_spans_never_contain_the_url_or_the_tokens() {
         .await
         .unwrap();
 
+    // A refresh token 340 days old: each refresh warns that it lapses in 25 days.
+    let previous = Token::new(AccessToken::new("at-Log-6"), None)
+        .with_refresh_token(RefreshToken::new(REFRESH))
+        .with_issued_at(Utc::now() - chrono::Duration::days(340));
+    RefreshTokenGrant::new(client.clone())
+        .fetch_token(Some(&previous))
+        .await
+        .unwrap();
+    // Outside the warning window: no warning.
+    let young = previous.clone().with_issued_at(Utc::now());
+    RefreshTokenGrant::new(client)
+        .fetch_token(Some(&young))
+        .await
+        .unwrap();
+
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("retrying"), "nothing captured: {text}");
     assert!(text.contains("orangeconnex.refresh"), "no span: {text}");
     assert!(text.contains("no refresh_token"), "no warning: {text}");
     assert!(!text.contains("at-Log-5"), "{text}");
+    assert_eq!(text.matches("lapses soon").count(), 1, "{text}");
+    assert!(
+        text.contains("days_left=24") || text.contains("days_left=25"),
+        "{text}"
+    );
     for needle in [
         REFRESH,
         "rt-Leak",
