@@ -576,6 +576,8 @@ struct StoredRecord {
     scopes: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     issued_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token_issued_at: Option<DateTime<Utc>>,
 }
 
 impl Drop for StoredRecord {
@@ -600,6 +602,7 @@ impl StoredRecord {
             refresh_token: token.refresh_token().map(|r| r.expose_secret().to_owned()),
             scopes: token.scopes().to_string(),
             issued_at: token.issued_at(),
+            refresh_token_issued_at: token.refresh_token_issued_at(),
         }
     }
 
@@ -618,6 +621,9 @@ impl StoredRecord {
         .with_scopes(scopes);
         if let Some(issued) = self.issued_at {
             token = token.with_issued_at(issued);
+        }
+        if let Some(issued) = self.refresh_token_issued_at {
+            token = token.with_refresh_token_issued_at(issued);
         }
         TokenRecord {
             version: self.version,
@@ -642,6 +648,7 @@ mod tests {
         )
         .with_refresh_token(RefreshToken::new(format!("rt-{n}")))
         .with_scopes("a b".parse().unwrap())
+        .with_refresh_token_issued_at(DateTime::from_timestamp(1_700_000_000, 0).unwrap())
     }
 
     #[test]
@@ -673,6 +680,10 @@ mod tests {
         );
         assert_eq!(loaded.token.scopes().to_string(), "a b");
         assert_eq!(loaded.token.expires_at(), token(2).expires_at());
+        assert_eq!(
+            loaded.token.refresh_token_issued_at(),
+            token(2).refresh_token_issued_at()
+        );
     }
 
     #[tokio::test]

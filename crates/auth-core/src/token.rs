@@ -37,6 +37,7 @@ pub struct Token {
     refresh_token: Option<RefreshToken>,
     scopes: Scopes<String>,
     issued_at: Option<DateTime<Utc>>,
+    refresh_token_issued_at: Option<DateTime<Utc>>,
 }
 
 impl Token {
@@ -49,6 +50,7 @@ impl Token {
             refresh_token: None,
             scopes: Scopes::new(),
             issued_at: None,
+            refresh_token_issued_at: None,
         }
     }
 
@@ -87,6 +89,15 @@ impl Token {
         self
     }
 
+    /// Sets when the refresh token was issued (by our clock). Vendors whose refresh
+    /// tokens outlive many access tokens (Orange Connex: one year) keep it across
+    /// refreshes that do not rotate, so users can alert before it lapses.
+    #[must_use]
+    pub fn with_refresh_token_issued_at(mut self, issued_at: DateTime<Utc>) -> Self {
+        self.refresh_token_issued_at = Some(issued_at);
+        self
+    }
+
     /// The access token.
     pub fn access_token(&self) -> &AccessToken {
         &self.access_token
@@ -112,9 +123,14 @@ impl Token {
         &self.scopes
     }
 
-    /// When the token was issued, by our clock, if known.
+    /// When the access token was issued, by our clock, if known.
     pub fn issued_at(&self) -> Option<DateTime<Utc>> {
         self.issued_at
+    }
+
+    /// When the refresh token was issued, by our clock, if the grant tracks it.
+    pub fn refresh_token_issued_at(&self) -> Option<DateTime<Utc>> {
+        self.refresh_token_issued_at
     }
 
     /// Whether the token is still usable for at least `leeway` at `now`.
@@ -144,6 +160,7 @@ impl fmt::Debug for Token {
             .field("refresh_token", &self.refresh_token)
             .field("scopes", &self.scopes)
             .field("issued_at", &self.issued_at)
+            .field("refresh_token_issued_at", &self.refresh_token_issued_at)
             .finish()
     }
 }
