@@ -74,6 +74,7 @@ impl Redactor {
             js,
             python,
             form_encode(secret),
+            json_escaped(secret),
             b64.encode(secret),
             b64_nopad.encode(secret),
         ];
@@ -150,6 +151,17 @@ fn lower_hex(encoded: &str) -> String {
         }
     }
     out
+}
+
+/// The secret as it appears inside a JSON string (excerpts re-serialize JSON bodies, so a
+/// `"` or `\\` in a secret is escaped there).
+fn json_escaped(secret: &str) -> String {
+    let quoted = serde_json::to_string(secret).unwrap_or_default();
+    quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn form_encode(secret: &str) -> String {
@@ -240,6 +252,17 @@ mod tests {
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(!out.contains("a2V5MTpwYTpzcw"), "{out}");
         assert_eq!(out.matches(REDACTED).count(), 5, "{out}");
+    }
+
+    #[test]
+    fn removes_secrets_escaped_inside_json_strings() {
+        let mut r = Redactor::new();
+        r.add(r#"se"cr\et"#);
+        let out = r.excerpt(br#"{"error":"bad","error_description":"client se\"cr\\et rejected"}"#);
+        assert_eq!(
+            out,
+            r#"{"error":"bad","error_description":"client [REDACTED] rejected"}"#
+        );
     }
 
     #[test]
