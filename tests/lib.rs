@@ -1,1 +1,7 @@
-//! Cross-crate tests live in `tests/`.
+//! Cross-crate tests; the tests themselves are in `tests/tests/`.
+//!
+//! - `multi_process_rotation.rs`: several OS processes share one `FileStore` and one
+//!   single-use refresh-token chain (Easyship's rule) without ever spending a refresh
+//!   token twice.
+//! - `vendor_clients.rs`: every vendor client is `Clone + Send + Sync` and never prints a
+//!   credential.
