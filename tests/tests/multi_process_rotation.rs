@@ -137,7 +137,14 @@ async fn processes_sharing_a_file_store_spend_each_refresh_token_once() {
         );
     }
 
-    let endpoint = endpoint.lock().unwrap();
+    let (spent, refused, valid) = {
+        let endpoint = endpoint.lock().unwrap();
+        (
+            endpoint.spent.clone(),
+            endpoint.refused.clone(),
+            endpoint.valid.clone(),
+        )
+    };
     assert!(
         endpoint.refused.is_empty(),
         "spent tokens presented again: {:?}",
@@ -162,7 +169,7 @@ async fn processes_sharing_a_file_store_spend_each_refresh_token_once() {
             .token
             .refresh_token()
             .map(|r| r.expose_secret().to_owned()),
-        endpoint.valid.clone()
+        valid
     );
     assert_eq!(record.version as usize, PROCESSES * REFRESHES_EACH);
 }
