@@ -146,15 +146,14 @@ async fn processes_sharing_a_file_store_spend_each_refresh_token_once() {
         )
     };
     assert!(
-        endpoint.refused.is_empty(),
-        "spent tokens presented again: {:?}",
-        endpoint.refused
+        refused.is_empty(),
+        "spent tokens presented again: {refused:?}"
     );
-    assert_eq!(endpoint.spent.len(), PROCESSES * REFRESHES_EACH);
-    let distinct: HashSet<_> = endpoint.spent.iter().collect();
+    assert_eq!(spent.len(), PROCESSES * REFRESHES_EACH);
+    let distinct: HashSet<_> = spent.iter().collect();
     assert_eq!(
         distinct.len(),
-        endpoint.spent.len(),
+        spent.len(),
         "a refresh token was spent twice"
     );
 
