@@ -405,8 +405,9 @@ impl Client {
     /// `redirect_uri` must be the one given to [`authorize_url`](Self::authorize_url),
     /// character for character.
     ///
-    /// The returned token's [`issued_at`](Token::issued_at) is when its refresh token was
-    /// issued (now); see [`refresh_token_expires_at`](crate::refresh_token_expires_at).
+    /// The returned token's refresh token was issued now
+    /// ([`Token::refresh_token_issued_at`]); see
+    /// [`refresh_token_expires_at`](crate::refresh_token_expires_at).
     ///
     /// # Errors
     ///
@@ -463,10 +464,11 @@ impl Client {
     ///
     /// The returned token holds the refresh token the response carried, or, when it
     /// carried none, the one sent (Orange Connex does not document refresh tokens as
-    /// single-use; it may or may not rotate them). Its [`issued_at`](Token::issued_at)
-    /// is set only when the refresh token rotated (then it is now); to keep the age of a
-    /// refresh token that did not rotate, use [`refresh_from`](Self::refresh_from) with
-    /// the previous token (as [`RefreshTokenGrant`](crate::RefreshTokenGrant) does).
+    /// single-use; it may or may not rotate them). Its
+    /// [`refresh_token_issued_at`](Token::refresh_token_issued_at) is set only when the
+    /// refresh token rotated (then it is now); to keep the age of a refresh token that did
+    /// not rotate, use [`refresh_from`](Self::refresh_from) with the previous token (as
+    /// [`RefreshTokenGrant`](crate::RefreshTokenGrant) does).
     ///
     /// # Errors
     ///
@@ -492,7 +494,8 @@ impl Client {
         let Some(refresh_token) = previous.refresh_token() else {
             return Err(no_refresh_token());
         };
-        self.refresh_with(refresh_token, previous.issued_at()).await
+        self.refresh_with(refresh_token, previous.refresh_token_issued_at())
+            .await
     }
 
     #[tracing::instrument(
@@ -503,7 +506,7 @@ impl Client {
     pub(crate) async fn refresh_with(
         &self,
         refresh_token: &RefreshToken,
-        issued_at: Option<DateTime<Utc>>,
+        refresh_token_issued_at: Option<DateTime<Utc>>,
     ) -> Result<Token, AuthError> {
         let secret = refresh_token.expose_secret();
         if secret.trim().is_empty() {
@@ -521,7 +524,7 @@ impl Client {
         let request = self.with_client_key(request)?;
         let previous = PreviousRefreshToken {
             refresh_token,
-            issued_at,
+            issued_at: refresh_token_issued_at,
         };
         self.inner
             .http

@@ -80,21 +80,12 @@ pub(crate) fn check_response(raw: &RawResponse<'_>) -> Result<TokenResponse, Aut
             code: None,
             message: format!(
                 "the response carries no access_token: {}",
-                scrub(raw, description)
+                raw.scrub(description)
             ),
             retryable: false,
         });
     }
     Ok(body)
-}
-
-fn scrub(raw: &RawResponse<'_>, text: &str) -> String {
-    let text = raw.redactor().scrub(text);
-    let mut end = text.len().min(auth_core::redact::MAX_EXCERPT_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }
 
 fn with_status_hint(error: AuthError, status: StatusCode) -> AuthError {

@@ -5,9 +5,10 @@
 //! Orange Connex refresh tokens are valid for one year. When one lapses, refreshing fails
 //! with `invalid_grant` and the seller must go through the browser step again, so
 //! operators want to know ahead of time. Every [`Token`] this crate returns carries, in
-//! [`Token::issued_at`], when its **refresh token** was issued (by our clock): set on a
-//! code exchange and whenever a refresh returns a different refresh token, carried over
-//! unchanged when the vendor returns the same one or none. [`refresh_token_expires_at`]
+//! [`Token::refresh_token_issued_at`], when its refresh token was issued (by our clock):
+//! set on a code exchange and whenever a refresh returns a different refresh token,
+//! carried over unchanged when the vendor returns the same one or none (stores keep it).
+//! [`refresh_token_expires_at`]
 //! adds [`REFRESH_TOKEN_LIFETIME`] to it; [`RefreshTokenGrant`] also logs a warning (no
 //! secret in it) on each refresh within [`RefreshTokenGrant::warn_before`] of that date.
 //!
@@ -19,7 +20,7 @@
 //! # let issued = Utc::now() - Duration::days(350);
 //! # let token = Token::new(AccessToken::new("a"), None)
 //! #     .with_refresh_token(RefreshToken::new("r"))
-//! #     .with_issued_at(issued);
+//! #     .with_refresh_token_issued_at(issued);
 //! // `token` as returned by the provider or the client:
 //! if let Some(lapses) = refresh_token_expires_at(&token) {
 //!     if lapses - Utc::now() < Duration::days(30) {
@@ -49,16 +50,14 @@ pub const REFRESH_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::days(365)
 /// Default of [`RefreshTokenGrant::warn_before`]: 30 days.
 pub const DEFAULT_WARN_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// When the token's refresh token was issued, by our clock, if known.
-pub fn refresh_token_issued_at(token: &Token) -> Option<DateTime<Utc>> {
-    token.refresh_token()?;
-    token.issued_at()
-}
-
-/// When the token's refresh token stops working (issue time + one year), if its issue
-/// time is known.
+/// When the token's refresh token stops working
+/// ([`Token::refresh_token_issued_at`] + one year), if the token has a refresh token
+/// whose issue time is known.
 pub fn refresh_token_expires_at(token: &Token) -> Option<DateTime<Utc>> {
-    refresh_token_issued_at(token).map(|at| at + REFRESH_TOKEN_LIFETIME)
+    token.refresh_token()?;
+    token
+        .refresh_token_issued_at()
+        .map(|at| at + REFRESH_TOKEN_LIFETIME)
 }
 
 /// The refresh grant: each fetch refreshes the previous token with its refresh token.
@@ -120,7 +119,7 @@ impl RefreshTokenGrant {
         let Some(refresh_token) = previous.refresh_token() else {
             return Err(no_refresh_token());
         };
-        let issued_at = previous.issued_at().or(self.seed_issued_at);
+        let issued_at = previous.refresh_token_issued_at().or(self.seed_issued_at);
         let token = self.client.refresh_with(refresh_token, issued_at).await?;
         self.warn_if_lapsing(&token);
         Ok(token)

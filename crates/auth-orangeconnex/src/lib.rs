@@ -84,16 +84,14 @@
 //!   Connex does not document refresh tokens as single-use). Access tokens last 3600 s
 //!   (assumed when `expires_in` is missing).
 //! - **Refresh tokens live one year** ([`REFRESH_TOKEN_LIFETIME`]). A token's
-//!   [`issued_at`](auth_core::Token::issued_at) is when its *refresh token* was issued,
-//!   carried over while the vendor does not rotate it; [`refresh_token_expires_at`] tells
-//!   when the seller must authorize again, and [`RefreshTokenGrant`] logs a warning during
-//!   the last [`DEFAULT_WARN_BEFORE`] (30 days). Alert on it from your own checks:
+//!   [`refresh_token_issued_at`](auth_core::Token::refresh_token_issued_at) is when its
+//!   refresh token was issued, carried over while the vendor does not rotate it and kept
+//!   by the stores; [`refresh_token_expires_at`] tells when the seller must authorize
+//!   again, and [`RefreshTokenGrant`] logs a warning during the last
+//!   [`DEFAULT_WARN_BEFORE`] (30 days). Alert on it from your own checks:
 //!   `refresh_token_expires_at(&*provider.token().await?)`. A refresh token seeded by hand
 //!   has no known age until it rotates: give it with
-//!   [`RefreshTokenGrant::refresh_token_issued_at`]. (The provider also reads
-//!   `issued_at`, to cap its refresh window at a tenth of the token's lifetime; with the
-//!   older refresh-token time that cap does not apply and the window is `refresh_before`,
-//!   5 minutes by default, already below a tenth of the access token's hour.)
+//!   [`RefreshTokenGrant::refresh_token_issued_at`].
 //! - **The `Access-Token` header.** API calls carry the token in `Access-Token`, not
 //!   `Authorization` ([`Client::auth_scheme`]). The default value is
 //!   `Bearer <access_token>`, because the one page of the vendor's reference that spells
@@ -136,7 +134,7 @@ pub use endpoint::{API_BASE_PATH, AUTHORIZE_PATH, Endpoints, Environment, TOKEN_
 pub use error::{VENDOR, token_rejected};
 pub use grant::{
     AuthorizationCodeGrant, DEFAULT_WARN_BEFORE, REFRESH_TOKEN_LIFETIME, RefreshTokenGrant,
-    refresh_token_expires_at, refresh_token_issued_at,
+    refresh_token_expires_at,
 };
 pub use scope::Scope;
 

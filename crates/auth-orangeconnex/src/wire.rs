@@ -86,7 +86,8 @@ impl TokenResponse {
     ///
     /// The returned token keeps the refresh token the response carries; when it carries
     /// none, the previous one is kept (Orange Connex does not document its refresh tokens
-    /// as single-use, so the one sent is still valid). [`Token::issued_at`] is when the
+    /// as single-use, so the one sent is still valid). [`Token::issued_at`] is `sent_at`
+    /// (the access token's issue time); [`Token::refresh_token_issued_at`] is when the
     /// **current refresh token** was issued: `sent_at` when the response brought a new one
     /// (a code exchange, or a refresh that rotated it), the previous value when it kept
     /// the same one, `None` when there is no refresh token or its age is unknown. See
@@ -114,6 +115,7 @@ impl TokenResponse {
     /// assert_eq!(token.expires_at(), Some(sent + Duration::hours(1)));
     /// assert_eq!(token.refresh_token().unwrap().expose_secret(), "rt");
     /// assert_eq!(token.issued_at(), Some(sent));
+    /// assert_eq!(token.refresh_token_issued_at(), Some(sent));
     /// ```
     pub fn into_token(
         self,
@@ -157,19 +159,21 @@ impl TokenResponse {
         let returned = self
             .refresh_token
             .filter(|t| !t.expose_secret().trim().is_empty());
-        let (refresh_token, issued_at) = match (returned, previous) {
+        let (refresh_token, refresh_token_issued_at) = match (returned, previous) {
             (Some(new), Some(prev)) if new.ct_eq(prev.refresh_token) => (Some(new), prev.issued_at),
             (Some(new), _) => (Some(new), Some(sent_at)),
             (None, Some(prev)) => (Some(prev.refresh_token.clone()), prev.issued_at),
             (None, None) => (None, None),
         };
 
-        let mut token = Token::new(access_token, expires_at).with_refresh_token_opt(refresh_token);
+        let mut token = Token::new(access_token, expires_at)
+            .with_refresh_token_opt(refresh_token)
+            .with_issued_at(sent_at);
         if let Some(kind) = token_type {
             token = token.with_token_type(kind);
         }
-        if let Some(at) = issued_at {
-            token = token.with_issued_at(at);
+        if let Some(at) = refresh_token_issued_at {
+            token = token.with_refresh_token_issued_at(at);
         }
         Ok(token)
     }
@@ -311,23 +315,26 @@ mod tests {
             .into_token(200, sent(), Some(prev))
             .unwrap();
         assert_eq!(t.refresh_token().unwrap().expose_secret(), "new-refresh");
-        assert_eq!(t.issued_at(), Some(sent()));
+        assert_eq!(t.refresh_token_issued_at(), Some(sent()));
         // Same one returned: its original issue time is kept.
         let t = parse(r#"{"access_token":"a","refresh_token":"old-refresh"}"#)
             .into_token(200, sent(), Some(prev))
             .unwrap();
-        assert_eq!(t.issued_at(), Some(earlier));
+        assert_eq!(t.refresh_token_issued_at(), Some(earlier));
         // None returned: the previous one is kept, with its issue time.
         let t = parse(r#"{"access_token":"a"}"#)
             .into_token(200, sent(), Some(prev))
             .unwrap();
         assert_eq!(t.refresh_token().unwrap().expose_secret(), "old-refresh");
-        assert_eq!(t.issued_at(), Some(earlier));
+        assert_eq!(t.refresh_token_issued_at(), Some(earlier));
+        // The access token is always issued now, whatever the refresh token's age.
+        assert_eq!(t.issued_at(), Some(sent()));
         // Code exchange without a refresh token: nothing to keep.
         let t = parse(r#"{"access_token":"a"}"#)
             .into_token(200, sent(), None)
             .unwrap();
-        assert!(t.refresh_token().is_none() && t.issued_at().is_none());
+        assert!(t.refresh_token().is_none() && t.refresh_token_issued_at().is_none());
+        assert_eq!(t.issued_at(), Some(sent()));
     }
 
     #[test]

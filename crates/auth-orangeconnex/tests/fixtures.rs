@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use auth_core::http::RetryPolicy;
 use auth_core::{AccessToken, AuthError, ManualClock, RefreshToken, Token};
-use auth_orangeconnex::refresh_token_issued_at;
 use chrono::{DateTime, Duration, Utc};
 use httpmock::MockServer;
 use serde::Deserialize;
@@ -102,7 +101,7 @@ async fn every_fixture_gives_the_expected_token_or_error() {
         .unwrap();
     let previous = Token::new(AccessToken::new("at-previous"), Some(now()))
         .with_refresh_token(RefreshToken::new(SENT_REFRESH_TOKEN))
-        .with_issued_at(now() - Duration::days(100));
+        .with_refresh_token_issued_at(now() - Duration::days(100));
 
     for case in cases {
         let body = std::fs::read(dir().join(&case.file)).unwrap();
@@ -141,10 +140,11 @@ async fn every_fixture_gives_the_expected_token_or_error() {
                     "{label}"
                 );
                 assert_eq!(
-                    refresh_token_issued_at(&token),
+                    token.refresh_token_issued_at(),
                     Some(want.refresh_token_issued_at),
                     "{label}"
                 );
+                assert_eq!(token.issued_at(), Some(now()), "{label}");
             }
             (Expect::Error(want), Err(error)) => check_error(&label, &want, &error),
             (Expect::Token(_), Err(error)) => panic!("{label}: expected a token, got {error:?}"),

@@ -70,13 +70,13 @@ async fn logs_and_spans_never_contain_the_url_or_the_tokens() {
     // A refresh token 340 days old: each refresh warns that it lapses in 25 days.
     let previous = Token::new(AccessToken::new("at-Log-6"), None)
         .with_refresh_token(RefreshToken::new(REFRESH))
-        .with_issued_at(Utc::now() - chrono::Duration::days(340));
+        .with_refresh_token_issued_at(Utc::now() - chrono::Duration::days(340));
     RefreshTokenGrant::new(client.clone())
         .fetch_token(Some(&previous))
         .await
         .unwrap();
     // Outside the warning window: no warning.
-    let young = previous.clone().with_issued_at(Utc::now());
+    let young = previous.clone().with_refresh_token_issued_at(Utc::now());
     RefreshTokenGrant::new(client)
         .fetch_token(Some(&young))
         .await

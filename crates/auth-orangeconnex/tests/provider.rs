@@ -13,8 +13,7 @@ use auth_core::{
     TokenStore,
 };
 use auth_orangeconnex::{
-    AuthorizationCodeGrant, Client, RefreshTokenGrant, refresh_token_expires_at,
-    refresh_token_issued_at, token_rejected,
+    AuthorizationCodeGrant, Client, RefreshTokenGrant, refresh_token_expires_at, token_rejected,
 };
 use chrono::{DateTime, Utc};
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
@@ -107,7 +106,7 @@ async fn rotation_through_cached_token_provider_keeps_each_returned_refresh_toke
     let token = provider.token().await.unwrap();
     assert_eq!(token.access_token().expose_secret(), "at-2");
     assert_eq!(token.refresh_token().unwrap().expose_secret(), "rt-2");
-    assert_eq!(refresh_token_issued_at(&token), Some(rotated_at));
+    assert_eq!(token.refresh_token_issued_at(), Some(rotated_at));
     first_refresh.assert_calls_async(1).await;
 
     // The store holds the rotated token: another provider (process) starts from it.
@@ -119,6 +118,9 @@ async fn rotation_through_cached_token_provider_keeps_each_returned_refresh_toke
     let token = other.token().await.unwrap();
     assert_eq!(token.access_token().expose_secret(), "at-2");
     assert_eq!(token.refresh_token().unwrap().expose_secret(), "rt-2");
+    // The refresh token's age travels through the store, apart from the access token's.
+    assert_eq!(token.refresh_token_issued_at(), Some(rotated_at));
+    assert_eq!(token.issued_at(), Some(rotated_at));
 
     // Expired again: refreshed with rt-2, which comes back absent and is kept, with the
     // issue time of its rotation.
@@ -126,7 +128,8 @@ async fn rotation_through_cached_token_provider_keeps_each_returned_refresh_toke
     let token = provider.token().await.unwrap();
     assert_eq!(token.access_token().expose_secret(), "at-3");
     assert_eq!(token.refresh_token().unwrap().expose_secret(), "rt-2");
-    assert_eq!(refresh_token_issued_at(&token), Some(rotated_at));
+    assert_eq!(token.refresh_token_issued_at(), Some(rotated_at));
+    assert_eq!(token.issued_at(), Some(clock.now()));
     assert_eq!(
         refresh_token_expires_at(&token),
         Some(rotated_at + chrono::Duration::days(365))

@@ -70,6 +70,7 @@ async fn exchange_code_sends_the_vendor_sample_request_with_an_empty_body() {
     assert_eq!(token.token_type(), "bearer");
     assert_eq!(token.expires_at(), Some(now() + Duration::seconds(3600)));
     assert_eq!(token.issued_at(), Some(now()));
+    assert_eq!(token.refresh_token_issued_at(), Some(now()));
     assert_eq!(
         refresh_token_expires_at(&token),
         Some(now() + Duration::days(365))
@@ -191,7 +192,8 @@ async fn refresh_keeps_the_refresh_token_and_its_age_unless_it_rotates() {
     let issued = now() - Duration::days(200);
     let previous = Token::new(AccessToken::new("old-at"), Some(now()))
         .with_refresh_token(RefreshToken::new("rt-same-1"))
-        .with_issued_at(issued);
+        .with_issued_at(issued)
+        .with_refresh_token_issued_at(issued);
 
     // Same refresh token back: it did not rotate, its age is carried over.
     let mut mock = server
@@ -203,7 +205,9 @@ async fn refresh_keeps_the_refresh_token_and_its_age_unless_it_rotates() {
         .await;
     let token = client.refresh_from(&previous).await.unwrap();
     assert_eq!(token.refresh_token().unwrap().expose_secret(), "rt-same-1");
-    assert_eq!(token.issued_at(), Some(issued));
+    assert_eq!(token.refresh_token_issued_at(), Some(issued));
+    // The access token itself was issued now.
+    assert_eq!(token.issued_at(), Some(now()));
     assert_eq!(
         refresh_token_expires_at(&token),
         Some(issued + Duration::days(365))
@@ -213,7 +217,8 @@ async fn refresh_keeps_the_refresh_token_and_its_age_unless_it_rotates() {
         .refresh(previous.refresh_token().unwrap())
         .await
         .unwrap();
-    assert_eq!(token.issued_at(), None);
+    assert_eq!(token.refresh_token_issued_at(), None);
+    assert_eq!(token.issued_at(), Some(now()));
     mock.delete_async().await;
 
     // No refresh token back: the one sent is kept, with its age.
@@ -225,7 +230,7 @@ async fn refresh_keeps_the_refresh_token_and_its_age_unless_it_rotates() {
         .await;
     let token = client.refresh_from(&previous).await.unwrap();
     assert_eq!(token.refresh_token().unwrap().expose_secret(), "rt-same-1");
-    assert_eq!(token.issued_at(), Some(issued));
+    assert_eq!(token.refresh_token_issued_at(), Some(issued));
     assert_eq!(token.expires_at(), Some(now() + Duration::hours(1)));
     mock.delete_async().await;
 
@@ -239,6 +244,7 @@ async fn refresh_keeps_the_refresh_token_and_its_age_unless_it_rotates() {
         .await;
     let token = client.refresh_from(&previous).await.unwrap();
     assert_eq!(token.refresh_token().unwrap().expose_secret(), "rt-new-2");
+    assert_eq!(token.refresh_token_issued_at(), Some(now()));
     assert_eq!(token.issued_at(), Some(now()));
 }
 
