@@ -4,7 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::http::{RawResponse, RetryPolicy, TokenHttpClient, TokenRequest, check_endpoint};
+use auth_core::http::{
+    RawResponse, RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest,
+    check_endpoint, url_under,
+};
 use auth_core::reqwest::header::HeaderName;
 use auth_core::{
     AuthError, ClientId, ClientSecret, Clock, OAuthErrorCode, RefreshToken, Scopes, Secret, State,
@@ -23,6 +26,9 @@ use crate::wire::{
 
 /// The header SP-API calls carry the access token (or an RDT) in.
 pub const ACCESS_TOKEN_HEADER: &str = "x-amz-access-token";
+
+/// The `User-Agent` product of token calls.
+const PRODUCT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
 /// How the token request body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -106,7 +112,19 @@ enum Grant<'a> {
 impl Client {
     /// A builder; `client_id` and `client_secret` (or `credentials`) are required.
     pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
+        ClientBuilder {
+            client_id: None,
+            client_secret: None,
+            credentials: None,
+            environment: Environment::default(),
+            region: Region::default(),
+            lwa_region: None,
+            token_url: None,
+            sp_api_url: None,
+            base_url: None,
+            body_format: BodyFormat::default(),
+            http: TokenHttpClient::builder(PRODUCT),
+        }
     }
 
     /// Exchanges a seller's refresh token for an access token (the call behind every
@@ -434,7 +452,7 @@ pub(crate) fn check_rdt_request(
 }
 
 /// Builds a [`Client`].
-#[derive(Debug, Default)]
+#[derive(Debug, Clone)]
 pub struct ClientBuilder {
     client_id: Option<ClientId>,
     client_secret: Option<ClientSecret>,
@@ -445,10 +463,8 @@ pub struct ClientBuilder {
     token_url: Option<Url>,
     sp_api_url: Option<Url>,
     base_url: Option<Url>,
-    http_client: Option<auth_core::reqwest::Client>,
-    retry_policy: RetryPolicy,
     body_format: BodyFormat,
-    clock: Option<Arc<dyn Clock>>,
+    http: TokenHttpClientBuilder,
 }
 
 impl ClientBuilder {
@@ -526,14 +542,14 @@ impl ClientBuilder {
     /// (`reqwest::redirect::Policy::none()`).
     #[must_use]
     pub fn http_client(mut self, client: auth_core::reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.http = self.http.http_client(client);
         self
     }
 
     /// Timeouts and retries of the token calls.
     #[must_use]
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
+        self.http = self.http.retry_policy(policy);
         self
     }
 
@@ -547,7 +563,7 @@ impl ClientBuilder {
     /// The clock the send time (the base of every expiry) is read from (tests).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+        self.http = self.http.clock(clock);
         self
     }
 
@@ -585,38 +601,30 @@ impl ClientBuilder {
                 }
             };
 
-        let base = self.base_url.map(with_trailing_slash).transpose()?;
+        let base = self
+            .base_url
+            .as_ref()
+            .map(|base| url_under(base, ""))
+            .transpose()?;
         let token_url = match (self.token_url, &base) {
             (Some(url), _) => url,
-            (None, Some(base)) => join(base, TOKEN_PATH)?,
+            (None, Some(base)) => url_under(base, TOKEN_PATH)?,
             (None, None) => match self.lwa_region {
                 Some(region) => region.lwa_url(),
                 None => Url::parse(DEFAULT_TOKEN_URL).expect("static LWA URL is valid"),
             },
         };
         let sp_api_url = match (self.sp_api_url, &base) {
-            (Some(url), _) => with_trailing_slash(url)?,
+            (Some(url), _) => url_under(&url, "")?,
             (None, Some(base)) => base.clone(),
             (None, None) => self.region.sp_api_url(self.environment),
         };
         check_endpoint(&token_url)?;
         check_endpoint(&sp_api_url)?;
 
-        let mut http = TokenHttpClient::builder(concat!(
-            env!("CARGO_PKG_NAME"),
-            "/",
-            env!("CARGO_PKG_VERSION")
-        ))
-        .retry_policy(self.retry_policy);
-        if let Some(client) = self.http_client {
-            http = http.http_client(client);
-        }
-        if let Some(clock) = self.clock {
-            http = http.clock(clock);
-        }
         Ok(Client {
             inner: Arc::new(Inner {
-                http: http.build()?,
+                http: self.http.build()?,
                 credentials,
                 token_url,
                 sp_api_url,
@@ -627,24 +635,6 @@ impl ClientBuilder {
             }),
         })
     }
-}
-
-fn with_trailing_slash(mut url: Url) -> Result<Url, AuthError> {
-    if url.cannot_be_a_base() || url.host_str().is_none() {
-        return Err(AuthError::InvalidConfig(
-            "a base URL needs a scheme and a host".into(),
-        ));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
-}
-
-fn join(base: &Url, path: &str) -> Result<Url, AuthError> {
-    base.join(path.trim_start_matches('/'))
-        .map_err(|e| AuthError::InvalidConfig(format!("cannot build a URL from the base URL: {e}")))
 }
 
 #[cfg(test)]

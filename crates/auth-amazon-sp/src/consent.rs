@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use auth_core::http::url_under;
 use auth_core::{AuthError, OAuthErrorCode, Secret, State, Url};
 
 use crate::endpoint::{CONSENT_PATH, Marketplace, Portal};
@@ -92,13 +93,14 @@ impl ConsentRequest {
         self.url_on(None)
     }
 
-    /// The consent URL on `base` (an emulator; `None`: Amazon's host for the marketplace
-    /// and portal) and a fresh random state.
+    /// The consent URL below `base` (an emulator, its path kept; `None`: Amazon's host for
+    /// the marketplace and portal) and a fresh random state.
     ///
     /// # Errors
     ///
     /// [`AuthError::InvalidConfig`] for an empty application id, a marketplace with no
-    /// confirmed host for the portal, or a redirect URI that is not `https`.
+    /// confirmed host for the portal, a redirect URI that is not `https`, or a `base`
+    /// without a host.
     pub fn url_on(&self, base: Option<&Url>) -> Result<(Url, State), AuthError> {
         let state = State::new();
         let url = self.url_with_state(base, &state)?;
@@ -123,11 +125,7 @@ impl ConsentRequest {
             ));
         }
         let mut url = match base {
-            Some(base) => base
-                .join(CONSENT_PATH.trim_start_matches('/'))
-                .map_err(|e| {
-                    AuthError::InvalidConfig(format!("cannot build the consent URL: {e}"))
-                })?,
+            Some(base) => url_under(base, CONSENT_PATH)?,
             None => {
                 let host = self.marketplace.consent_host(self.portal).ok_or_else(|| {
                     AuthError::InvalidConfig(format!(

@@ -24,27 +24,22 @@ rotateApplicationClientSecret) and configure the new secret";
 /// `invalid_client` the 180-day rotation hint. Any other body becomes [`AuthError::Http`]
 /// with a redacted excerpt.
 pub(crate) fn lwa_error(raw: &RawResponse<'_>) -> AuthError {
-    let Ok(body) = serde_json::from_slice::<ErrorResponse>(&raw.body) else {
-        return raw.standard_error();
-    };
-    let code = OAuthErrorCode::parse(&body.error);
-    let hint =
-        (code == OAuthErrorCode::InvalidClient).then(|| CLIENT_SECRET_ROTATION_HINT.to_owned());
-    tracing::debug!(
-        status = raw.status.as_u16(),
-        error = %code,
-        error_index = body.error_index.as_deref(),
-        "LWA refused the token request"
-    );
-    AuthError::OAuth {
-        code,
-        description: body
-            .error_description
-            .map(|d| raw.redactor().excerpt(d.as_bytes())),
-        status: Some(raw.status.as_u16()),
-        request_id: body.request_id.or_else(|| request_id_header(&raw.headers)),
-        hint,
+    let mut error = raw.standard_error();
+    if let AuthError::OAuth { code, hint, .. } = &mut error {
+        tracing::debug!(
+            status = raw.status.as_u16(),
+            error = %code,
+            error_index = serde_json::from_slice::<ErrorResponse>(&raw.body)
+                .ok()
+                .and_then(|body| body.error_index)
+                .as_deref(),
+            "LWA refused the token request"
+        );
+        if *code == OAuthErrorCode::InvalidClient {
+            *hint = Some(CLIENT_SECRET_ROTATION_HINT.to_owned());
+        }
     }
+    error
 }
 
 /// The error for a non-2xx answer of an SP-API operation (the Tokens API).
@@ -53,7 +48,6 @@ pub(crate) fn lwa_error(raw: &RawResponse<'_>) -> AuthError {
 /// message and details; 429 and 5xx are retryable. Anything else becomes
 /// [`AuthError::Http`].
 pub(crate) fn api_error(raw: &RawResponse<'_>) -> AuthError {
-    let status = raw.status.as_u16();
     let Some(first) = serde_json::from_slice::<ErrorList>(&raw.body)
         .ok()
         .and_then(|list| list.errors.into_iter().next())
@@ -67,24 +61,11 @@ pub(crate) fn api_error(raw: &RawResponse<'_>) -> AuthError {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut message = raw.redactor().excerpt(text.as_bytes());
+    let mut message = raw.scrub(&text);
     if is_token_rejection(raw.status, &first.code, &text) {
         message.push_str("; the access token was rejected: get a new one and try again");
     }
-    AuthError::Vendor {
-        vendor: VENDOR,
-        status: Some(status),
-        code: Some(first.code),
-        message,
-        retryable: status == 429 || (500..600).contains(&status),
-    }
-}
-
-fn request_id_header(headers: &HeaderMap) -> Option<String> {
-    ["x-amzn-requestid", "x-amz-request-id", "x-amzn-request-id"]
-        .iter()
-        .find_map(|name| headers.get(*name)?.to_str().ok())
-        .map(str::to_owned)
+    raw.vendor_error(VENDOR, Some(raw.scrub(&first.code)), message)
 }
 
 /// Whether the SP-API rejected the *access token* (so a new token may succeed), for

@@ -6,8 +6,9 @@
 use std::time::Duration;
 
 use auth_core::chrono::{DateTime, Utc};
+use auth_core::http::oauth_token;
 use auth_core::token::{DEFAULT_MAX_CLOCK_SKEW, expiry};
-use auth_core::{AccessToken, ClientId, ClientSecret, RefreshToken, Scopes, Secret, Token};
+use auth_core::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, Token};
 use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_with::{DisplayFromStr, PickFirst, serde_as};
@@ -155,22 +156,14 @@ impl TokenResponse {
                 DEFAULT_EXPIRES_IN
             }
         };
-        let scopes = self
-            .scope
-            .as_deref()
-            .map(|s| s.parse::<Scopes<String>>().unwrap_or_default())
-            .unwrap_or_default();
-        let mut token = Token::new(
+        oauth_token(
             self.access_token,
+            self.token_type,
             expiry(sent_at, Some(lifetime), None, None, DEFAULT_MAX_CLOCK_SKEW),
+            self.refresh_token,
+            self.scope.as_deref(),
+            sent_at,
         )
-        .with_refresh_token_opt(self.refresh_token)
-        .with_scopes(scopes)
-        .with_issued_at(sent_at);
-        if let Some(token_type) = self.token_type {
-            token = token.with_token_type(token_type);
-        }
-        token
     }
 }
 

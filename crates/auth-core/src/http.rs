@@ -12,7 +12,9 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::redact::{Redactor, describe_shape};
-use crate::{AuthError, Clock, OAuthErrorCode, SystemClock};
+use crate::{
+    AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, Scopes, SystemClock, Token,
+};
 
 /// Limits of the token call. Every field has a documented default.
 ///
@@ -414,11 +416,37 @@ impl RawResponse<'_> {
         })
     }
 
+    /// An [`AuthError::Vendor`] for this response: its status, and retryable exactly when
+    /// the status is 429 or 5xx (the rule of [`AuthError::is_retryable`]).
+    ///
+    /// `code` and `message` are quoted as given: pass vendor text through
+    /// [`scrub`](Self::scrub) first.
+    pub fn vendor_error(
+        &self,
+        vendor: &'static str,
+        code: Option<String>,
+        message: String,
+    ) -> AuthError {
+        let status = self.status.as_u16();
+        AuthError::Vendor {
+            vendor,
+            status: Some(status),
+            code,
+            message,
+            retryable: status == 429 || self.status.is_server_error(),
+        }
+    }
+
     fn request_id_header(&self) -> Option<String> {
-        ["x-amzn-requestid", "x-request-id", "x-amz-request-id"]
-            .iter()
-            .find_map(|name| self.headers.get(*name)?.to_str().ok())
-            .map(str::to_owned)
+        [
+            "x-amzn-requestid",
+            "x-amzn-request-id",
+            "x-request-id",
+            "x-amz-request-id",
+        ]
+        .iter()
+        .find_map(|name| self.headers.get(*name)?.to_str().ok())
+        .map(str::to_owned)
     }
 }
 
@@ -447,7 +475,10 @@ impl fmt::Debug for TokenHttpClient {
 }
 
 /// Builds a [`TokenHttpClient`].
-#[derive(Debug)]
+///
+/// Vendor crates' `ClientBuilder`s hold one (created with their product name) and
+/// delegate their `http_client`, `retry_policy` and `clock` setters to it.
+#[derive(Debug, Clone)]
 pub struct TokenHttpClientBuilder {
     product: String,
     http: Option<reqwest::Client>,
@@ -550,6 +581,149 @@ fn is_loopback(url: &Url) -> bool {
         }
         None => false,
     }
+}
+
+/// `path` below `base`, keeping `base`'s own path: what a vendor crate's
+/// `ClientBuilder::base_url` does to every endpoint (`http://127.0.0.1:8080/emu` and
+/// `oauth/token` give `http://127.0.0.1:8080/emu/oauth/token`).
+///
+/// `base` is taken as a directory (a missing trailing `/` is added); its query and
+/// fragment are dropped; a leading `/` of `path` is ignored. An empty `path` gives the
+/// base itself.
+///
+/// # Errors
+///
+/// [`AuthError::InvalidConfig`] if `base` has no host (`mailto:`, `file:`), or `path`
+/// does not join onto it. The URL is not quoted (it may carry credentials).
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::http::url_under;
+///
+/// let base = "http://127.0.0.1:8080/emu?debug=1".parse().unwrap();
+/// assert_eq!(url_under(&base, "/oauth/token").unwrap().as_str(), "http://127.0.0.1:8080/emu/oauth/token");
+/// assert_eq!(url_under(&base, "").unwrap().as_str(), "http://127.0.0.1:8080/emu/");
+/// ```
+pub fn url_under(base: &Url, path: &str) -> Result<Url, AuthError> {
+    if base.cannot_be_a_base() || base.host_str().is_none_or(str::is_empty) {
+        return Err(AuthError::InvalidConfig(format!(
+            "a base URL needs a scheme and a host (got a `{}:` URL without one)",
+            base.scheme()
+        )));
+    }
+    let mut dir = base.clone();
+    if !dir.path().ends_with('/') {
+        let with_slash = format!("{}/", dir.path());
+        dir.set_path(&with_slash);
+    }
+    dir.set_query(None);
+    dir.set_fragment(None);
+    dir.join(path.trim_start_matches('/')).map_err(|e| {
+        AuthError::InvalidConfig(format!("cannot put `{path}` below the base URL: {e}"))
+    })
+}
+
+/// The environment part of a [`StoreKey`](crate::StoreKey) for tokens from `token_url`:
+/// `environment` when `token_url` is that environment's own `default_token_url`, else
+/// `environment@host[:port]`, so that a token from an emulator or a proxy is never
+/// served to the real environment (and the other way round).
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::http::store_environment;
+///
+/// let own = "https://api.example.com/oauth/token".parse().unwrap();
+/// let emulator = "http://127.0.0.1:8080/oauth/token".parse().unwrap();
+/// assert_eq!(store_environment("production", &own, &own), "production");
+/// assert_eq!(store_environment("production", &emulator, &own), "production@127.0.0.1:8080");
+/// ```
+pub fn store_environment(environment: &str, token_url: &Url, default_token_url: &Url) -> String {
+    if token_url == default_token_url {
+        return environment.to_owned();
+    }
+    let host = token_url.host_str().unwrap_or_default();
+    match token_url.port() {
+        Some(port) => format!("{environment}@{host}:{port}"),
+        None => format!("{environment}@{host}"),
+    }
+}
+
+/// The [`Token`] of a token response's standard fields (RFC 6749 §5.1), for a request
+/// sent at `sent_at`: what every vendor's `TokenResponse::into_token` ends with, once it
+/// has computed `expires_at` by its own rules (see [`crate::token::expiry`]).
+///
+/// - `token_type` is kept as the vendor sent it, trimmed; absent or blank means `Bearer`;
+/// - `scope` is the space-separated list of granted scopes; absent or blank means none;
+/// - [`Token::issued_at`] is `sent_at`.
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::http::oauth_token;
+/// use auth_core::{AccessToken, RefreshToken};
+/// use chrono::{DateTime, Duration, Utc};
+///
+/// let sent: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+/// let token = oauth_token(
+///     AccessToken::new("at"),
+///     Some("bearer".to_owned()),
+///     Some(sent + Duration::hours(1)),
+///     Some(RefreshToken::new("rt")),
+///     Some("rate label"),
+///     sent,
+/// );
+/// assert_eq!(token.token_type(), "bearer");
+/// assert_eq!(token.scopes().to_string(), "rate label");
+/// assert_eq!(token.issued_at(), Some(sent));
+/// ```
+pub fn oauth_token(
+    access_token: AccessToken,
+    token_type: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    refresh_token: Option<RefreshToken>,
+    scope: Option<&str>,
+    sent_at: DateTime<Utc>,
+) -> Token {
+    let scopes = scope
+        .and_then(|s| s.parse::<Scopes<String>>().ok())
+        .unwrap_or_default();
+    let mut token = Token::new(access_token, expires_at)
+        .with_refresh_token_opt(refresh_token)
+        .with_scopes(scopes)
+        .with_issued_at(sent_at);
+    if let Some(kind) = token_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        token = token.with_token_type(kind);
+    }
+    token
+}
+
+/// Whether an API response's `WWW-Authenticate` challenges say `invalid_token` (RFC 6750
+/// §3.1: the access token expired, was revoked or is malformed), for vendor crates'
+/// `token_rejected` checks.
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::http::invalid_token_challenge;
+/// use reqwest::header::{HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+///
+/// let mut headers = HeaderMap::new();
+/// assert!(!invalid_token_challenge(&headers));
+/// headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer error="invalid_token""#));
+/// assert!(invalid_token_challenge(&headers));
+/// ```
+pub fn invalid_token_challenge(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("invalid_token"))
 }
 
 impl TokenHttpClient {
@@ -827,6 +1001,124 @@ mod tests {
             Some("refresh_token=a%2Bb%2Fc%3Dd%252F&x=sp+ace")
         );
         assert!(!format!("{r:?}").contains("refresh_token"));
+    }
+
+    #[test]
+    fn url_under_keeps_the_base_path_and_drops_query() {
+        let under =
+            |base: &str, path: &str| url_under(&base.parse().unwrap(), path).map(|u| u.to_string());
+        assert_eq!(
+            under("http://127.0.0.1:9/easyship?x=1#f", "oauth2/token").unwrap(),
+            "http://127.0.0.1:9/easyship/oauth2/token"
+        );
+        assert_eq!(
+            under("http://127.0.0.1:9/pb/", "/oauth/token").unwrap(),
+            "http://127.0.0.1:9/pb/oauth/token"
+        );
+        assert_eq!(
+            under("http://127.0.0.1:9", "oauth/token").unwrap(),
+            "http://127.0.0.1:9/oauth/token"
+        );
+        assert_eq!(
+            under("https://h.example/a/b", "").unwrap(),
+            "https://h.example/a/b/"
+        );
+        for bad in ["mailto:x@y.example", "file:///tmp/x", "data:text/plain,x"] {
+            let err = under(bad, "oauth/token").unwrap_err();
+            assert!(matches!(err, AuthError::InvalidConfig(_)), "{bad}");
+        }
+        let with_password = under("mailto:user:pw@x", "t").unwrap_err().to_string();
+        assert!(!with_password.contains("pw"), "{with_password}");
+    }
+
+    #[test]
+    fn store_environment_names_the_host_of_a_stand_in() {
+        let own: Url = "https://api.example.com/oauth/token".parse().unwrap();
+        assert_eq!(store_environment("sandbox", &own, &own), "sandbox");
+        let port: Url = "http://127.0.0.1:8080/oauth/token".parse().unwrap();
+        assert_eq!(
+            store_environment("sandbox", &port, &own),
+            "sandbox@127.0.0.1:8080"
+        );
+        let proxy: Url = "https://proxy.example.net/vendor/oauth/token"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            store_environment("production", &proxy, &own),
+            "production@proxy.example.net"
+        );
+    }
+
+    #[test]
+    fn oauth_token_defaults_bearer_and_parses_scopes() {
+        let sent: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+        let bare = oauth_token(AccessToken::new("a"), None, None, None, None, sent);
+        assert_eq!(bare.token_type(), "Bearer");
+        assert!(bare.scopes().is_empty() && bare.refresh_token().is_none());
+        assert_eq!((bare.issued_at(), bare.expires_at()), (Some(sent), None));
+        let blank = oauth_token(
+            AccessToken::new("a"),
+            Some("  ".into()),
+            None,
+            None,
+            Some(" "),
+            sent,
+        );
+        assert_eq!(blank.token_type(), "Bearer");
+        assert!(blank.scopes().is_empty());
+        let full = oauth_token(
+            AccessToken::new("a"),
+            Some(" BearerToken ".into()),
+            Some(sent),
+            Some(RefreshToken::new("r")),
+            Some("rate  label rate"),
+            sent,
+        );
+        assert_eq!(full.token_type(), "BearerToken");
+        assert_eq!(full.scopes().to_string(), "rate label");
+        assert_eq!(full.refresh_token().unwrap().expose_secret(), "r");
+    }
+
+    #[test]
+    fn invalid_token_challenge_reads_every_www_authenticate() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Basic realm="x""#),
+        );
+        assert!(!invalid_token_challenge(&headers));
+        headers.append(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(
+                r#"Bearer error="invalid_token", error_description="expired""#,
+            ),
+        );
+        assert!(invalid_token_challenge(&headers));
+    }
+
+    #[test]
+    fn vendor_error_is_retryable_for_429_and_5xx_only() {
+        let redactor = Redactor::new();
+        let raw = |status: u16| RawResponse {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Vec::new(),
+            sent_at: Utc::now(),
+            date: None,
+            redactor: &redactor,
+        };
+        for (status, retryable) in [
+            (400, false),
+            (401, false),
+            (429, true),
+            (500, true),
+            (503, true),
+            (200, false),
+        ] {
+            let error = raw(status).vendor_error("v", Some("c".into()), "m".into());
+            assert_eq!(error.is_retryable(), retryable, "{status}");
+            assert_eq!(error.status(), Some(status));
+        }
     }
 
     #[test]

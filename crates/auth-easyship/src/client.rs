@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::http::{RetryPolicy, TokenHttpClient, TokenRequest, check_endpoint};
+use auth_core::http::{
+    RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest, check_endpoint, url_under,
+};
 use auth_core::{
     AccessToken, AuthError, AuthScheme, ClientId, ClientSecret, Clock, OAuthErrorCode,
     RefreshToken, Scopes, State, Token, Url,
@@ -11,7 +13,7 @@ use auth_core::{
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
-use crate::endpoint::{ApiFamily, Endpoint, Environment, parse_static, rebase};
+use crate::endpoint::{ApiFamily, Endpoint, Environment, parse_static};
 use crate::error::{self, hint_for};
 use crate::scope::{Generation, Scope};
 use crate::wire;
@@ -98,7 +100,7 @@ impl fmt::Debug for Client {
 /// Builds a [`Client`]; see [`Client::builder`].
 ///
 /// Wrong configuration is refused by [`build`](Self::build), before any network call.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct ClientBuilder {
     client_id: Option<ClientId>,
@@ -107,9 +109,7 @@ pub struct ClientBuilder {
     endpoint: Endpoint,
     token_url: Option<Url>,
     base_url: Option<Url>,
-    http_client: Option<reqwest::Client>,
-    retry_policy: Option<RetryPolicy>,
-    clock: Option<Arc<dyn Clock>>,
+    http: TokenHttpClientBuilder,
 }
 
 impl ClientBuilder {
@@ -159,20 +159,20 @@ impl ClientBuilder {
     /// redirects (`reqwest::redirect::Policy::none()`): a followed redirect would carry
     /// the client secret to another host.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.http = self.http.http_client(client);
         self
     }
 
     /// Timeouts and retries of token calls (default: auth-core's
     /// [`RetryPolicy::default`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = Some(policy);
+        self.http = self.http.retry_policy(policy);
         self
     }
 
     /// The clock the send time (the base of every expiry) is read from (tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+        self.http = self.http.clock(clock);
         self
     }
 
@@ -199,7 +199,7 @@ impl ClientBuilder {
         let (environment, endpoint) = (self.environment, self.endpoint);
         let token_url = match (self.token_url, &self.base_url) {
             (Some(url), _) => url,
-            (None, Some(base)) => rebase(base, "oauth2/token")?,
+            (None, Some(base)) => url_under(base, "oauth2/token")?,
             (None, None) => endpoint
                 .token_url_in(environment)
                 .map(parse_static)
@@ -216,29 +216,19 @@ impl ClientBuilder {
             AuthError::InvalidConfig(format!("cannot derive the revoke URL from token_url: {e}"))
         })?;
         let authorize_url = match &self.base_url {
-            Some(base) => Some(rebase(base, "oauth2/authorize")?),
+            Some(base) => Some(url_under(base, "oauth2/authorize")?),
             None => environment.authorize_url().map(parse_static),
         };
         if let Some(url) = &authorize_url {
             check_endpoint(url)?;
         }
         let (public_api_base, legacy_api_base) = match &self.base_url {
-            Some(base) => (rebase(base, "")?, rebase(base, "")?),
+            Some(base) => (url_under(base, "")?, url_under(base, "")?),
             None => (
                 environment.api_base(ApiFamily::Public),
                 environment.api_base(ApiFamily::Legacy),
             ),
         };
-        let mut http = TokenHttpClient::builder(PRODUCT);
-        if let Some(client) = self.http_client {
-            http = http.http_client(client);
-        }
-        if let Some(policy) = self.retry_policy {
-            http = http.retry_policy(policy);
-        }
-        if let Some(clock) = self.clock {
-            http = http.clock(clock);
-        }
         Ok(Client {
             inner: Arc::new(Inner {
                 client_id,
@@ -250,7 +240,7 @@ impl ClientBuilder {
                 authorize_url,
                 public_api_base,
                 legacy_api_base,
-                http: http.build()?,
+                http: self.http.build()?,
             }),
         })
     }
@@ -260,7 +250,15 @@ impl Client {
     /// A builder: set at least [`client_id`](ClientBuilder::client_id) and
     /// [`client_secret`](ClientBuilder::client_secret).
     pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
+        ClientBuilder {
+            client_id: None,
+            client_secret: None,
+            environment: Environment::default(),
+            endpoint: Endpoint::default(),
+            token_url: None,
+            base_url: None,
+            http: TokenHttpClient::builder(PRODUCT),
+        }
     }
 
     /// The client id.
@@ -777,6 +775,28 @@ mod tests {
         assert!(
             url.as_str()
                 .starts_with("http://127.0.0.1:7777/es/oauth2/authorize?client_id=i&")
+        );
+    }
+
+    #[test]
+    fn base_url_keeps_its_path_and_drops_its_query() {
+        let under = |base: &str| {
+            Client::builder()
+                .client_id("i")
+                .client_secret("s")
+                .base_url(base.parse().unwrap())
+                .build()
+                .unwrap()
+        };
+        assert_eq!(
+            under("http://127.0.0.1:9/easyship?x=1")
+                .token_url()
+                .as_str(),
+            "http://127.0.0.1:9/easyship/oauth2/token"
+        );
+        assert_eq!(
+            under("http://127.0.0.1:9").token_url().as_str(),
+            "http://127.0.0.1:9/oauth2/token"
         );
     }
 

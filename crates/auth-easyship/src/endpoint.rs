@@ -17,7 +17,7 @@
 //! stand-in, give the client a [`token_url`](crate::ClientBuilder::token_url) or a
 //! [`base_url`](crate::ClientBuilder::base_url).
 
-use auth_core::{AuthError, Url};
+use auth_core::Url;
 
 pub use crate::generated::api_families::ApiFamily;
 pub use crate::generated::environments::Environment;
@@ -114,19 +114,6 @@ impl Environment {
     }
 }
 
-/// Puts `path` (relative, no leading slash) under `base`, keeping `base`'s own path.
-pub(crate) fn rebase(base: &Url, path: &str) -> Result<Url, AuthError> {
-    let mut base = base.clone();
-    if !base.path().ends_with('/') {
-        let with_slash = format!("{}/", base.path());
-        base.set_path(&with_slash);
-    }
-    base.set_query(None);
-    base.set_fragment(None);
-    base.join(path)
-        .map_err(|e| AuthError::InvalidConfig(format!("cannot build a URL under base_url: {e}")))
-}
-
 pub(crate) fn parse_static(url: &str) -> Url {
     Url::parse(url).expect("the generated table holds valid URLs")
 }
@@ -184,19 +171,5 @@ mod tests {
         assert_eq!(ApiFamily::for_version("2024-08"), Some(ApiFamily::Legacy));
         assert_eq!(ApiFamily::for_version("2024-9"), None);
         assert_eq!(ApiFamily::for_version("abcd-ef"), None);
-    }
-
-    #[test]
-    fn rebase_keeps_the_base_path() {
-        let base: Url = "http://127.0.0.1:9/easyship?x=1".parse().unwrap();
-        assert_eq!(
-            rebase(&base, "oauth2/token").unwrap().as_str(),
-            "http://127.0.0.1:9/easyship/oauth2/token"
-        );
-        let base: Url = "http://127.0.0.1:9".parse().unwrap();
-        assert_eq!(
-            rebase(&base, "oauth2/token").unwrap().as_str(),
-            "http://127.0.0.1:9/oauth2/token"
-        );
     }
 }

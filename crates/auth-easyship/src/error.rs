@@ -42,19 +42,12 @@ pub(crate) fn error_response(raw: &RawResponse<'_>) -> AuthError {
         return with_default_hint(error);
     }
     if let Ok(body) = serde_json::from_slice::<ApiErrorResponse>(&raw.body) {
-        let status = raw.status.as_u16();
         let message = body
             .error
             .message
             .map(|m| raw.scrub(&m))
             .unwrap_or_default();
-        return AuthError::Vendor {
-            vendor: VENDOR,
-            status: Some(status),
-            code: Some(raw.scrub(&body.error.code)),
-            message,
-            retryable: status == 429 || (500..600).contains(&status),
-        };
+        return raw.vendor_error(VENDOR, Some(raw.scrub(&body.error.code)), message);
     }
     raw.standard_error()
 }

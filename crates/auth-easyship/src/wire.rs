@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
+use auth_core::http::oauth_token;
 use auth_core::token::{DEFAULT_MAX_CLOCK_SKEW, expiry, from_unix_seconds};
-use auth_core::{AccessToken, RefreshToken, Scopes, Token};
+use auth_core::{AccessToken, RefreshToken, Token};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_with::{DisplayFromStr, PickFirst, serde_as};
@@ -146,19 +147,14 @@ impl TokenResponse {
             server_expiry,
             DEFAULT_MAX_CLOCK_SKEW,
         );
-        let scopes = self
-            .scope
-            .as_deref()
-            .and_then(|s| s.parse::<Scopes<String>>().ok())
-            .unwrap_or_default();
-        let mut token = Token::new(self.access_token, expires_at)
-            .with_refresh_token_opt(self.refresh_token)
-            .with_scopes(scopes)
-            .with_issued_at(sent_at);
-        if let Some(token_type) = self.token_type {
-            token = token.with_token_type(token_type);
-        }
-        token
+        oauth_token(
+            self.access_token,
+            self.token_type,
+            expires_at,
+            self.refresh_token,
+            self.scope.as_deref(),
+            sent_at,
+        )
     }
 }
 

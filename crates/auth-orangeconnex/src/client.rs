@@ -3,7 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::http::{RawResponse, RetryPolicy, TokenHttpClient, TokenRequest, check_endpoint};
+use auth_core::http::{
+    RawResponse, RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest,
+    check_endpoint, store_environment,
+};
 use auth_core::{
     AuthError, AuthScheme, ClientId, ClientSecret, Clock, OAuthErrorCode, RefreshToken, Secret,
     State, StoreKey, Token,
@@ -103,10 +106,8 @@ pub struct ClientBuilder {
     environment: Environment,
     base_url: Option<Url>,
     token_url: Option<Url>,
-    http: Option<reqwest::Client>,
-    retry_policy: RetryPolicy,
-    clock: Option<Arc<dyn Clock>>,
     bearer_prefix: bool,
+    http: TokenHttpClientBuilder,
 }
 
 impl ClientBuilder {
@@ -168,7 +169,7 @@ impl ClientBuilder {
     /// (`reqwest::redirect::Policy::none()`); see [`TokenHttpClient`].
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = Some(client);
+        self.http = self.http.http_client(client);
         self
     }
 
@@ -176,7 +177,7 @@ impl ClientBuilder {
     /// [`RetryPolicy::default`]).
     #[must_use]
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = policy;
+        self.http = self.http.retry_policy(policy);
         self
     }
 
@@ -184,7 +185,7 @@ impl ClientBuilder {
     /// Expiry and refresh-token age are computed from it.
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+        self.http = self.http.clock(clock);
         self
     }
 
@@ -239,13 +240,6 @@ impl ClientBuilder {
             }
             endpoints.token_url = token_url;
         }
-        let mut http = TokenHttpClient::builder(PRODUCT).retry_policy(self.retry_policy);
-        if let Some(client) = self.http {
-            http = http.http_client(client);
-        }
-        if let Some(clock) = self.clock {
-            http = http.clock(clock);
-        }
         let auth_scheme = if self.bearer_prefix {
             AuthScheme::header_with_prefix(ACCESS_TOKEN_HEADER, "Bearer ")
         } else {
@@ -258,7 +252,7 @@ impl ClientBuilder {
                 client_key: self.client_key,
                 environment: self.environment,
                 endpoints,
-                http: http.build()?,
+                http: self.http.build()?,
                 auth_scheme,
             }),
         })
@@ -275,10 +269,8 @@ impl Client {
             environment: Environment::default(),
             base_url: None,
             token_url: None,
-            http: None,
-            retry_policy: RetryPolicy::default(),
-            clock: None,
             bearer_prefix: true,
+            http: TokenHttpClient::builder(PRODUCT),
         }
     }
 
@@ -333,16 +325,11 @@ impl Client {
     /// such a token is never served to the real environment.
     pub fn store_key(&self, seller: &str) -> StoreKey {
         let inner = &self.inner;
-        let token_url = &inner.endpoints.token_url;
-        let environment = if *token_url == inner.environment.token_url() {
-            inner.environment.as_str().to_owned()
-        } else {
-            let host = token_url.host_str().unwrap_or_default();
-            match token_url.port() {
-                Some(port) => format!("{}@{host}:{port}", inner.environment),
-                None => format!("{}@{host}", inner.environment),
-            }
-        };
+        let environment = store_environment(
+            inner.environment.as_str(),
+            &inner.endpoints.token_url,
+            &inner.environment.token_url(),
+        );
         StoreKey::new(VENDOR, environment, inner.client_id.as_str(), seller)
     }
 

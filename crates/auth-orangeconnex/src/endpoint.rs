@@ -6,6 +6,7 @@
 //! `https://openapi-stage-hk.orangeconnex.com/openapi` as the server of every API call).
 
 use auth_core::AuthError;
+use auth_core::http::url_under;
 use url::Url;
 
 pub use crate::generated::environments::Environment;
@@ -72,20 +73,10 @@ impl Endpoints {
                 "the base URL must not have a query or fragment".into(),
             ));
         }
-        let mut base = base.clone();
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let join = |path: &str| {
-            base.join(path).map_err(|e| {
-                AuthError::InvalidConfig(format!("cannot derive `{path}` from the base URL: {e}"))
-            })
-        };
         Ok(Self {
-            authorize_url: join(AUTHORIZE_PATH)?,
-            token_url: join(TOKEN_PATH)?,
-            api_base_url: join(API_BASE_PATH)?,
+            authorize_url: url_under(base, AUTHORIZE_PATH)?,
+            token_url: url_under(base, TOKEN_PATH)?,
+            api_base_url: url_under(base, API_BASE_PATH)?,
         })
     }
 

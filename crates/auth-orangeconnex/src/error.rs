@@ -12,9 +12,9 @@
 //! | other non-2xx | [`AuthError::Http`] with a scrubbed excerpt (5xx and 429 are retried) |
 
 use auth_core::AuthError;
-use auth_core::http::RawResponse;
+use auth_core::http::{RawResponse, invalid_token_challenge};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
+use reqwest::header::HeaderMap;
 
 use crate::wire::{ErrorResponse, TokenResponse, present};
 
@@ -55,17 +55,12 @@ pub(crate) fn check_response(raw: &RawResponse<'_>) -> Result<TokenResponse, Aut
         return Err(match status_hint(status) {
             Some(hint) => {
                 let excerpt = raw.excerpt();
-                AuthError::Vendor {
-                    vendor: VENDOR,
-                    status: Some(status.as_u16()),
-                    code: None,
-                    message: if excerpt.is_empty() {
-                        hint.to_owned()
-                    } else {
-                        format!("{hint} (response: {excerpt})")
-                    },
-                    retryable: false,
-                }
+                let message = if excerpt.is_empty() {
+                    hint.to_owned()
+                } else {
+                    format!("{hint} (response: {excerpt})")
+                };
+                raw.vendor_error(VENDOR, None, message)
             }
             None => raw.standard_error(),
         });
@@ -74,16 +69,14 @@ pub(crate) fn check_response(raw: &RawResponse<'_>) -> Result<TokenResponse, Aut
     if body.access_token.is_none()
         && let Some(description) = present(&body.error_description)
     {
-        return Err(AuthError::Vendor {
-            vendor: VENDOR,
-            status: Some(status.as_u16()),
-            code: None,
-            message: format!(
+        return Err(raw.vendor_error(
+            VENDOR,
+            None,
+            format!(
                 "the response carries no access_token: {}",
                 raw.scrub(description)
             ),
-            retryable: false,
-        });
+        ));
     }
     Ok(body)
 }
@@ -137,15 +130,7 @@ fn with_status_hint(error: AuthError, status: StatusCode) -> AuthError {
 /// assert!(!token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), b"{}"));
 /// ```
 pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
-    if status == StatusCode::UNAUTHORIZED {
-        return true;
-    }
-    let header_says = headers
-        .get_all(WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("invalid_token"));
-    if header_says {
+    if status == StatusCode::UNAUTHORIZED || invalid_token_challenge(headers) {
         return true;
     }
     serde_json::from_slice::<ErrorResponse>(body)
@@ -157,7 +142,7 @@ pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderValue, WWW_AUTHENTICATE};
 
     #[test]
     fn rejected_token_detection() {

@@ -10,6 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use auth_core::http::oauth_token;
 use auth_core::token::{DEFAULT_MAX_CLOCK_SKEW, expiry};
 use auth_core::{AccessToken, AuthError, OAuthErrorCode, RefreshToken, Token};
 use chrono::{DateTime, Utc};
@@ -166,12 +167,14 @@ impl TokenResponse {
             (None, None) => (None, None),
         };
 
-        let mut token = Token::new(access_token, expires_at)
-            .with_refresh_token_opt(refresh_token)
-            .with_issued_at(sent_at);
-        if let Some(kind) = token_type {
-            token = token.with_token_type(kind);
-        }
+        let mut token = oauth_token(
+            access_token,
+            token_type,
+            expires_at,
+            refresh_token,
+            None,
+            sent_at,
+        );
         if let Some(at) = refresh_token_issued_at {
             token = token.with_refresh_token_issued_at(at);
         }

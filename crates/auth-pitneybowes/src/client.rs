@@ -3,13 +3,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::http::{RawResponse, RetryPolicy, TokenHttpClient, TokenRequest, check_endpoint};
+use auth_core::http::{
+    RawResponse, RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest,
+    check_endpoint, store_environment, url_under,
+};
 use auth_core::{
     AuthError, AuthScheme, CachedTokenProvider, ClientId, ClientSecret, Clock, StoreKey, Token,
 };
 use url::Url;
 
-use crate::endpoint::{Environment, api_base_url_below, token_url_below};
+use crate::endpoint::{API_BASE_PATH, Environment, TOKEN_PATH};
 use crate::error::{TokenEndpoint, VENDOR, token_error};
 use crate::grant::ClientCredentials;
 use crate::wire::{GRANT_TYPE, MAX_LIFETIME, TokenResponse};
@@ -74,7 +77,15 @@ impl Client {
     /// [`api_secret`](ClientBuilder::api_secret) and usually
     /// [`environment`](ClientBuilder::environment).
     pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
+        ClientBuilder {
+            api_key: None,
+            api_secret: None,
+            environment: None,
+            token_url: None,
+            api_base_url: None,
+            base_url: None,
+            http: TokenHttpClient::builder(PRODUCT),
+        }
     }
 
     /// Gets a token: `POST {token host}/oauth/token` with
@@ -142,15 +153,11 @@ impl Client {
     /// served to the real environment.
     pub fn store_key(&self) -> StoreKey {
         let inner = &self.inner;
-        let environment = if inner.token_url == inner.environment.token_url() {
-            inner.environment.as_str().to_owned()
-        } else {
-            let host = inner.token_url.host_str().unwrap_or_default();
-            match inner.token_url.port() {
-                Some(port) => format!("{}@{host}:{port}", inner.environment),
-                None => format!("{}@{host}", inner.environment),
-            }
-        };
+        let environment = store_environment(
+            inner.environment.as_str(),
+            &inner.token_url,
+            &inner.environment.token_url(),
+        );
         StoreKey::new(VENDOR, environment, inner.api_key.as_str(), "")
     }
 
@@ -280,7 +287,7 @@ fn parse_token_response(
 
 /// Builds a [`Client`]. Wrong configuration is refused by [`build`](Self::build), before
 /// any network call.
-#[derive(Default)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     api_key: Option<ClientId>,
     api_secret: Option<ClientSecret>,
@@ -288,9 +295,7 @@ pub struct ClientBuilder {
     token_url: Option<Url>,
     api_base_url: Option<Url>,
     base_url: Option<Url>,
-    http_client: Option<reqwest::Client>,
-    retry_policy: Option<RetryPolicy>,
-    clock: Option<Arc<dyn Clock>>,
+    http: TokenHttpClientBuilder,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -302,8 +307,8 @@ impl fmt::Debug for ClientBuilder {
             .field("token_url", &self.token_url.as_ref().map(Url::as_str))
             .field("api_base_url", &self.api_base_url.as_ref().map(Url::as_str))
             .field("base_url", &self.base_url.as_ref().map(Url::as_str))
-            .field("retry_policy", &self.retry_policy)
-            .finish_non_exhaustive()
+            .field("http", &self.http)
+            .finish()
     }
 }
 
@@ -359,21 +364,21 @@ impl ClientBuilder {
     /// the credentials to another host.
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
+        self.http = self.http.http_client(client);
         self
     }
 
     /// Timeouts, attempts and backoff of the token call (default: auth-core's).
     #[must_use]
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = Some(policy);
+        self.http = self.http.retry_policy(policy);
         self
     }
 
     /// The clock the send time, and so the expiry, is read from (tests).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+        self.http = self.http.clock(clock);
         self
     }
 
@@ -393,27 +398,17 @@ impl ClientBuilder {
         let environment = self.environment.unwrap_or_default();
         let token_url = match (self.token_url, &self.base_url) {
             (Some(url), _) => url,
-            (None, Some(base)) => token_url_below(base),
+            (None, Some(base)) => url_under(base, TOKEN_PATH)?,
             (None, None) => environment.token_url(),
         };
         let api_base_url = match (self.api_base_url, &self.base_url) {
             (Some(url), _) => url,
-            (None, Some(base)) => api_base_url_below(base),
+            (None, Some(base)) => url_under(base, API_BASE_PATH)?,
             (None, None) => environment.api_base_url(),
         };
         check_endpoint(&token_url)?;
         build_token_request(&token_url, &api_key, &api_secret)?;
 
-        let mut http = TokenHttpClient::builder(PRODUCT);
-        if let Some(client) = self.http_client {
-            http = http.http_client(client);
-        }
-        if let Some(policy) = self.retry_policy {
-            http = http.retry_policy(policy);
-        }
-        if let Some(clock) = self.clock {
-            http = http.clock(clock);
-        }
         let endpoint = TokenEndpoint {
             environment: environment.as_str(),
             host: token_url.host_str().unwrap_or_default().to_owned(),
@@ -426,7 +421,7 @@ impl ClientBuilder {
                 token_url,
                 api_base_url,
                 endpoint,
-                http: http.build()?,
+                http: self.http.build()?,
             }),
         })
     }
@@ -534,6 +529,27 @@ mod tests {
             "http://localhost:8080/pb/shippingservices/"
         );
         assert_eq!(client.environment(), Environment::Production);
+    }
+
+    #[test]
+    fn paths_below_a_base_are_kept() {
+        let client = builder()
+            .base_url("http://127.0.0.1:9/pb?x=1".parse().unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(
+            client.token_url().as_str(),
+            "http://127.0.0.1:9/pb/oauth/token"
+        );
+        assert_eq!(
+            client.api_base_url().as_str(),
+            "http://127.0.0.1:9/pb/shippingservices/"
+        );
+        let root = builder()
+            .base_url("http://127.0.0.1:9".parse().unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(root.token_url().as_str(), "http://127.0.0.1:9/oauth/token");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! ([`ClientBuilder::token_url`](crate::ClientBuilder::token_url),
 //! [`ClientBuilder::api_base_url`](crate::ClientBuilder::api_base_url)).
 
+use auth_core::http::url_under;
 use url::Url;
 
 /// Path of the token endpoint below a token host.
@@ -19,44 +20,19 @@ pub use crate::generated::environments::Environment;
 impl Environment {
     /// `{token host}/oauth/token`.
     pub fn token_url(self) -> Url {
-        token_url_below(&parse_static(self.token_host()))
+        below_static(self.token_host(), TOKEN_PATH)
     }
 
     /// `{API host}/shippingservices/`.
     pub fn api_base_url(self) -> Url {
-        api_base_url_below(&parse_static(self.api_host()))
+        below_static(self.api_host(), API_BASE_PATH)
     }
 }
 
-fn parse_static(url: &'static str) -> Url {
+fn below_static(host: &'static str, path: &str) -> Url {
     // The hosts are generated constants, tested to parse.
-    Url::parse(url).expect("environment hosts are valid URLs")
-}
-
-/// `base` as a directory, so that joining keeps its path (`/pb` + `x` = `/pb/x`).
-fn as_directory(base: &Url) -> Url {
-    let mut dir = base.clone();
-    if !dir.path().ends_with('/') {
-        let path = format!("{}/", dir.path());
-        dir.set_path(&path);
-    }
-    dir.set_query(None);
-    dir.set_fragment(None);
-    dir
-}
-
-/// The token endpoint below `base` (its path kept).
-pub(crate) fn token_url_below(base: &Url) -> Url {
-    as_directory(base)
-        .join(TOKEN_PATH)
-        .expect("a relative path joins onto any base URL")
-}
-
-/// The API base below `base` (its path kept).
-pub(crate) fn api_base_url_below(base: &Url) -> Url {
-    as_directory(base)
-        .join(API_BASE_PATH)
-        .expect("a relative path joins onto any base URL")
+    let host = Url::parse(host).expect("environment hosts are valid URLs");
+    url_under(&host, path).expect("environment hosts are valid base URLs")
 }
 
 #[cfg(test)]
@@ -92,24 +68,6 @@ mod tests {
         );
         assert!(Environment::Production.is_production());
         assert!(!Environment::Sandbox.is_production());
-    }
-
-    #[test]
-    fn paths_below_a_base_are_kept() {
-        let base: Url = "http://127.0.0.1:9/pb?x=1".parse().unwrap();
-        assert_eq!(
-            token_url_below(&base).as_str(),
-            "http://127.0.0.1:9/pb/oauth/token"
-        );
-        assert_eq!(
-            api_base_url_below(&base).as_str(),
-            "http://127.0.0.1:9/pb/shippingservices/"
-        );
-        let root: Url = "http://127.0.0.1:9".parse().unwrap();
-        assert_eq!(
-            token_url_below(&root).as_str(),
-            "http://127.0.0.1:9/oauth/token"
-        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Pitney Bowes error bodies -> [`AuthError`], and the rejected-token check for API calls.
 
-use auth_core::http::RawResponse;
+use auth_core::http::{RawResponse, invalid_token_challenge};
 use auth_core::{AuthError, OAuthErrorCode};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
+use reqwest::header::HeaderMap;
 
 use crate::wire::ErrorResponse;
 
@@ -40,15 +40,7 @@ pub const EXPIRED_ACCESS_TOKEN: &str = "PB-APIM-ERR-1003";
 /// assert!(!token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), b"{}"));
 /// ```
 pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
-    if status == StatusCode::UNAUTHORIZED {
-        return true;
-    }
-    let invalid_token_challenge = headers
-        .get_all(WWW_AUTHENTICATE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("invalid_token"));
-    if invalid_token_challenge {
+    if status == StatusCode::UNAUTHORIZED || invalid_token_challenge(headers) {
         return true;
     }
     if status.is_success() {
@@ -117,16 +109,14 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
     }
 
     match parsed {
-        Some(error) => AuthError::Vendor {
-            vendor: VENDOR,
-            status: Some(status),
+        Some(error) => raw.vendor_error(
+            VENDOR,
             // A code is vendor text too: it could echo what was sent.
-            code: error.codes().first().map(|c| raw.scrub(c)),
-            message: Some(raw.scrub(&error.message()))
+            error.codes().first().map(|c| raw.scrub(c)),
+            Some(raw.scrub(&error.message()))
                 .filter(|m| !m.is_empty())
                 .unwrap_or_else(|| "no description".to_owned()),
-            retryable: status == 429 || (500..600).contains(&status),
-        },
+        ),
         None => match raw.standard_error() {
             AuthError::Http {
                 status,
@@ -150,7 +140,7 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderValue, WWW_AUTHENTICATE};
 
     fn rejected(status: u16, body: &str) -> bool {
         token_rejected(

@@ -7,8 +7,9 @@
 
 use std::time::Duration;
 
+use auth_core::http::oauth_token;
 use auth_core::token::{self, DEFAULT_MAX_CLOCK_SKEW};
-use auth_core::{AccessToken, Scopes, Token};
+use auth_core::{AccessToken, Token};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
@@ -192,16 +193,15 @@ impl TokenResponse {
     /// A client-credentials token carries no refresh token.
     pub fn into_token(self, sent_at: DateTime<Utc>) -> Token {
         let expires_at = self.expires_at(sent_at);
-        let token_type = self.token_type_name().unwrap_or("Bearer").to_owned();
-        let scopes = self
-            .scope
-            .as_deref()
-            .and_then(|s| s.parse::<Scopes<String>>().ok())
-            .unwrap_or_default();
-        Token::new(self.access_token, expires_at)
-            .with_token_type(token_type)
-            .with_scopes(scopes)
-            .with_issued_at(sent_at)
+        let token_type = self.token_type_name().map(str::to_owned);
+        oauth_token(
+            self.access_token,
+            token_type,
+            expires_at,
+            None,
+            self.scope.as_deref(),
+            sent_at,
+        )
     }
 }
 
