@@ -14,8 +14,11 @@ type Factory<K> = dyn Fn(&K) -> Result<CachedTokenProvider, AuthError> + Send + 
 ///
 /// Providers are created on first use by the factory (typically: one vendor `Client`
 /// shared by all, a grant with the seller's refresh token, a store key with the seller as
-/// subject). When the map is full the least recently used provider is dropped; a token it
-/// held unsaved is flushed first in a background task.
+/// subject). When the map is full the least recently used idle provider is dropped.
+///
+/// **Give every provider a store when refresh tokens rotate** (Easyship): a provider
+/// rebuilt after eviction starts from what the store holds; without a store it would
+/// start from the factory's seed, which an earlier rotation may have spent.
 ///
 /// # Examples
 ///
@@ -84,22 +87,20 @@ impl<K: Eq + Hash + Clone + Send + 'static> TokenCache<K> {
         }
         let provider = Arc::new((self.factory)(key)?);
         if entries.map.len() >= self.capacity {
+            // Never evict a provider that is refreshing or holds an unsaved token: its
+            // replacement would start from an older (for single-use vendors, spent)
+            // refresh token. If every provider is busy the map grows past capacity for now.
             let oldest = entries
                 .map
                 .iter()
+                .filter(|(_, (provider, _))| {
+                    let status = provider.status();
+                    !status.refreshing && !status.unsaved
+                })
                 .min_by_key(|(_, (_, used))| *used)
                 .map(|(k, _)| k.clone());
-            if let Some(evicted) = oldest.and_then(|k| entries.map.remove(&k)) {
-                let evicted = evicted.0;
-                if evicted.status().unsaved
-                    && let Ok(runtime) = tokio::runtime::Handle::try_current()
-                {
-                    runtime.spawn(async move {
-                        if let Err(error) = evicted.flush().await {
-                            tracing::warn!(error = %error, "evicted provider could not save its token");
-                        }
-                    });
-                }
+            if let Some(evicted) = oldest {
+                entries.map.remove(&evicted);
             }
         }
         entries
@@ -180,6 +181,37 @@ mod tests {
             c.token(&3).await.unwrap().access_token().expose_secret(),
             "t3"
         );
+    }
+
+    #[tokio::test]
+    async fn a_refreshing_provider_is_not_evicted() {
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let cache = TokenCache::new(1, {
+            let gate = Arc::clone(&gate);
+            move |k: &u32| {
+                let gate = Arc::clone(&gate);
+                let k = *k;
+                Ok(CachedTokenProvider::new(crate::FnSource::new(move |_| {
+                    let gate = Arc::clone(&gate);
+                    async move {
+                        gate.notified().await;
+                        Ok(Token::new(AccessToken::new(format!("t{k}")), None))
+                    }
+                })))
+            }
+        });
+        let busy = cache.provider(&1).unwrap();
+        let pending = tokio::spawn(async move { busy.token().await });
+        while !cache.provider(&1).unwrap().status().refreshing {
+            tokio::task::yield_now().await;
+        }
+        cache.provider(&2).unwrap();
+        assert!(cache.contains(&1), "the refreshing provider stays");
+        assert_eq!(cache.len(), 2, "over capacity while every provider is busy");
+        gate.notify_waiters();
+        pending.await.unwrap().unwrap();
+        cache.provider(&3).unwrap();
+        assert_eq!(cache.len(), 2);
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub use provider::{
     CachedTokenProvider, CachedTokenProviderBuilder, DEFAULT_FAILURE_BACKOFF, DEFAULT_MIN_VALID,
     DEFAULT_REFRESH_BEFORE, ProviderStatus,
 };
-pub use scheme::{AuthScheme, RequestBuilderExt};
+pub use scheme::{AuthScheme, RequestBuilderExt, api_http_client, same_origin_redirects};
 pub use scope::{Scope, Scopes, UnknownScope};
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, State};
 pub use source::{FnSource, StaticSource, TokenSource};

@@ -9,7 +9,7 @@ use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use crate::store::{StoreKey, TokenStore};
+use crate::store::{Lease, StoreKey, TokenStore};
 use crate::{
     AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, SystemClock, Token, TokenSource,
 };
@@ -23,6 +23,9 @@ pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(300);
 pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(30);
 /// Default time a failed refresh is remembered (the negative cache).
 pub const DEFAULT_FAILURE_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Every duration setting is capped at a day, so no arithmetic on it can overflow.
+const MAX_SETTING: Duration = Duration::from_secs(24 * 3600);
 
 /// A token kept up to date for many concurrent callers.
 ///
@@ -113,6 +116,14 @@ struct Slow {
     rejected: Option<AccessToken>,
     force: bool,
     last_refreshed_at: Option<DateTime<Utc>>,
+    /// The store version the unsaved token was derived from (`None`: save it regardless,
+    /// as for a new authorization). If the store moved on, the unsaved token is stale.
+    unsaved_base: Option<u64>,
+    /// A refresh token the vendor answered `invalid_grant` to: never presented again.
+    dead_refresh_token: Option<RefreshToken>,
+    /// When a sticky `invalid_grant` may next be checked against the store (another
+    /// process may have saved a new authorization).
+    recheck_at: Duration,
 }
 
 /// The clock, with the system clock inlined on the hot path.
@@ -190,7 +201,8 @@ impl CachedTokenProviderBuilder {
     }
 
     /// Starts from this token (for example the result of an authorization-code exchange).
-    /// With a store it only seeds an empty store: a stored token wins.
+    /// With a store it only seeds an empty store (it is saved there on the first
+    /// `token()`): a stored token wins.
     #[must_use]
     pub fn seed(mut self, token: Token) -> Self {
         self.seed = Some(token);
@@ -215,10 +227,10 @@ impl CachedTokenProviderBuilder {
     }
 
     /// Upper bound of the background-refresh window before expiry (default 5 minutes; the
-    /// window is also never more than 10% of the token's lifetime).
+    /// window is also never more than 10% of the token's lifetime). At most a day.
     #[must_use]
     pub fn refresh_before(mut self, window: Duration) -> Self {
-        self.config.refresh_before = window;
+        self.config.refresh_before = window.min(MAX_SETTING);
         self
     }
 
@@ -226,7 +238,7 @@ impl CachedTokenProviderBuilder {
     /// instead (default 30 s; never more than half the refresh window).
     #[must_use]
     pub fn min_valid(mut self, min_valid: Duration) -> Self {
-        self.config.min_valid = min_valid;
+        self.config.min_valid = min_valid.min(MAX_SETTING);
         self
     }
 
@@ -242,7 +254,7 @@ impl CachedTokenProviderBuilder {
     /// tried (default 5 s).
     #[must_use]
     pub fn failure_backoff(mut self, backoff: Duration) -> Self {
-        self.config.failure_backoff = backoff;
+        self.config.failure_backoff = backoff.min(MAX_SETTING);
         self
     }
 
@@ -250,8 +262,8 @@ impl CachedTokenProviderBuilder {
     /// budget) and the longest wait for another holder.
     #[must_use]
     pub fn lease(mut self, ttl: Duration, wait: Duration) -> Self {
-        self.config.lease_ttl = ttl;
-        self.config.lease_wait = wait;
+        self.config.lease_ttl = ttl.min(MAX_SETTING);
+        self.config.lease_wait = wait.min(MAX_SETTING);
         self
     }
 
@@ -285,7 +297,7 @@ pub struct ProviderStatus {
     pub expires_at: Option<DateTime<Utc>>,
     /// When the next background refresh is due, by the wall clock.
     pub next_refresh_at: Option<DateTime<Utc>>,
-    /// When the last successful refresh finished.
+    /// When a token was last fetched from the source (not merely adopted from the store).
     pub last_refreshed_at: Option<DateTime<Utc>>,
     /// The last refresh error, until a refresh succeeds.
     pub last_error: Option<AuthError>,
@@ -406,17 +418,27 @@ impl CachedTokenProvider {
     ///
     /// As [`token`](Self::token).
     pub async fn force_refresh(&self) -> Result<Arc<Token>, AuthError> {
-        let rx = {
-            let mut slow = self.shared.lock();
-            slow.invalid_grant = false;
-            slow.failed_until = None;
-            slow.force = true;
-            match &slow.inflight {
-                Some(rx) => rx.clone(),
-                None => self.shared.start_refresh(&mut slow),
+        loop {
+            let (rx, ours) = {
+                let mut slow = self.shared.lock();
+                match Shared::live_inflight(&mut slow) {
+                    Some(rx) => (rx, false),
+                    None => {
+                        slow.invalid_grant = false;
+                        slow.dead_refresh_token = None;
+                        slow.failed_until = None;
+                        slow.force = true;
+                        (self.shared.start_refresh(&mut slow), true)
+                    }
+                }
+            };
+            let outcome = self.shared.wait(rx).await;
+            if ours {
+                return outcome;
             }
-        };
-        self.shared.wait(rx).await
+            // That refresh started before this call and may have kept the current token:
+            // force one of our own.
+        }
     }
 
     /// Installs a token obtained outside the provider (a new authorization after
@@ -427,6 +449,10 @@ impl CachedTokenProvider {
     ///
     /// [`AuthError::Store`] if it could not be saved; it is still held and used, and saved
     /// on a later call or by [`flush`](Self::flush).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before the save completes leaves the provider unchanged.
     pub async fn replace_token(&self, token: Token) -> Result<Arc<Token>, AuthError> {
         let token = Arc::new(token);
         let saved = match &self.shared.store {
@@ -435,6 +461,7 @@ impl CachedTokenProvider {
         };
         let mut slow = self.shared.lock();
         slow.invalid_grant = false;
+        slow.dead_refresh_token = None;
         slow.failed_until = None;
         slow.last_error = None;
         slow.rejected = None;
@@ -445,7 +472,8 @@ impl CachedTokenProvider {
                 Ok(token)
             }
             Err(e) => {
-                self.shared.hold_unsaved(&mut slow, token);
+                // A new authorization wins over whatever the store holds.
+                self.shared.hold_unsaved(&mut slow, token, None);
                 Err(e)
             }
         }
@@ -453,30 +481,33 @@ impl CachedTokenProvider {
 
     /// Saves a token the store has not accepted yet. Call it at shutdown.
     ///
+    /// An unsaved token derived from a record the store has since replaced (another
+    /// process saved a newer rotation) is dropped instead: the store's is newer.
+    ///
     /// # Errors
     ///
     /// [`AuthError::Store`] if the save fails again.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave the token unsaved (it is kept; call again).
     pub async fn flush(&self) -> Result<(), AuthError> {
-        let pending = {
-            let slow = self.shared.lock();
-            match (&self.shared.store, slow.unsaved, &slow.current) {
-                (Some(_), true, Some(token)) => Some(Arc::clone(token)),
-                _ => None,
-            }
+        let Some((store, key)) = &self.shared.store else {
+            return Ok(());
         };
-        let Some(token) = pending else { return Ok(()) };
-        let (store, key) = self.shared.store.as_ref().expect("checked above");
-        self.shared.save_under_lease(store, key, &token).await?;
-        let mut slow = self.shared.lock();
-        if slow
-            .current
-            .as_ref()
-            .is_some_and(|c| Arc::ptr_eq(c, &token))
-        {
-            slow.unsaved = false;
-            self.shared.publish(&mut slow, token);
+        if !self.shared.lock().unsaved {
+            return Ok(());
         }
-        Ok(())
+        let lease = store
+            .lease(
+                key,
+                self.shared.config.lease_ttl,
+                self.shared.config.lease_wait,
+            )
+            .await?;
+        let saved = self.shared.save_pending(store, key, &lease).await;
+        self.shared.release(store, key, lease).await;
+        saved.map(|_| ())
     }
 
     /// What the provider knows about its token.
@@ -516,9 +547,17 @@ impl CachedTokenProvider {
     /// and 403 only), the token is invalidated and the request sent once more with a new
     /// one, if it can be cloned (streaming bodies cannot).
     ///
+    /// Use a client that does not carry tokens across origins on redirects, such as
+    /// [`api_http_client`](crate::api_http_client).
+    ///
     /// # Errors
     ///
     /// The token's error, or [`AuthError::Transport`] when the API call fails.
+    ///
+    /// # Cancel safety
+    ///
+    /// As cancel safe as the request itself: dropping the future abandons the API call
+    /// (the vendor may have processed it); a refresh it started completes regardless.
     pub async fn send_with_token(
         &self,
         request: reqwest::RequestBuilder,
@@ -618,10 +657,23 @@ impl Shared {
         let blocked = slow.invalid_grant || slow.failed_until.is_some_and(|until| mono < until);
         // Outside a Tokio runtime nothing can be spawned; the next async call refreshes.
         let in_runtime = tokio::runtime::Handle::try_current().is_ok();
-        if slow.inflight.is_none() && !blocked && in_runtime {
+        if Self::live_inflight(&mut slow).is_none() && !blocked && in_runtime {
             // The receiver is dropped: nobody waits, the task runs to completion anyway.
             let _ = self.start_refresh(&mut slow);
         }
+    }
+
+    /// The running refresh, if its task is still alive (a task dropped with its runtime
+    /// never reports; forget it so the next call starts another).
+    fn live_inflight(slow: &mut Slow) -> Option<watch::Receiver<Option<Outcome>>> {
+        if slow
+            .inflight
+            .as_ref()
+            .is_some_and(|rx| rx.has_changed().is_err())
+        {
+            slow.inflight = None;
+        }
+        slow.inflight.clone()
     }
 
     async fn token_slow(self: &Arc<Self>) -> Outcome {
@@ -633,29 +685,36 @@ impl Shared {
             {
                 return Ok(Arc::clone(&published.token));
             }
+            let inflight = Self::live_inflight(&mut slow);
             // A token held unsaved (the store failed) is still good to hand out.
             if slow.unsaved
                 && let Some(current) = slow.current.clone()
                 && self.usable(&slow, &current)
             {
-                if slow.inflight.is_none() && now >= slow.save_retry_at {
-                    slow.save_retry_at = now + self.config.failure_backoff;
+                if inflight.is_none() && now >= slow.save_retry_at {
+                    slow.save_retry_at = now.saturating_add(self.config.failure_backoff);
                     let _ = self.start_refresh(&mut slow);
                 }
                 return Ok(current);
             }
             if slow.invalid_grant
+                && let Some(error) = slow.last_error.clone()
+            {
+                // With a store, look again now and then: another process (or the CLI) may
+                // have saved a new authorization. The refresh never re-presents the dead
+                // refresh token, so this sends nothing unless the store changed.
+                let recheck = self.store.is_some() && now >= slow.recheck_at;
+                if !recheck {
+                    return Err(error);
+                }
+                slow.recheck_at = now.saturating_add(self.config.failure_backoff);
+            } else if slow.failed_until.is_some_and(|until| now < until)
                 && let Some(error) = &slow.last_error
             {
                 return Err(error.clone());
             }
-            if slow.failed_until.is_some_and(|until| now < until)
-                && let Some(error) = &slow.last_error
-            {
-                return Err(error.clone());
-            }
-            match &slow.inflight {
-                Some(rx) => rx.clone(),
+            match inflight {
+                Some(rx) => rx,
                 None => self.start_refresh(&mut slow),
             }
         };
@@ -671,15 +730,19 @@ impl Shared {
         !rejected && token.is_fresh(self.clock.now(), self.min_valid(token))
     }
 
-    /// Whether `token` is outside its refresh window (no refresh needed yet).
+    /// Whether `token` is outside its (jittered) refresh window: no refresh needed yet.
+    /// The hot path's `refresh_at` and this agree, so a background refresh never keeps
+    /// the token it was started to replace.
     fn not_due(&self, slow: &Slow, token: &Token) -> bool {
         self.usable(slow, token) && token.is_fresh(self.clock.now(), self.window(token))
     }
 
-    fn window(&self, token: &Token) -> Duration {
+    /// `refresh_before`, capped at 10% of the token's lifetime when its issue time is known.
+    /// (Without one the configured window alone: a guess from the time left would shrink
+    /// on every look and the token would never come due.)
+    fn base_window(&self, token: &Token) -> Duration {
         let lifetime = match (token.expires_at(), token.issued_at()) {
             (Some(exp), Some(issued)) => (exp - issued).to_std().ok(),
-            (Some(exp), None) => (exp - self.clock.now()).to_std().ok(),
             _ => None,
         };
         match lifetime {
@@ -688,8 +751,15 @@ impl Shared {
         }
     }
 
+    /// The base window widened by this token's jitter: a fraction fixed per token (a hash
+    /// of it), so every look at the same token agrees and a fleet of tokens spreads out.
+    fn window(&self, token: &Token) -> Duration {
+        let fraction = self.config.jitter * token_jitter(token);
+        self.base_window(token).mul_f64(1.0 + fraction)
+    }
+
     fn min_valid(&self, token: &Token) -> Duration {
-        self.config.min_valid.min(self.window(token) / 2)
+        self.config.min_valid.min(self.base_window(token) / 2)
     }
 
     fn start_refresh(self: &Arc<Self>, slow: &mut Slow) -> watch::Receiver<Option<Outcome>> {
@@ -710,13 +780,16 @@ impl Shared {
             Err(_) => None,
         };
         outcome.unwrap_or_else(|| {
-            // The task ended without a result (it panicked): let the next call try again.
+            // The task ended without a result (it panicked, or its runtime shut down): let
+            // the next call try again.
             let mut slow = self.lock();
             if slow.inflight.as_ref().is_some_and(|r| r.same_channel(&rx)) {
                 slow.inflight = None;
             }
             Err(AuthError::InvalidConfig(
-                "the token refresh task ended without a result (the token source panicked)".into(),
+                "the token refresh task ended without a result (the token source panicked or \
+                 the runtime shut down)"
+                    .into(),
             ))
         })
     }
@@ -729,15 +802,21 @@ impl Shared {
                 slow.last_error = None;
                 slow.failed_until = None;
                 slow.invalid_grant = false;
-                slow.last_refreshed_at = Some(self.clock.now());
             }
             Err(error) => {
                 tracing::warn!(error = %error, key = ?self.store.as_ref().map(|(_, k)| k), "token refresh failed");
                 slow.last_error = Some(error.clone());
                 if error.is_invalid_grant() {
                     slow.invalid_grant = true;
+                    slow.recheck_at = self
+                        .clock
+                        .monotonic()
+                        .saturating_add(self.config.failure_backoff);
                 } else {
-                    let until = self.clock.monotonic() + self.config.failure_backoff;
+                    let until = self
+                        .clock
+                        .monotonic()
+                        .saturating_add(self.config.failure_backoff);
                     slow.failed_until = Some(until);
                     let until_ticks = self
                         .clock
@@ -751,79 +830,150 @@ impl Shared {
     }
 
     async fn run_refresh(self: &Arc<Self>) -> Outcome {
-        let (current, seed, unsaved, force) = {
-            let mut slow = self.lock();
-            (
-                slow.current.clone(),
-                slow.seed.clone(),
-                slow.unsaved,
-                std::mem::take(&mut slow.force),
-            )
-        };
+        let force = std::mem::take(&mut self.lock().force);
         let Some((store, key)) = &self.store else {
-            let candidate = current.or_else(|| seed.map(Arc::new));
-            return self.refresh_from(candidate, force).await.inspect(|token| {
-                let mut slow = self.lock();
-                self.publish(&mut slow, Arc::clone(token));
-            });
+            let candidate = {
+                let slow = self.lock();
+                slow.current
+                    .clone()
+                    .or_else(|| slow.seed.clone().map(Arc::new))
+            };
+            let (token, fetched) = self.refresh_from(candidate, force).await?;
+            if fetched {
+                tracing::info!(expires_at = ?token.expires_at(), "token refreshed");
+            }
+            let mut slow = self.lock();
+            self.publish(&mut slow, Arc::clone(&token));
+            return Ok(token);
         };
 
         let lease = store
             .lease(key, self.config.lease_ttl, self.config.lease_wait)
             .await?;
-        let outcome = async {
-            // An unsaved rotation held here is newer than anything stored: save it first.
-            if unsaved && let Some(current) = &current {
-                store.save(&lease, current).await?;
-                let mut slow = self.lock();
-                if slow.current.as_ref().is_some_and(|c| Arc::ptr_eq(c, current)) {
-                    slow.unsaved = false;
-                }
-            }
-            let stored = store.load(key).await?.map(|record| Arc::new(record.token));
-            // The store wins over memory and over the seed: another process may have
-            // rotated the refresh token since we last looked.
-            let candidate = stored.or(current).or_else(|| seed.map(Arc::new));
-            let token = self.refresh_from(candidate.clone(), force).await?;
-            let adopted = candidate.as_ref().is_some_and(|c| Arc::ptr_eq(c, &token));
-            if adopted {
-                return Ok((token, true));
-            }
-            match store.save(&lease, &token).await {
-                Ok(record) => {
-                    tracing::info!(%key, version = record.version, expires_at = ?token.expires_at(), "token refreshed and saved");
-                    Ok((token, true))
-                }
-                Err(error) => {
-                    tracing::warn!(%key, error = %error, "token refreshed but not saved; holding it and retrying the save later");
-                    Ok((token, false))
-                }
-            }
-        }
-        .await;
-        if let Err(error) = store.release(lease).await {
-            tracing::warn!(%key, error = %error, "could not release the refresh lease; it will expire");
-        }
-        let (token, saved) = outcome?;
+        let outcome = self.refresh_under_lease(store, key, &lease, force).await;
+        self.release(store, key, lease).await;
+        let (token, saved, base) = outcome?;
         let mut slow = self.lock();
         if saved {
             self.publish(&mut slow, Arc::clone(&token));
         } else {
-            self.hold_unsaved(&mut slow, Arc::clone(&token));
+            self.hold_unsaved(&mut slow, Arc::clone(&token), base);
         }
         Ok(token)
     }
 
-    /// Adopts `candidate` when it needs no refresh, else fetches from the source.
-    async fn refresh_from(&self, candidate: Option<Arc<Token>>, force: bool) -> Outcome {
-        if let Some(candidate) = &candidate {
-            let not_due = {
-                let slow = self.lock();
-                self.not_due(&slow, candidate)
-            };
-            if !force && not_due {
-                return Ok(Arc::clone(candidate));
+    /// The refresh proper, under the store's lease: returns the token, whether it is saved,
+    /// and (if not) the store version it derives from.
+    async fn refresh_under_lease(
+        &self,
+        store: &Arc<dyn TokenStore>,
+        key: &StoreKey,
+        lease: &Lease,
+        force: bool,
+    ) -> Result<(Arc<Token>, bool, Option<u64>), AuthError> {
+        // An unsaved rotation held here goes first, if the store has not moved on.
+        self.save_pending(store, key, lease).await?;
+        let record = store.load(key).await?;
+        let version = record.as_ref().map_or(0, |r| r.version);
+        let stored = record.map(|record| Arc::new(record.token));
+        // Snapshot after taking the lease: another task of this provider may have
+        // published meanwhile.
+        let (current, seed) = {
+            let slow = self.lock();
+            (slow.current.clone(), slow.seed.clone())
+        };
+        // The store wins over memory and over the seed: another process may have
+        // rotated the refresh token since we last looked.
+        let from_store = stored.is_some();
+        let candidate = stored.or(current).or_else(|| seed.map(Arc::new));
+        let (token, fetched) = self.refresh_from(candidate, force).await?;
+        if !fetched && from_store {
+            return Ok((token, true, None));
+        }
+        // Fetched, or adopted from memory or the seed: the store must have it.
+        match store.save(lease, &token).await {
+            Ok(record) => {
+                tracing::info!(%key, version = record.version, expires_at = ?token.expires_at(), fetched, "token saved");
+                Ok((token, true, None))
             }
+            Err(error) => {
+                tracing::warn!(%key, error = %error, "token not saved; holding it and retrying the save later");
+                Ok((token, false, Some(version)))
+            }
+        }
+    }
+
+    /// Saves the unsaved token under `lease`, unless the store has moved on since the
+    /// token's base version (then the store's record is newer and the token is dropped).
+    /// Returns whether a save happened.
+    async fn save_pending(
+        &self,
+        store: &Arc<dyn TokenStore>,
+        key: &StoreKey,
+        lease: &Lease,
+    ) -> Result<bool, AuthError> {
+        let (pending, base) = {
+            let slow = self.lock();
+            match (slow.unsaved, &slow.current) {
+                (true, Some(token)) => (Arc::clone(token), slow.unsaved_base),
+                _ => return Ok(false),
+            }
+        };
+        if let Some(base) = base {
+            let version = store.load(key).await?.map_or(0, |r| r.version);
+            if version != base {
+                tracing::warn!(%key, base, version, "the store holds a newer token than the unsaved one; dropping the unsaved token");
+                let mut slow = self.lock();
+                if slow
+                    .current
+                    .as_ref()
+                    .is_some_and(|c| Arc::ptr_eq(c, &pending))
+                {
+                    slow.unsaved = false;
+                    slow.current = None;
+                    self.published.store(None);
+                }
+                return Ok(false);
+            }
+        }
+        store.save(lease, &pending).await?;
+        let mut slow = self.lock();
+        if slow
+            .current
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &pending))
+        {
+            self.publish(&mut slow, pending);
+        }
+        Ok(true)
+    }
+
+    /// Adopts `candidate` when it needs no refresh, else fetches from the source.
+    /// Returns the token and whether it was fetched.
+    async fn refresh_from(
+        &self,
+        candidate: Option<Arc<Token>>,
+        force: bool,
+    ) -> Result<(Arc<Token>, bool), AuthError> {
+        let dead = {
+            let slow = self.lock();
+            if let Some(candidate) = &candidate
+                && !force
+                && self.not_due(&slow, candidate)
+            {
+                return Ok((Arc::clone(candidate), false));
+            }
+            let presented = candidate.as_ref().and_then(|c| c.refresh_token());
+            match (&slow.dead_refresh_token, presented, &slow.last_error) {
+                (Some(dead), Some(presented), Some(error)) if !force && dead.ct_eq(presented) => {
+                    Some(error.clone())
+                }
+                _ => None,
+            }
+        };
+        if let Some(error) = dead {
+            // Known dead (invalid_grant): presenting it again cannot succeed.
+            return Err(error);
         }
         if self.source.needs_refresh_token()
             && candidate.as_ref().and_then(|c| c.refresh_token()).is_none()
@@ -840,28 +990,46 @@ impl Shared {
                 ),
             });
         }
-        let token = self.source.fetch_token(candidate.as_deref()).await?;
-        Ok(Arc::new(token))
+        let started = self.clock.now();
+        match self.source.fetch_token(candidate.as_deref()).await {
+            Ok(token) => {
+                // The issue time anchors the 10%-of-lifetime refresh window.
+                let token = match token.issued_at() {
+                    Some(_) => token,
+                    None => token.with_issued_at(started),
+                };
+                self.lock().last_refreshed_at = Some(self.clock.now());
+                Ok((Arc::new(token), true))
+            }
+            Err(error) => {
+                if error.is_invalid_grant()
+                    && let Some(presented) = candidate.as_ref().and_then(|c| c.refresh_token())
+                {
+                    self.lock().dead_refresh_token = Some(presented.clone());
+                }
+                Err(error)
+            }
+        }
     }
 
     fn publish(&self, slow: &mut Slow, token: Arc<Token>) {
         let now = self.clock.ticks();
         let (refresh_at, usable_until) = match token.remaining(self.clock.now()) {
             None => (u64::MAX, u64::MAX),
-            Some(left) => {
-                let window = self.window(&token);
-                let jittered = window.mul_f64(1.0 + self.config.jitter * crate::http::jitter());
-                (
-                    now.saturating_add(self.clock.to_ticks(left.saturating_sub(jittered))),
-                    now.saturating_add(
-                        self.clock
-                            .to_ticks(left.saturating_sub(self.min_valid(&token))),
-                    ),
-                )
-            }
+            Some(left) => (
+                now.saturating_add(
+                    self.clock
+                        .to_ticks(left.saturating_sub(self.window(&token))),
+                ),
+                now.saturating_add(
+                    self.clock
+                        .to_ticks(left.saturating_sub(self.min_valid(&token))),
+                ),
+            ),
         };
         slow.current = Some(Arc::clone(&token));
         slow.unsaved = false;
+        slow.unsaved_base = None;
         slow.seed = None;
         self.next_background.store(0, Ordering::Release);
         self.published.store(Some(Arc::new(Published {
@@ -871,11 +1039,15 @@ impl Shared {
         })));
     }
 
-    fn hold_unsaved(&self, slow: &mut Slow, token: Arc<Token>) {
+    fn hold_unsaved(&self, slow: &mut Slow, token: Arc<Token>, base: Option<u64>) {
         slow.current = Some(token);
         slow.unsaved = true;
+        slow.unsaved_base = base;
         slow.seed = None;
-        slow.save_retry_at = self.clock.monotonic() + self.config.failure_backoff;
+        slow.save_retry_at = self
+            .clock
+            .monotonic()
+            .saturating_add(self.config.failure_backoff);
         // Keep callers on the slow path, where the save is retried.
         self.published.store(None);
     }
@@ -890,9 +1062,24 @@ impl Shared {
             .lease(key, self.config.lease_ttl, self.config.lease_wait)
             .await?;
         let saved = store.save(&lease, token).await;
+        self.release(store, key, lease).await;
+        saved.map(|_| ())
+    }
+
+    async fn release(&self, store: &Arc<dyn TokenStore>, key: &StoreKey, lease: Lease) {
         if let Err(error) = store.release(lease).await {
             tracing::warn!(%key, error = %error, "could not release the refresh lease; it will expire");
         }
-        saved.map(|_| ())
     }
+}
+
+/// A fraction in `[0, 1)` fixed for a token (FNV-1a of the access token): the token's
+/// refresh jitter. Not a secret-revealing value: 64 bits of a hash, used only as a number.
+fn token_jitter(token: &Token) -> f64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in token.access_token().expose_secret().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -75,6 +75,8 @@ impl Redactor {
             python,
             form_encode(secret),
             json_escaped(secret),
+            // JSON writers that escape `/` (PHP, some Java ones).
+            json_escaped(secret).replace('/', "\\/"),
             b64.encode(secret),
             b64_nopad.encode(secret),
         ];

@@ -93,6 +93,51 @@ impl AuthScheme {
     }
 }
 
+/// A `reqwest::Client` for API calls that carry a token: it follows redirects only within
+/// the same origin (scheme, host and port), so a redirect can never carry a token header
+/// to another host. reqwest itself strips only `Authorization` on a cross-host redirect,
+/// not named headers such as `x-amz-access-token` or `Access-Token`.
+///
+/// Installs the crypto provider first (see [`install_crypto_provider`](crate::install_crypto_provider)).
+///
+/// # Errors
+///
+/// [`AuthError::InvalidConfig`] if reqwest cannot build a client.
+///
+/// # Examples
+///
+/// ```
+/// let client = auth_core::api_http_client().unwrap();
+/// # let _ = client;
+/// ```
+pub fn api_http_client() -> Result<reqwest::Client, AuthError> {
+    crate::install_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(same_origin_redirects())
+        .build()
+        .map_err(|e| {
+            AuthError::InvalidConfig(format!("cannot build the HTTP client: {}", e.without_url()))
+        })
+}
+
+/// A redirect policy that follows at most 10 redirects, all within the first request's
+/// origin.
+pub fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same_origin {
+            attempt.stop()
+        } else if attempt.previous().len() >= 10 {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 /// Puts a [`Token`] on a `reqwest::RequestBuilder`.
 ///
 /// # Examples
@@ -130,6 +175,34 @@ impl RequestBuilderExt for reqwest::RequestBuilder {
 mod tests {
     use super::*;
     use crate::AccessToken;
+
+    #[tokio::test]
+    async fn api_client_does_not_follow_a_redirect_to_another_origin() {
+        use httpmock::prelude::*;
+        let elsewhere = MockServer::start_async().await;
+        let stolen = elsewhere
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(200);
+            })
+            .await;
+        let api = MockServer::start_async().await;
+        api.mock_async(|when, then| {
+            when.path("/orders");
+            then.status(307).header("location", elsewhere.url("/steal"));
+        })
+        .await;
+        let token = Token::new(AccessToken::new("t"), None);
+        let response = api_http_client()
+            .unwrap()
+            .get(api.url("/orders"))
+            .auth_token(&AuthScheme::header("x-amz-access-token"), &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 307);
+        stolen.assert_calls_async(0).await;
+    }
 
     #[test]
     fn prefix_is_applied_and_value_is_sensitive() {

@@ -18,9 +18,13 @@ macro_rules! secret_type {
         pub struct $name(SecretString);
 
         impl $name {
-            /// Wraps a value. The original `String` is moved, not copied.
+            /// Wraps a value. The `String` passed in is zeroized after its bytes are
+            /// copied into the secret's own exactly sized buffer.
             pub fn new(value: impl Into<String>) -> Self {
-                Self(SecretString::from(value.into()))
+                let mut value: String = value.into();
+                let secret = SecretString::from(value.as_str());
+                zeroize::Zeroize::zeroize(&mut value);
+                Self(secret)
             }
 
             /// Returns the secret value. Call it only where the value is put on the wire.

@@ -175,7 +175,8 @@ impl fmt::Debug for Token {
 /// `max_skew` of `sent_at`. A server clock far off is ignored with a warning: trusting it
 /// would make every token look expired and start a refresh storm.
 ///
-/// Returns `None` when the vendor gave no lifetime.
+/// Without `server_time`, `server_expiry` is ignored (skew cannot be told apart from a
+/// short lifetime). Returns `None` when the vendor gave no lifetime.
 ///
 /// # Examples
 ///
@@ -203,9 +204,11 @@ pub fn expiry(
     let Some(server_expiry) = server_expiry else {
         return Some(local);
     };
-    let skew = server_time
-        .map(|t| (t - sent_at).abs())
-        .unwrap_or_else(chrono::Duration::zero);
+    // Without the server's own time there is no way to tell skew from a short lifetime.
+    let Some(server_time) = server_time else {
+        return Some(local);
+    };
+    let skew = (server_time - sent_at).abs();
     let trusted = chrono::Duration::from_std(max_skew)
         .map(|max| skew <= max)
         .unwrap_or(true);
@@ -319,6 +322,16 @@ mod tests {
                 SKEW
             ),
             Some(t("2026-03-01T12:55:00Z"))
+        );
+    }
+
+    #[test]
+    fn server_expiry_without_server_time_is_ignored() {
+        let sent = t("2026-03-01T12:00:00Z");
+        let early = sent + chrono::Duration::seconds(60);
+        assert_eq!(
+            expiry(sent, Some(HOUR), None, Some(early), SKEW),
+            Some(t("2026-03-01T13:00:00Z"))
         );
     }
 

@@ -684,3 +684,182 @@ async fn jitter_only_makes_refresh_earlier() {
         assert!(next <= latest && next >= earliest, "{next}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Findings of the review: each pins a bug that existed.
+
+/// A grant that stamps no issue time, like most library authors' own sources.
+#[derive(Debug)]
+struct NoIssueTime {
+    clock: Arc<ManualClock>,
+    calls: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenSource for NoIssueTime {
+    async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(Token::new(
+            AccessToken::new(format!("at-{n}")),
+            Some(self.clock.now() + chrono::Duration::hours(1)),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn token_without_issue_time_is_refreshed_inside_its_window() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = Arc::new(NoIssueTime {
+        clock: clock.clone(),
+        calls: AtomicUsize::new(0),
+    });
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .jitter(0.0)
+        .build();
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    clock.advance(Duration::from_secs(56 * 60)); // 4 min left: inside the 5-min window
+    provider.token().await.unwrap();
+    until("the background refresh", || {
+        provider.cached().is_some_and(|t| at(&t) == "at-2")
+    })
+    .await;
+    assert_eq!(source.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn refresh_started_in_the_jitter_band_replaces_the_token() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .jitter(1.0)
+        .build();
+    provider.token().await.unwrap();
+    let next = provider.status().next_refresh_at.unwrap();
+    // Just past the jittered due time (and possibly before the unjittered one).
+    clock.advance((next - clock.now()).to_std().unwrap() + Duration::from_secs(1));
+    provider.token().await.unwrap();
+    until("the background refresh", || {
+        provider.cached().is_some_and(|t| at(&t) == "at-2")
+    })
+    .await;
+    assert_eq!(source.calls(), 2);
+}
+
+#[tokio::test]
+async fn seeded_token_is_saved_to_an_empty_store() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = Arc::new(MemoryStore::new());
+    let seed = Token::new(
+        AccessToken::new("from-exchange"),
+        Some(start() + chrono::Duration::hours(1)),
+    )
+    .with_refresh_token(RefreshToken::new("rt-exchange"));
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .store(store.clone(), key())
+        .seed(seed)
+        .build();
+    assert_eq!(at(&provider.token().await.unwrap()), "from-exchange");
+    assert_eq!(source.calls(), 0);
+    let record = store
+        .load(&key())
+        .await
+        .unwrap()
+        .expect("the seed was saved");
+    assert_eq!(
+        record.token.refresh_token().unwrap().expose_secret(),
+        "rt-exchange"
+    );
+}
+
+#[tokio::test]
+async fn stale_unsaved_token_never_overwrites_a_newer_stored_rotation() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = ControlledStore::new(false);
+    store.fail_saves.store(true, Ordering::SeqCst);
+    let provider = stored_provider(&source, store.clone());
+    provider.token().await.unwrap(); // at-1 held unsaved (base: empty store)
+    assert!(provider.status().unsaved);
+
+    // Meanwhile another process saves a newer rotation.
+    store.fail_saves.store(false, Ordering::SeqCst);
+    let lease = store.lease(&key(), HOUR, Duration::ZERO).await.unwrap();
+    let newer = Token::new(
+        AccessToken::new("other-process"),
+        Some(start() + chrono::Duration::hours(1)),
+    )
+    .with_refresh_token(RefreshToken::new("rt-other"));
+    store.save(&lease, &newer).await.unwrap();
+    store.release(lease).await.unwrap();
+
+    provider.flush().await.unwrap();
+    assert_eq!(
+        stored_access_token(&*store).await.as_deref(),
+        Some("other-process")
+    );
+    assert_eq!(at(&provider.token().await.unwrap()), "other-process");
+    assert_eq!(source.calls(), 1);
+}
+
+#[tokio::test]
+async fn force_refresh_during_a_running_refresh_still_refreshes() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let provider = provider(&source);
+    let first = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    until("the first fetch", || source.calls() == 1).await;
+    let forced = tokio::spawn({
+        let p = provider.clone();
+        async move { p.force_refresh().await }
+    });
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    source.release(2);
+    assert_eq!(at(&first.await.unwrap().unwrap()), "at-1");
+    assert_eq!(at(&forced.await.unwrap().unwrap()), "at-2");
+    assert_eq!(source.calls(), 2);
+}
+
+#[tokio::test]
+async fn dead_refresh_token_is_never_presented_again_but_a_new_stored_one_is_used() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    source.push(Err(invalid_grant()));
+    let store = Arc::new(MemoryStore::new());
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .jitter(0.0)
+        .store(store.clone(), key())
+        .seed_refresh_token(RefreshToken::new("rt-dead"))
+        .build();
+    assert!(provider.token().await.unwrap_err().is_invalid_grant());
+    clock.advance(Duration::from_secs(10));
+    assert!(provider.token().await.unwrap_err().is_invalid_grant());
+    assert_eq!(
+        source.calls(),
+        1,
+        "the dead refresh token is not sent again"
+    );
+
+    // Another process saves a new authorization; the provider picks it up.
+    let lease = store.lease(&key(), HOUR, Duration::ZERO).await.unwrap();
+    let reauthorized = Token::new(AccessToken::new("old"), Some(start()))
+        .with_refresh_token(RefreshToken::new("rt-new"));
+    store.save(&lease, &reauthorized).await.unwrap();
+    store.release(lease).await.unwrap();
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    assert_eq!(
+        source.seen_refresh_tokens.lock().unwrap().clone(),
+        [Some("rt-dead".to_owned()), Some("rt-new".to_owned())]
+    );
+    assert!(!provider.status().reauthorization_required);
+}
