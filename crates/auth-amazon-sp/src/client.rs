@@ -10,8 +10,8 @@ use auth_core::http::{
 };
 use auth_core::reqwest::header::HeaderName;
 use auth_core::{
-    AuthError, ClientId, ClientSecret, Clock, OAuthErrorCode, RefreshToken, Scopes, Secret, State,
-    Token, Url,
+    AuthError, AuthScheme, ClientId, ClientSecret, Clock, OAuthErrorCode, RefreshToken, Scopes,
+    Secret, State, Token, Url,
 };
 
 use crate::consent::ConsentRequest;
@@ -67,6 +67,7 @@ pub struct Client {
 
 struct Inner {
     http: TokenHttpClient,
+    auth_scheme: AuthScheme,
     credentials: Arc<dyn CredentialsProvider>,
     token_url: Url,
     sp_api_url: Url,
@@ -288,6 +289,12 @@ impl Client {
     /// I/O (always for fixed and rotating credentials).
     pub fn client_id(&self) -> Option<ClientId> {
         self.inner.credentials.client_id()
+    }
+
+    /// Where SP-API calls carry the token: the `x-amz-access-token` header
+    /// ([`auth_scheme`](crate::auth_scheme())).
+    pub fn auth_scheme(&self) -> &AuthScheme {
+        &self.inner.auth_scheme
     }
 
     /// The LWA token endpoint in use.
@@ -625,6 +632,7 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 http: self.http.build()?,
+                auth_scheme: crate::auth_scheme(),
                 credentials,
                 token_url,
                 sp_api_url,

@@ -8,7 +8,7 @@ use auth_core::{AuthError, OAuthErrorCode};
 
 use crate::wire::{ErrorList, ErrorResponse};
 
-/// The `vendor` of [`AuthError::Vendor`] errors from this crate.
+/// The vendor name in [`AuthError::Vendor`] and in store keys.
 pub const VENDOR: &str = "amazon-sp";
 
 /// Set as the `hint` of every `invalid_client` error.

@@ -3,39 +3,47 @@
 //! # Example
 //!
 //! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = httpmock::MockServer::start_async().await;
+//! # server.mock(|when, then| {
+//! #     when.method("POST").path("/auth/o2/token");
+//! #     then.status(200).header("content-type", "application/json").body(
+//! #         r#"{"access_token":"Atza|at-1","token_type":"bearer","expires_in":3600,"refresh_token":"Atzr|rt-1"}"#,
+//! #     );
+//! # });
 //! use auth_amazon_sp::{AuthorizationRedirect, Client, ConsentRequest, Marketplace, Region};
-//! use auth_core::{RefreshToken, RequestBuilderExt, Token};
+//! use auth_core::RequestBuilderExt;
 //!
 //! let client = Client::builder()
 //!     .client_id("amzn1.application-oa2-client.example")
 //!     .client_secret("amzn1.oa2-cs.v1.example")
 //!     .region(Region::Europe)
-//!     .build()?;
+//! #   .token_url(server.url("/auth/o2/token").parse()?)
+//!     .build()?; // a wrong configuration fails here, before any request
 //!
-//! // Website authorization: send the seller to the consent page, keep the state.
+//! // 1. Website authorization: send the seller to the consent page, keep the state.
 //! let (url, state) = client.consent_url(&ConsentRequest::new("amzn1.sp.solution.example", Marketplace::Germany))?;
 //! assert!(url.as_str().starts_with("https://sellercentral-europe.amazon.com/apps/authorize/consent?"));
 //!
-//! // Amazon redirects back; the state is checked before anything else.
+//! // 2. Amazon redirects back; the state is checked before anything else. The code is
+//! //    valid for five minutes: exchange it for the seller's refresh token.
 //! let query = format!("state={}&selling_partner_id=A3SELLER&spapi_oauth_code=ANcode", state.as_str());
 //! let redirect = AuthorizationRedirect::parse(&query, &state)?;
+//! let first = client.exchange_code(redirect.spapi_oauth_code().clone(), None).await?;
+//! let refresh_token = first.refresh_token().expect("LWA returns one").clone();
 //!
-//! // Then, with network access:
-//! async fn onboard(client: &Client, redirect: &AuthorizationRedirect) -> Result<Token, auth_core::AuthError> {
-//!     // The code is valid for five minutes: exchange it for the seller's refresh token ...
-//!     let first = client.exchange_code(redirect.spapi_oauth_code().clone(), None).await?;
-//!     let refresh_token: RefreshToken = first.refresh_token().cloned().expect("LWA returns one");
-//!     // ... and use that for access tokens from now on, put on SP-API calls as
-//!     // `x-amz-access-token`.
-//!     let token = client.refresh(&refresh_token).await?;
-//!     let _request = client
-//!         .http_client()
-//!         .get(client.sp_api_url().join("sellers/v1/marketplaceParticipations").unwrap())
-//!         .auth_token(&auth_amazon_sp::auth_scheme(), &token);
-//!     Ok(token)
-//! }
-//! # let _ = (onboard, redirect);
-//! # Ok::<(), auth_core::AuthError>(())
+//! // 3. From then on the refresh token gets access tokens (SellerTokens caches them per
+//! //    seller), put on SP-API calls as `x-amz-access-token`.
+//! let token = client.refresh(&refresh_token).await?;
+//! let request = client
+//!     .http_client()
+//!     .get(client.sp_api_url().join("sellers/v1/marketplaceParticipations")?)
+//!     .auth_token(client.auth_scheme(), &token)
+//!     .build()?;
+//! assert!(request.headers()["x-amz-access-token"].is_sensitive());
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Concepts
@@ -57,8 +65,8 @@
 //!   holds the old and the new secret during a rotation window, and an `invalid_client`
 //!   answer to one makes the grant try the other once. Every `invalid_client` error's
 //!   hint mentions the rotation.
-//! - The SP-API sends the token in `x-amz-access-token` ([`auth_scheme`]), and answers an
-//!   expired one with 403 as well as 401 ([`token_rejected`]).
+//! - The SP-API takes the token in `x-amz-access-token` ([`Client::auth_scheme`]), and
+//!   answers an expired one with 403 as well as 401 ([`token_rejected`]).
 //! - Form bodies by default, JSON with [`BodyFormat::Json`].
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -84,6 +92,9 @@ pub use grant::{GrantlessGrant, RefreshGrant, RestrictedDataTokenSource};
 pub use rdt::RestrictedDataTokens;
 pub use scope::Scope;
 pub use sellers::{SellerTokens, SellerTokensBuilder};
+
+/// The core crate, re-exported so users name the same version.
+pub use auth_core;
 
 /// Where SP-API calls carry the token: the `x-amz-access-token` header, not
 /// `Authorization`.

@@ -144,7 +144,7 @@ pub struct TokenResponse {
 
 /// The lifetime assumed when LWA leaves `expires_in` out (it never has: its documented
 /// access-token lifetime is one hour). A token with no expiry would be cached forever.
-pub const DEFAULT_EXPIRES_IN: Duration = Duration::from_secs(3600);
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 impl TokenResponse {
     /// The [`Token`]: expiry is `sent_at` (when our request left) plus `expires_in`.
@@ -153,7 +153,7 @@ impl TokenResponse {
             Some(seconds) => Duration::from_secs(seconds),
             None => {
                 tracing::warn!("LWA token response has no expires_in; assuming one hour");
-                DEFAULT_EXPIRES_IN
+                DEFAULT_ACCESS_TOKEN_LIFETIME
             }
         };
         oauth_token(

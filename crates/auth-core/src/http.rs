@@ -627,7 +627,9 @@ pub fn url_under(base: &Url, path: &str) -> Result<Url, AuthError> {
 /// The environment part of a [`StoreKey`](crate::StoreKey) for tokens from `token_url`:
 /// `environment` when `token_url` is that environment's own `default_token_url`, else
 /// `environment@host[:port]`, so that a token from an emulator or a proxy is never
-/// served to the real environment (and the other way round).
+/// served to the real environment (and the other way round). `default_token_url` is
+/// `None` where the vendor documents no token endpoint for the environment: every
+/// `token_url` there is a stand-in.
 ///
 /// # Examples
 ///
@@ -636,11 +638,19 @@ pub fn url_under(base: &Url, path: &str) -> Result<Url, AuthError> {
 ///
 /// let own = "https://api.example.com/oauth/token".parse().unwrap();
 /// let emulator = "http://127.0.0.1:8080/oauth/token".parse().unwrap();
-/// assert_eq!(store_environment("production", &own, &own), "production");
-/// assert_eq!(store_environment("production", &emulator, &own), "production@127.0.0.1:8080");
+/// assert_eq!(store_environment("production", &own, Some(&own)), "production");
+/// assert_eq!(
+///     store_environment("production", &emulator, Some(&own)),
+///     "production@127.0.0.1:8080"
+/// );
+/// assert_eq!(store_environment("sandbox", &own, None), "sandbox@api.example.com");
 /// ```
-pub fn store_environment(environment: &str, token_url: &Url, default_token_url: &Url) -> String {
-    if token_url == default_token_url {
+pub fn store_environment(
+    environment: &str,
+    token_url: &Url,
+    default_token_url: Option<&Url>,
+) -> String {
+    if default_token_url == Some(token_url) {
         return environment.to_owned();
     }
     let host = token_url.host_str().unwrap_or_default();
@@ -1034,17 +1044,21 @@ mod tests {
     #[test]
     fn store_environment_names_the_host_of_a_stand_in() {
         let own: Url = "https://api.example.com/oauth/token".parse().unwrap();
-        assert_eq!(store_environment("sandbox", &own, &own), "sandbox");
+        assert_eq!(store_environment("sandbox", &own, Some(&own)), "sandbox");
         let port: Url = "http://127.0.0.1:8080/oauth/token".parse().unwrap();
         assert_eq!(
-            store_environment("sandbox", &port, &own),
+            store_environment("sandbox", &port, Some(&own)),
             "sandbox@127.0.0.1:8080"
+        );
+        assert_eq!(
+            store_environment("sandbox", &own, None),
+            "sandbox@api.example.com"
         );
         let proxy: Url = "https://proxy.example.net/vendor/oauth/token"
             .parse()
             .unwrap();
         assert_eq!(
-            store_environment("production", &proxy, &own),
+            store_environment("production", &proxy, Some(&own)),
             "production@proxy.example.net"
         );
     }

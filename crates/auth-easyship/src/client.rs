@@ -4,22 +4,26 @@ use std::fmt;
 use std::sync::Arc;
 
 use auth_core::http::{
-    RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest, check_endpoint, url_under,
+    RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest, check_endpoint,
+    store_environment, url_under,
 };
 use auth_core::{
     AccessToken, AuthError, AuthScheme, ClientId, ClientSecret, Clock, OAuthErrorCode,
-    RefreshToken, Scopes, State, Token, Url,
+    RefreshToken, Scopes, Secret, State, StoreKey, Token, Url,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
 use crate::endpoint::{ApiFamily, Endpoint, Environment, parse_static};
-use crate::error::{self, hint_for};
+use crate::error::{self, VENDOR, hint_for};
 use crate::scope::{Generation, Scope};
 use crate::wire;
 
+/// How Easyship's API takes the token: `Authorization: Bearer <token>`.
+pub const AUTH_SCHEME: AuthScheme = AuthScheme::Bearer;
+
 /// The `User-Agent` product of token calls.
-const PRODUCT: &str = concat!("auth-easyship/", env!("CARGO_PKG_VERSION"));
+const PRODUCT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
 /// What RFC 3986 leaves unreserved stays; everything else in a query value is
 /// percent-encoded (spaces as `%20`, as in Easyship's own authorize URL example).
@@ -225,8 +229,8 @@ impl ClientBuilder {
         let (public_api_base, legacy_api_base) = match &self.base_url {
             Some(base) => (url_under(base, "")?, url_under(base, "")?),
             None => (
-                environment.api_base(ApiFamily::Public),
-                environment.api_base(ApiFamily::Legacy),
+                environment.api_base_url(ApiFamily::Public),
+                environment.api_base_url(ApiFamily::Legacy),
             ),
         };
         Ok(Client {
@@ -283,7 +287,7 @@ impl Client {
 
     /// The base URL of the Public API of `family` (with the `base_url` override applied).
     /// The API version is the first path segment: `{base}2024-09/shipments`.
-    pub fn api_base(&self, family: ApiFamily) -> &Url {
+    pub fn api_base_url(&self, family: ApiFamily) -> &Url {
         match family {
             ApiFamily::Legacy => &self.inner.legacy_api_base,
             ApiFamily::Public => &self.inner.public_api_base,
@@ -295,9 +299,38 @@ impl Client {
         self.inner.http.http()
     }
 
-    /// How Easyship's API expects the token: `Authorization: Bearer <token>`.
-    pub fn auth_scheme(&self) -> AuthScheme {
-        crate::AUTH_SCHEME
+    /// How Easyship's API expects the token: `Authorization: Bearer <token>`
+    /// ([`AUTH_SCHEME`]).
+    pub fn auth_scheme(&self) -> &AuthScheme {
+        &AUTH_SCHEME
+    }
+
+    /// The key this client's tokens for `subject` are stored under: vendor `easyship`,
+    /// the environment, the client id, and `subject` (whatever identifies, in your system,
+    /// the seller who authorized the app, or the Enterprise child company). When the
+    /// token URL is not the one Easyship documents for the environment and endpoint (an
+    /// emulator, a proxy), its host is part of the environment, so such a token is never
+    /// served to the real environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_easyship::Client;
+    ///
+    /// let client = Client::builder().client_id("id").client_secret("secret").build()?;
+    /// let key = client.store_key("seller-42");
+    /// assert_eq!((key.vendor(), key.environment(), key.subject()), ("easyship", "production", "seller-42"));
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn store_key(&self, subject: &str) -> StoreKey {
+        let inner = &self.inner;
+        let own = inner
+            .endpoint
+            .token_url_in(inner.environment)
+            .map(parse_static);
+        let environment =
+            store_environment(inner.environment.as_str(), &inner.token_url, own.as_ref());
+        StoreKey::new(VENDOR, environment, inner.client_id.as_str(), subject)
     }
 
     /// The URL to send the seller's browser to, and the random `state` it carries.
@@ -377,7 +410,13 @@ impl Client {
     /// absolute URL (nothing sent); `invalid_grant` (a code already used, expired, or a
     /// `redirect_uri` different from the authorize step's), `invalid_client`, and the
     /// transport errors of [`TokenHttpClient::execute`](auth_core::http::TokenHttpClient::execute).
-    pub async fn exchange_code(&self, code: &str, redirect_uri: &str) -> Result<Token, AuthError> {
+    pub async fn exchange_code(
+        &self,
+        code: impl Into<Secret>,
+        redirect_uri: &str,
+    ) -> Result<Token, AuthError> {
+        let code = code.into();
+        let code = code.expose_secret();
         if code.trim().is_empty() {
             return Err(AuthError::InvalidConfig(
                 "the authorization code is empty".into(),
@@ -586,7 +625,7 @@ impl Client {
         }
         self.inner
             .http
-            .execute(&request, error::token_response)
+            .execute(&request, error::parse_token_response)
             .await
     }
 
@@ -766,7 +805,7 @@ mod tests {
             "http://127.0.0.1:7777/es/oauth2/revoke"
         );
         assert_eq!(
-            c.api_base(ApiFamily::Public).as_str(),
+            c.api_base_url(ApiFamily::Public).as_str(),
             "http://127.0.0.1:7777/es/"
         );
         let (url, _) = c
@@ -812,7 +851,7 @@ mod tests {
             "https://api.easyship.com/oauth2/revoke"
         );
         assert_eq!(
-            c.api_base(ApiFamily::Legacy).as_str(),
+            c.api_base_url(ApiFamily::Legacy).as_str(),
             "https://api.easyship.com/"
         );
         let e = Client::builder()
@@ -825,7 +864,54 @@ mod tests {
             e.token_url().as_str(),
             "https://enterprise-api.easyship.com/oauth2/token"
         );
-        assert_eq!(e.auth_scheme(), AuthScheme::Bearer);
+        assert_eq!(*e.auth_scheme(), AuthScheme::Bearer);
+    }
+
+    #[test]
+    fn store_key_separates_environments_and_stand_ins() {
+        let key = client().store_key("seller-1");
+        assert_eq!(
+            (
+                key.vendor(),
+                key.environment(),
+                key.client_id(),
+                key.subject()
+            ),
+            ("easyship", "production", "id", "seller-1")
+        );
+        let enterprise = Client::builder()
+            .client_id("id")
+            .client_secret("s")
+            .endpoint(Endpoint::Enterprise)
+            .build()
+            .unwrap();
+        assert_eq!(enterprise.store_key("c").environment(), "production");
+        let emulator = Client::builder()
+            .client_id("id")
+            .client_secret("s")
+            .base_url("http://127.0.0.1:7777/".parse().unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(
+            emulator.store_key("c").environment(),
+            "production@127.0.0.1:7777"
+        );
+        // No documented sandbox token endpoint: any URL there is a stand-in.
+        let sandbox = Client::builder()
+            .client_id("id")
+            .client_secret("s")
+            .environment(Environment::Sandbox)
+            .token_url(
+                "https://api-sandbox.example.com/oauth2/token"
+                    .parse()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            sandbox.store_key("c").environment(),
+            "sandbox@api-sandbox.example.com"
+        );
     }
 
     #[test]

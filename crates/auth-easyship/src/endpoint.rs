@@ -102,10 +102,10 @@ impl Environment {
     /// ```
     /// use auth_easyship::{ApiFamily, Environment};
     ///
-    /// let base = Environment::Sandbox.api_base(ApiFamily::Public);
+    /// let base = Environment::Sandbox.api_base_url(ApiFamily::Public);
     /// assert_eq!(base.as_str(), "https://public-api-sandbox.easyship.com/");
     /// ```
-    pub fn api_base(&self, family: ApiFamily) -> Url {
+    pub fn api_base_url(&self, family: ApiFamily) -> Url {
         let base = match family {
             ApiFamily::Legacy => self.legacy_api_base(),
             ApiFamily::Public => self.public_api_base(),
@@ -126,15 +126,17 @@ mod tests {
     fn hosts_per_environment_and_family() {
         let p = Environment::Production;
         assert_eq!(
-            p.api_base(ApiFamily::Public).as_str(),
+            p.api_base_url(ApiFamily::Public).as_str(),
             "https://public-api.easyship.com/"
         );
         assert_eq!(
-            p.api_base(ApiFamily::Legacy).as_str(),
+            p.api_base_url(ApiFamily::Legacy).as_str(),
             "https://api.easyship.com/"
         );
         assert_eq!(
-            Environment::Sandbox.api_base(ApiFamily::Legacy).as_str(),
+            Environment::Sandbox
+                .api_base_url(ApiFamily::Legacy)
+                .as_str(),
             "https://api-sandbox.easyship.com/"
         );
         assert_eq!(

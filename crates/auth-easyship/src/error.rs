@@ -7,11 +7,11 @@ use reqwest::header::HeaderMap;
 
 use crate::wire::{ApiErrorResponse, TokenResponse};
 
-/// The vendor name in [`AuthError::Vendor`].
-pub(crate) const VENDOR: &str = "easyship";
+/// The vendor name in [`AuthError::Vendor`] and in store keys.
+pub const VENDOR: &str = "easyship";
 
 /// Parses a token endpoint response: a [`Token`] on 2xx, else the error it describes.
-pub(crate) fn token_response(raw: &RawResponse<'_>) -> Result<Token, AuthError> {
+pub(crate) fn parse_token_response(raw: &RawResponse<'_>) -> Result<Token, AuthError> {
     if raw.status.is_success() {
         Ok(raw.json::<TokenResponse>()?.into_token(raw.sent_at))
     } else {
@@ -39,7 +39,12 @@ pub(crate) fn empty_response(raw: &RawResponse<'_>) -> Result<(), AuthError> {
 /// - Anything else is [`AuthError::Http`] with a redacted excerpt.
 pub(crate) fn error_response(raw: &RawResponse<'_>) -> AuthError {
     if let Some(error) = raw.oauth_error() {
-        return with_default_hint(error);
+        return hint_for(
+            error,
+            &OAuthErrorCode::Other("invalid_account".into()),
+            "the Enterprise client may not act for this easyship_company_id; check the \
+             child company id",
+        );
     }
     if let Ok(body) = serde_json::from_slice::<ApiErrorResponse>(&raw.body) {
         let message = body
@@ -52,47 +57,17 @@ pub(crate) fn error_response(raw: &RawResponse<'_>) -> AuthError {
     raw.standard_error()
 }
 
-fn with_default_hint(error: AuthError) -> AuthError {
-    match error {
-        AuthError::OAuth {
-            code,
-            description,
-            status,
-            request_id,
-            hint: None,
-        } if code == OAuthErrorCode::Other("invalid_account".into()) => AuthError::OAuth {
-            code,
-            description,
-            status,
-            request_id,
-            hint: Some(
-                "the Enterprise client may not act for this easyship_company_id; check the \
-                 child company id"
-                    .into(),
-            ),
-        },
-        other => other,
-    }
-}
-
 /// Sets `hint` on an OAuth error of `code` that has none.
-pub(crate) fn hint_for(error: AuthError, code: &OAuthErrorCode, hint: &str) -> AuthError {
-    match error {
-        AuthError::OAuth {
-            code: c,
-            description,
-            status,
-            request_id,
-            hint: None,
-        } if c == *code => AuthError::OAuth {
-            code: c,
-            description,
-            status,
-            request_id,
-            hint: Some(hint.to_owned()),
-        },
-        other => other,
+pub(crate) fn hint_for(mut error: AuthError, code: &OAuthErrorCode, hint: &str) -> AuthError {
+    if let AuthError::OAuth {
+        code: c, hint: h, ..
+    } = &mut error
+        && c == code
+        && h.is_none()
+    {
+        *h = Some(hint.to_owned());
     }
+    error
 }
 
 /// Whether an Easyship API response says the access token was rejected, so the

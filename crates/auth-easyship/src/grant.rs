@@ -36,11 +36,11 @@ use crate::scope::Scope;
 /// ```no_run
 /// # async fn run() -> Result<(), auth_core::AuthError> {
 /// use std::sync::Arc;
-/// use auth_core::{CachedTokenProvider, FileStore, RefreshToken, StoreKey};
+/// use auth_core::{CachedTokenProvider, FileStore, RefreshToken};
 /// use auth_easyship::{Client, RefreshGrant};
 ///
 /// let client = Client::builder().client_id("id").client_secret("secret").build()?;
-/// let key = StoreKey::new("easyship", "production", "id", "seller-42");
+/// let key = client.store_key("seller-42");
 /// let provider = CachedTokenProvider::builder(RefreshGrant::new(client))
 ///     .store(Arc::new(FileStore::new("/var/lib/myapp/tokens")), key)
 ///     .seed_refresh_token(RefreshToken::new("from exchange_code"))
@@ -112,10 +112,10 @@ pub struct AuthorizationCodeGrant {
 impl AuthorizationCodeGrant {
     /// A grant for the `code` Easyship sent to `redirect_uri` (the same string as in the
     /// authorize step). Check the redirect's `state` before building it.
-    pub fn new(client: Client, code: impl Into<String>, redirect_uri: impl Into<String>) -> Self {
+    pub fn new(client: Client, code: impl Into<Secret>, redirect_uri: impl Into<String>) -> Self {
         Self {
             client,
-            code: Mutex::new(Some(Secret::new(code))),
+            code: Mutex::new(Some(code.into())),
             redirect_uri: redirect_uri.into(),
         }
     }
@@ -144,7 +144,7 @@ impl TokenSource for AuthorizationCodeGrant {
             })?;
         let result = self
             .client
-            .exchange_code(code.expose_secret(), &self.redirect_uri)
+            .exchange_code(code.clone(), &self.redirect_uri)
             .await;
         if result.as_ref().is_err_and(AuthError::is_retryable) {
             *self.code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);

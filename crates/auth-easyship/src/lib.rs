@@ -5,38 +5,55 @@
 //! # Example
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), auth_core::AuthError> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let server = httpmock::MockServer::start_async().await;
+//! # server.mock(|when, then| {
+//! #     when.method("POST").path("/oauth2/token");
+//! #     then.status(200).header("content-type", "application/json").body(
+//! #         r#"{"access_token":"at-1","token_type":"Bearer","expires_in":7200,"refresh_token":"rt-1","scope":"public.shipment:write public.rate:read"}"#,
+//! #     );
+//! # });
 //! use std::sync::Arc;
-//! use auth_core::{CachedTokenProvider, MemoryStore, RefreshToken, Scopes, StoreKey};
-//! use auth_easyship::{Client, RefreshGrant, Scope};
+//! use auth_core::{CachedTokenProvider, MemoryStore, RequestBuilderExt, Scopes};
+//! use auth_easyship::{ApiFamily, Client, RefreshGrant, Scope};
 //!
 //! let client = Client::builder()
 //!     .client_id("my-client-id")
 //!     .client_secret("my-client-secret")
-//!     .build()?;
+//! #   .token_url(server.url("/oauth2/token").parse()?)
+//!     .build()?; // a wrong configuration fails here, before any request
 //!
 //! // 1. Send the seller to Easyship; keep `state` in their session.
 //! let scopes: Scopes<Scope> = "public.shipment:write public.rate:read".parse()?;
 //! let (url, state) = client.authorize_url("https://example.com/easyship/callback", &scopes)?;
 //! assert_eq!(url.host_str(), Some("auth.easyship.com"));
 //!
-//! // 2. On the redirect, check the state, then exchange the code:
-//! //    `client.exchange_code(code, "https://example.com/easyship/callback").await?`
+//! // 2. On the redirect, check the state, then exchange the code (a JSON body:
+//! //    grant_type=authorization_code, client id and secret, code, redirect_uri).
 //! state.check(state.as_str())?;
+//! let token = client
+//!     .exchange_code("code-from-the-redirect", "https://example.com/easyship/callback")
+//!     .await?;
+//! assert_eq!(token.scopes().len(), 2);
 //!
 //! // 3. From then on a provider keeps the seller's token fresh, saving each rotated
 //! //    (single-use) refresh token before the new access token is used.
 //! let provider = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
-//!     .store(
-//!         Arc::new(MemoryStore::new()),
-//!         StoreKey::new("easyship", "production", client.client_id().as_str(), "seller-42"),
-//!     )
-//!     .seed_refresh_token(RefreshToken::new("refresh token from exchange_code"))
+//!     .store(Arc::new(MemoryStore::new()), client.store_key("seller-42"))
+//!     .seed(token)
 //!     .build();
-//! // `provider.token().await?` on each API call; put it on the request as Bearer:
-//! // `request.auth_token(&auth_easyship::AUTH_SCHEME, &token)`.
-//! # let _ = provider;
-//! # Ok(()) }
+//! let token = provider.token().await?;
+//!
+//! // API calls carry `Authorization: Bearer <token>`.
+//! let request = client
+//!     .http_client()
+//!     .get(client.api_base_url(ApiFamily::Public).join("2024-09/shipments")?)
+//!     .auth_token(client.auth_scheme(), &token)
+//!     .build()?;
+//! assert!(request.headers()["authorization"].is_sensitive());
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Concepts
@@ -55,8 +72,10 @@
 //!   dead; reusing it is `invalid_grant` and the seller must authorize again. Let a
 //!   [`CachedTokenProvider`] with a [`TokenStore`](auth_core::TokenStore) drive
 //!   [`RefreshGrant`]: it refreshes once for all callers and processes, and saves the new
-//!   refresh token before publishing the access token.
-//! - API requests carry `Authorization: Bearer <token>` ([`AUTH_SCHEME`]);
+//!   refresh token before publishing the access token. [`Client::store_key`] keys the
+//!   store by environment, client id and seller, so a sandbox token is never served in
+//!   production.
+//! - API requests carry `Authorization: Bearer <token>` ([`Client::auth_scheme`]);
 //!   [`token_rejected`] tells the provider's `send_with_token` when Easyship refused a
 //!   token, so it refreshes and retries once.
 //! - Dashboard API keys (`prod_…`, `sand_…`) are an [`ApiKeySource`]: a token that never
@@ -74,17 +93,14 @@ pub mod grant;
 pub mod scope;
 pub mod wire;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{AUTH_SCHEME, Client, ClientBuilder};
 pub use endpoint::{ApiFamily, Endpoint, Environment};
-pub use error::token_rejected;
+pub use error::{VENDOR, token_rejected};
 pub use grant::{
     ApiKeySource, AuthorizationCodeGrant, ClientCredentialsGrant, DelegatedAccountGrant,
     RefreshGrant,
 };
 pub use scope::{Access, Generation, Scope};
-
-/// How Easyship's API takes the token: `Authorization: Bearer <token>`.
-pub const AUTH_SCHEME: auth_core::AuthScheme = auth_core::AuthScheme::Bearer;
 
 /// The core crate, re-exported so users name the same version.
 pub use auth_core;

@@ -328,13 +328,13 @@ impl Client {
         let environment = store_environment(
             inner.environment.as_str(),
             &inner.endpoints.token_url,
-            &inner.environment.token_url(),
+            Some(&inner.environment.token_url()),
         );
         StoreKey::new(VENDOR, environment, inner.client_id.as_str(), seller)
     }
 
     /// The HTTP client of the token calls (no redirects), to share with API calls.
-    pub fn http(&self) -> &reqwest::Client {
+    pub fn http_client(&self) -> &reqwest::Client {
         self.inner.http.http()
     }
 
@@ -437,7 +437,7 @@ impl Client {
         let token = self
             .inner
             .http
-            .execute(&request, |raw| parse(raw, None))
+            .execute(&request, |raw| parse_token_response(raw, None))
             .await?;
         if token.refresh_token().is_none() {
             tracing::warn!(
@@ -455,7 +455,7 @@ impl Client {
     /// [`refresh_token_issued_at`](Token::refresh_token_issued_at) is set only when the
     /// refresh token rotated (then it is now); to keep the age of a refresh token that did
     /// not rotate, use [`refresh_from`](Self::refresh_from) with the previous token (as
-    /// [`RefreshTokenGrant`](crate::RefreshTokenGrant) does).
+    /// [`RefreshGrant`](crate::RefreshGrant) does).
     ///
     /// # Errors
     ///
@@ -515,7 +515,7 @@ impl Client {
         };
         self.inner
             .http
-            .execute(&request, |raw| parse(raw, Some(previous)))
+            .execute(&request, |raw| parse_token_response(raw, Some(previous)))
             .await
     }
 
@@ -534,7 +534,7 @@ impl Client {
     }
 }
 
-fn parse(
+fn parse_token_response(
     raw: &RawResponse<'_>,
     previous: Option<PreviousRefreshToken<'_>>,
 ) -> Result<Token, AuthError> {

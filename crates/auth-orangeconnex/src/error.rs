@@ -11,14 +11,14 @@
 //! | 401 / 403 / 404 without an `error` | [`AuthError::Vendor`] saying what to check |
 //! | other non-2xx | [`AuthError::Http`] with a scrubbed excerpt (5xx and 429 are retried) |
 
-use auth_core::AuthError;
 use auth_core::http::{RawResponse, invalid_token_challenge};
+use auth_core::{AuthError, OAuthErrorCode};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 use crate::wire::{ErrorResponse, TokenResponse, present};
 
-/// The vendor name in [`AuthError::Vendor`].
+/// The vendor name in [`AuthError::Vendor`] and in store keys.
 pub const VENDOR: &str = "orangeconnex";
 
 /// What to check after a 401, 403 or 404 from the token endpoint.
@@ -81,32 +81,19 @@ pub(crate) fn check_response(raw: &RawResponse<'_>) -> Result<TokenResponse, Aut
     Ok(body)
 }
 
-fn with_status_hint(error: AuthError, status: StatusCode) -> AuthError {
-    match (error, status_hint(status)) {
-        (
-            AuthError::OAuth {
-                code,
-                description,
-                status,
-                request_id,
-                hint: None,
-            },
-            Some(hint),
-        ) if !matches!(
+/// Adds the status hint to an OAuth error that has no hint of its own (`invalid_grant`
+/// and `invalid_client` keep auth-core's).
+fn with_status_hint(mut error: AuthError, status: StatusCode) -> AuthError {
+    if let AuthError::OAuth { code, hint, .. } = &mut error
+        && hint.is_none()
+        && !matches!(
             code,
-            auth_core::OAuthErrorCode::InvalidGrant | auth_core::OAuthErrorCode::InvalidClient
-        ) =>
-        {
-            AuthError::OAuth {
-                code,
-                description,
-                status,
-                request_id,
-                hint: Some(hint.to_owned()),
-            }
-        }
-        (error, _) => error,
+            OAuthErrorCode::InvalidGrant | OAuthErrorCode::InvalidClient
+        )
+    {
+        *hint = status_hint(status).map(str::to_owned);
     }
+    error
 }
 
 /// Whether an Orange Connex API response says the access token was rejected, so that

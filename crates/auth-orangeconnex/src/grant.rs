@@ -9,8 +9,8 @@
 //! set on a code exchange and whenever a refresh returns a different refresh token,
 //! carried over unchanged when the vendor returns the same one or none (stores keep it).
 //! [`refresh_token_expires_at`]
-//! adds [`REFRESH_TOKEN_LIFETIME`] to it; [`RefreshTokenGrant`] also logs a warning (no
-//! secret in it) on each refresh within [`RefreshTokenGrant::warn_before`] of that date.
+//! adds [`REFRESH_TOKEN_LIFETIME`] to it; [`RefreshGrant`] also logs a warning (no
+//! secret in it) on each refresh within [`RefreshGrant::warn_before`] of that date.
 //!
 //! ```
 //! use auth_core::{AccessToken, RefreshToken, Token};
@@ -31,7 +31,7 @@
 //! ```
 //!
 //! A refresh token obtained elsewhere (seeded into the provider) has no known issue time
-//! until it rotates; give it with [`RefreshTokenGrant::refresh_token_issued_at`].
+//! until it rotates; give it with [`RefreshGrant::refresh_token_issued_at`].
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -47,7 +47,7 @@ use crate::client::no_refresh_token;
 /// shorter reading, so an alert is never late in a leap year).
 pub const REFRESH_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::days(365);
 
-/// Default of [`RefreshTokenGrant::warn_before`]: 30 days.
+/// Default of [`RefreshGrant::warn_before`]: 30 days.
 pub const DEFAULT_WARN_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// When the token's refresh token stops working
@@ -70,21 +70,21 @@ pub fn refresh_token_expires_at(token: &Token) -> Option<DateTime<Utc>> {
 /// # Examples
 ///
 /// ```
-/// use auth_orangeconnex::{Client, RefreshTokenGrant};
+/// use auth_orangeconnex::{Client, RefreshGrant};
 ///
 /// let client = Client::builder().client_id("my-3pp").build().unwrap();
-/// let grant = RefreshTokenGrant::new(client);
+/// let grant = RefreshGrant::new(client);
 /// // CachedTokenProvider::builder(grant).seed_refresh_token(..).build()
 /// # let _ = grant;
 /// ```
 #[derive(Debug, Clone)]
-pub struct RefreshTokenGrant {
+pub struct RefreshGrant {
     client: Client,
     seed_issued_at: Option<DateTime<Utc>>,
     warn_before: Duration,
 }
 
-impl RefreshTokenGrant {
+impl RefreshGrant {
     /// A refresh grant over `client`.
     pub fn new(client: Client) -> Self {
         Self {
@@ -146,7 +146,7 @@ impl RefreshTokenGrant {
 }
 
 #[async_trait]
-impl TokenSource for RefreshTokenGrant {
+impl TokenSource for RefreshGrant {
     /// Refreshes `previous`.
     ///
     /// # Errors
@@ -189,7 +189,7 @@ impl TokenSource for RefreshTokenGrant {
 pub struct AuthorizationCodeGrant {
     code: Mutex<Option<Secret>>,
     redirect_uri: String,
-    refresh: RefreshTokenGrant,
+    refresh: RefreshGrant,
 }
 
 impl AuthorizationCodeGrant {
@@ -199,11 +199,11 @@ impl AuthorizationCodeGrant {
         Self {
             code: Mutex::new(Some(code.into())),
             redirect_uri: redirect_uri.into(),
-            refresh: RefreshTokenGrant::new(client),
+            refresh: RefreshGrant::new(client),
         }
     }
 
-    /// Sets [`RefreshTokenGrant::warn_before`] for the refreshes.
+    /// Sets [`RefreshGrant::warn_before`] for the refreshes.
     #[must_use]
     pub fn warn_before(mut self, warn_before: Duration) -> Self {
         self.refresh = self.refresh.warn_before(warn_before);

@@ -17,7 +17,7 @@
 //! # });
 //! use std::sync::Arc;
 //! use auth_core::{CachedTokenProvider, MemoryStore, RequestBuilderExt};
-//! use auth_orangeconnex::{parse_redirect, refresh_token_expires_at, Client, Environment, RefreshTokenGrant};
+//! use auth_orangeconnex::{parse_redirect, refresh_token_expires_at, Client, Environment, RefreshGrant};
 //!
 //! let client = Client::builder()
 //!     .client_id("bd1d1971-d0db-11ea-b4a1-00505694c27b")
@@ -42,7 +42,7 @@
 //!
 //! // 3. From then on a provider keeps the seller's token fresh (one refresh for all
 //! //    callers), saving it in a store shared by your processes.
-//! let provider = CachedTokenProvider::builder(RefreshTokenGrant::new(client.clone()))
+//! let provider = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
 //!     .store(Arc::new(MemoryStore::new()), client.store_key("seller-42"))
 //!     .seed(token)
 //!     .build();
@@ -50,7 +50,7 @@
 //!
 //! // API calls carry `Access-Token: Bearer <token>`.
 //! let request = client
-//!     .http()
+//!     .http_client()
 //!     .post(client.api_base_url().join("3pp/sku/v3/creation")?)
 //!     .auth_token(client.auth_scheme(), &token)
 //!     .build()?;
@@ -87,11 +87,11 @@
 //!   [`refresh_token_issued_at`](auth_core::Token::refresh_token_issued_at) is when its
 //!   refresh token was issued, carried over while the vendor does not rotate it and kept
 //!   by the stores; [`refresh_token_expires_at`] tells when the seller must authorize
-//!   again, and [`RefreshTokenGrant`] logs a warning during the last
+//!   again, and [`RefreshGrant`] logs a warning during the last
 //!   [`DEFAULT_WARN_BEFORE`] (30 days). Alert on it from your own checks:
 //!   `refresh_token_expires_at(&*provider.token().await?)`. A refresh token seeded by hand
 //!   has no known age until it rotates: give it with
-//!   [`RefreshTokenGrant::refresh_token_issued_at`].
+//!   [`RefreshGrant::refresh_token_issued_at`].
 //! - **The `Access-Token` header.** API calls carry the token in `Access-Token`, not
 //!   `Authorization` ([`Client::auth_scheme`]). The default value is
 //!   `Bearer <access_token>`, because the one page of the vendor's reference that spells
@@ -133,7 +133,7 @@ pub use client::{
 pub use endpoint::{API_BASE_PATH, AUTHORIZE_PATH, Endpoints, Environment, TOKEN_PATH};
 pub use error::{VENDOR, token_rejected};
 pub use grant::{
-    AuthorizationCodeGrant, DEFAULT_WARN_BEFORE, REFRESH_TOKEN_LIFETIME, RefreshTokenGrant,
+    AuthorizationCodeGrant, DEFAULT_WARN_BEFORE, REFRESH_TOKEN_LIFETIME, RefreshGrant,
     refresh_token_expires_at,
 };
 pub use scope::Scope;

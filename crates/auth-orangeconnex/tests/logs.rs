@@ -9,7 +9,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use auth_core::{AccessToken, RefreshToken, Token, TokenSource};
-use auth_orangeconnex::RefreshTokenGrant;
+use auth_orangeconnex::RefreshGrant;
 use chrono::Utc;
 use common::{CLIENT_KEY, token_endpoint};
 use httpmock::MockServer;
@@ -71,13 +71,13 @@ async fn logs_and_spans_never_contain_the_url_or_the_tokens() {
     let previous = Token::new(AccessToken::new("at-Log-6"), None)
         .with_refresh_token(RefreshToken::new(REFRESH))
         .with_refresh_token_issued_at(Utc::now() - chrono::Duration::days(340));
-    RefreshTokenGrant::new(client.clone())
+    RefreshGrant::new(client.clone())
         .fetch_token(Some(&previous))
         .await
         .unwrap();
     // Outside the warning window: no warning.
     let young = previous.clone().with_refresh_token_issued_at(Utc::now());
-    RefreshTokenGrant::new(client)
+    RefreshGrant::new(client)
         .fetch_token(Some(&young))
         .await
         .unwrap();

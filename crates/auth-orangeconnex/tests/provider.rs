@@ -13,7 +13,7 @@ use auth_core::{
     TokenStore,
 };
 use auth_orangeconnex::{
-    AuthorizationCodeGrant, Client, RefreshTokenGrant, refresh_token_expires_at, token_rejected,
+    AuthorizationCodeGrant, Client, RefreshGrant, refresh_token_expires_at, token_rejected,
 };
 use chrono::{DateTime, Utc};
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
@@ -90,7 +90,7 @@ async fn rotation_through_cached_token_provider_keeps_each_returned_refresh_toke
 
     let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
     let key = client.store_key("seller-42");
-    let provider = CachedTokenProvider::builder(RefreshTokenGrant::new(client.clone()))
+    let provider = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
         .store(store.clone(), key.clone())
         .seed(first)
         .clock(clock.clone() as Arc<dyn Clock>)
@@ -110,7 +110,7 @@ async fn rotation_through_cached_token_provider_keeps_each_returned_refresh_toke
     first_refresh.assert_calls_async(1).await;
 
     // The store holds the rotated token: another provider (process) starts from it.
-    let other = CachedTokenProvider::builder(RefreshTokenGrant::new(client.clone()))
+    let other = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
         .store(store.clone(), key.clone())
         .seed_refresh_token(RefreshToken::new("rt-stale-seed"))
         .clock(clock.clone() as Arc<dyn Clock>)
@@ -159,7 +159,7 @@ async fn a_seeded_refresh_token_gets_its_age_from_the_grant() {
         })
         .await;
     let issued = start() - chrono::Duration::days(340);
-    let grant = RefreshTokenGrant::new(client).refresh_token_issued_at(issued);
+    let grant = RefreshGrant::new(client).refresh_token_issued_at(issued);
     let provider = CachedTokenProvider::builder(grant)
         .seed_refresh_token(RefreshToken::new("rt-seed"))
         .clock(clock.clone() as Arc<dyn Clock>)
@@ -252,12 +252,12 @@ async fn a_rejected_access_token_is_replaced_and_the_api_call_retried_once() {
         Some(start() + chrono::Duration::hours(1)),
     )
     .with_refresh_token(RefreshToken::new("rt-1"));
-    let provider = CachedTokenProvider::builder(RefreshTokenGrant::new(client.clone()))
+    let provider = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
         .seed(seed)
         .clock(clock.clone() as Arc<dyn Clock>)
         .build();
     let request = client
-        .http()
+        .http_client()
         .post(client.api_base_url().join("3pp/sku/v3/creation").unwrap())
         .body(r#"{"data":[]}"#);
     let response = provider
@@ -283,7 +283,7 @@ async fn invalid_grant_in_a_200_tells_the_provider_the_seller_must_authorize_aga
             );
         })
         .await;
-    let provider = CachedTokenProvider::builder(RefreshTokenGrant::new(client))
+    let provider = CachedTokenProvider::builder(RefreshGrant::new(client))
         .seed_refresh_token(RefreshToken::new("rt-dead"))
         .clock(clock.clone() as Arc<dyn Clock>)
         .build();

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::endpoint::{API_BASE_PATH, Environment, TOKEN_PATH};
 use crate::error::{TokenEndpoint, VENDOR, token_error};
-use crate::grant::ClientCredentials;
+use crate::grant::ClientCredentialsGrant;
 use crate::wire::{GRANT_TYPE, MAX_LIFETIME, TokenResponse};
 
 /// Where Pitney Bowes APIs expect the token: `Authorization: Bearer <token>` (the token
@@ -97,7 +97,7 @@ impl Client {
     /// retried as the [`RetryPolicy`] says.
     ///
     /// Pitney Bowes allows several valid tokens at once and advises reusing one until it
-    /// expires: use a cached provider over [`ClientCredentials`] rather than calling this
+    /// expires: use a cached provider over [`ClientCredentialsGrant`] rather than calling this
     /// per API request.
     ///
     /// # Errors
@@ -125,8 +125,8 @@ impl Client {
 
     /// This client as a [`TokenSource`](auth_core::TokenSource) (the client-credentials
     /// grant), for a cached provider to drive.
-    pub fn grant(&self) -> ClientCredentials {
-        ClientCredentials::new(self.clone())
+    pub fn grant(&self) -> ClientCredentialsGrant {
+        ClientCredentialsGrant::new(self.clone())
     }
 
     /// A cached, auto-refreshing token over [`grant`](Self::grant), held in memory.
@@ -156,7 +156,7 @@ impl Client {
         let environment = store_environment(
             inner.environment.as_str(),
             &inner.token_url,
-            &inner.environment.token_url(),
+            Some(&inner.environment.token_url()),
         );
         StoreKey::new(VENDOR, environment, inner.api_key.as_str(), "")
     }
@@ -205,9 +205,10 @@ impl Client {
             .map_err(|e| AuthError::InvalidConfig(format!("invalid API path: {e}")))
     }
 
-    /// Where the API expects the token ([`AUTH_SCHEME`]).
-    pub fn auth_scheme(&self) -> AuthScheme {
-        AUTH_SCHEME
+    /// Where the API expects the token: `Authorization: Bearer <token>`
+    /// ([`AUTH_SCHEME`]).
+    pub fn auth_scheme(&self) -> &AuthScheme {
+        &AUTH_SCHEME
     }
 
     /// The `reqwest::Client` token calls use (share it for API calls: it does not follow

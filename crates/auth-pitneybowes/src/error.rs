@@ -7,7 +7,7 @@ use reqwest::header::HeaderMap;
 
 use crate::wire::ErrorResponse;
 
-/// The vendor name in [`AuthError::Vendor`].
+/// The vendor name in [`AuthError::Vendor`] and in store keys.
 pub const VENDOR: &str = "pitneybowes";
 
 /// Gateway code for an access token it does not accept ("Invalid Access Token": wrong

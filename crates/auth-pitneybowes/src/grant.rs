@@ -13,19 +13,19 @@ use crate::Client;
 /// # Examples
 ///
 /// ```
-/// use auth_pitneybowes::{Client, ClientCredentials};
+/// use auth_pitneybowes::{Client, ClientCredentialsGrant};
 /// use auth_core::TokenSource;
 ///
 /// let client = Client::builder().api_key("k").api_secret("s").build().unwrap();
-/// let grant = ClientCredentials::new(client);
+/// let grant = ClientCredentialsGrant::new(client);
 /// assert!(!grant.needs_refresh_token());
 /// ```
 #[derive(Debug, Clone)]
-pub struct ClientCredentials {
+pub struct ClientCredentialsGrant {
     client: Client,
 }
 
-impl ClientCredentials {
+impl ClientCredentialsGrant {
     /// The grant of `client`'s key, secret and environment.
     pub fn new(client: Client) -> Self {
         Self { client }
@@ -37,14 +37,14 @@ impl ClientCredentials {
     }
 }
 
-impl From<Client> for ClientCredentials {
+impl From<Client> for ClientCredentialsGrant {
     fn from(client: Client) -> Self {
         Self::new(client)
     }
 }
 
 #[async_trait]
-impl TokenSource for ClientCredentials {
+impl TokenSource for ClientCredentialsGrant {
     /// Requests a new token ([`Client::client_credentials`]); `previous` plays no part.
     async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
         self.client.client_credentials().await

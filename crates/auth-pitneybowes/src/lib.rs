@@ -14,7 +14,7 @@
 //! #     );
 //! # });
 //! use auth_core::RequestBuilderExt;
-//! use auth_pitneybowes::{AUTH_SCHEME, Client, Environment};
+//! use auth_pitneybowes::{Client, Environment};
 //!
 //! let client = Client::builder()
 //!     .api_key("your-api-key")
@@ -31,7 +31,7 @@
 //! let request = client
 //!     .http_client()
 //!     .post(client.api_url("v1/addresses/verify")?)
-//!     .auth_token(&AUTH_SCHEME, &token)
+//!     .auth_token(client.auth_scheme(), &token)
 //!     .build()?;
 //! assert!(request.headers()["authorization"].is_sensitive());
 //! # Ok(())
@@ -48,7 +48,7 @@
 //!   callers); `CachedTokenProvider::send_with_token(.., &AUTH_SCHEME, token_rejected)`
 //!   replaces a token the API rejects and retries once. [`Client::store_key`] keys a
 //!   shared store by environment and API key.
-//! - The only grant is client credentials ([`ClientCredentials`], a
+//! - The only grant is client credentials ([`ClientCredentialsGrant`], a
 //!   [`TokenSource`](auth_core::TokenSource)): there is no refresh token, a new token is
 //!   simply requested again. Tokens last 10 hours; Pitney Bowes advises reusing one until
 //!   it expires, and several may be valid at once.
@@ -76,8 +76,8 @@ pub mod wire;
 pub use client::{AUTH_SCHEME, Client, ClientBuilder};
 pub use endpoint::{API_BASE_PATH, Environment, TOKEN_PATH};
 pub use error::{EXPIRED_ACCESS_TOKEN, INVALID_ACCESS_TOKEN, VENDOR, token_rejected};
-pub use grant::ClientCredentials;
+pub use grant::ClientCredentialsGrant;
 pub use scope::Scope;
 
-/// The core crate this one builds on, re-exported so users name the same version.
+/// The core crate, re-exported so users name the same version.
 pub use auth_core;

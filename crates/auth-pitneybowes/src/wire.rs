@@ -21,7 +21,7 @@ pub const GRANT_TYPE: &str = "client_credentials";
 
 /// The lifetime Pitney Bowes documents ("the token expires after 10 hours"), assumed only
 /// when a body gives no lifetime at all (`expiresIn`, `expires_in`, a JWT `exp - iat`).
-pub const DOCUMENTED_LIFETIME: Duration = Duration::from_secs(10 * 3600);
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 3600);
 
 /// The longest lifetime taken from a body; longer ones are nonsense (and would overflow
 /// the date arithmetic). [`Client`](crate::Client) refuses a body stating one;
@@ -158,7 +158,7 @@ impl TokenResponse {
             tracing::warn!(
                 "the token response states no lifetime; assuming the documented 10 hours"
             );
-            Some(DOCUMENTED_LIFETIME)
+            Some(DEFAULT_ACCESS_TOKEN_LIFETIME)
         });
         let lifetime = lifetime.map(|lifetime| lifetime.min(MAX_LIFETIME));
 
