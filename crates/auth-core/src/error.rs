@@ -268,6 +268,39 @@ impl AuthError {
         }
     }
 
+    /// Sets `hint` on an [`OAuth`](Self::OAuth) error with `code` that has no hint yet
+    /// (a vendor crate's advice, such as Amazon's 180-day secret rotation for
+    /// `invalid_client`); any other error is returned unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_core::{AuthError, OAuthErrorCode};
+    ///
+    /// let e = AuthError::oauth(OAuthErrorCode::InvalidClient, None, Some(401))
+    ///     .with_hint_for(&OAuthErrorCode::InvalidClient, "rotate the client secret");
+    /// assert!(e.to_string().ends_with("; rotate the client secret"));
+    /// ```
+    #[must_use]
+    pub fn with_hint_for(self, for_code: &OAuthErrorCode, new_hint: impl Into<String>) -> Self {
+        match self {
+            Self::OAuth {
+                code,
+                description,
+                status,
+                request_id,
+                hint: None,
+            } if &code == for_code => Self::OAuth {
+                code,
+                description,
+                status,
+                request_id,
+                hint: Some(new_hint.into()),
+            },
+            other => other,
+        }
+    }
+
     /// A store error from any error type.
     pub fn store(
         message: impl Into<String>,

@@ -82,6 +82,15 @@ impl Token {
         self
     }
 
+    /// Sets the token type if the vendor sent one (keeps `Bearer` otherwise).
+    #[must_use]
+    pub fn with_token_type_opt(self, token_type: Option<String>) -> Self {
+        match token_type {
+            Some(token_type) => self.with_token_type(token_type),
+            None => self,
+        }
+    }
+
     /// Sets when the token was issued (our send time of the request that got it).
     #[must_use]
     pub fn with_issued_at(mut self, issued_at: DateTime<Utc>) -> Self {
