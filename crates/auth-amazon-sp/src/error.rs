@@ -24,8 +24,8 @@ rotateApplicationClientSecret) and configure the new secret";
 /// `invalid_client` the 180-day rotation hint. Any other body becomes [`AuthError::Http`]
 /// with a redacted excerpt.
 pub(crate) fn lwa_error(raw: &RawResponse<'_>) -> AuthError {
-    let mut error = raw.standard_error();
-    if let AuthError::OAuth { code, hint, .. } = &mut error {
+    let error = raw.standard_error();
+    if let AuthError::OAuth { code, .. } = &error {
         tracing::debug!(
             status = raw.status.as_u16(),
             error = %code,
@@ -35,11 +35,8 @@ pub(crate) fn lwa_error(raw: &RawResponse<'_>) -> AuthError {
                 .as_deref(),
             "LWA refused the token request"
         );
-        if *code == OAuthErrorCode::InvalidClient {
-            *hint = Some(CLIENT_SECRET_ROTATION_HINT.to_owned());
-        }
     }
-    error
+    error.with_hint_for(&OAuthErrorCode::InvalidClient, CLIENT_SECRET_ROTATION_HINT)
 }
 
 /// The error for a non-2xx answer of an SP-API operation (the Tokens API).

@@ -15,7 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
 use crate::endpoint::{ApiFamily, Endpoint, Environment, parse_static};
-use crate::error::{self, VENDOR, hint_for};
+use crate::error::{self, VENDOR};
 use crate::scope::{Generation, Scope};
 use crate::wire;
 
@@ -495,7 +495,7 @@ impl Client {
         let token = self
             .token_call(&body, &[refresh_token.expose_secret()])
             .await
-            .map_err(|e| hint_for(e, &OAuthErrorCode::InvalidGrant, REFRESH_SPENT_HINT))?;
+            .map_err(|e| e.with_hint_for(&OAuthErrorCode::InvalidGrant, REFRESH_SPENT_HINT))?;
         if token.refresh_token().is_some() {
             Ok(token)
         } else {
@@ -527,8 +527,7 @@ impl Client {
         let result = self.token_call(&body, &[]).await;
         match self.inner.endpoint {
             Endpoint::Partner => result.map_err(|e| {
-                hint_for(
-                    e,
+                e.with_hint_for(
                     &OAuthErrorCode::UnauthorizedClient,
                     PARTNER_CLIENT_CREDENTIALS_HINT,
                 )

@@ -39,8 +39,7 @@ pub(crate) fn empty_response(raw: &RawResponse<'_>) -> Result<(), AuthError> {
 /// - Anything else is [`AuthError::Http`] with a redacted excerpt.
 pub(crate) fn error_response(raw: &RawResponse<'_>) -> AuthError {
     if let Some(error) = raw.oauth_error() {
-        return hint_for(
-            error,
+        return error.with_hint_for(
             &OAuthErrorCode::Other("invalid_account".into()),
             "the Enterprise client may not act for this easyship_company_id; check the \
              child company id",
@@ -55,19 +54,6 @@ pub(crate) fn error_response(raw: &RawResponse<'_>) -> AuthError {
         return raw.vendor_error(VENDOR, Some(raw.scrub(&body.error.code)), message);
     }
     raw.standard_error()
-}
-
-/// Sets `hint` on an OAuth error of `code` that has none.
-pub(crate) fn hint_for(mut error: AuthError, code: &OAuthErrorCode, hint: &str) -> AuthError {
-    if let AuthError::OAuth {
-        code: c, hint: h, ..
-    } = &mut error
-        && c == code
-        && h.is_none()
-    {
-        *h = Some(hint.to_owned());
-    }
-    error
 }
 
 /// Whether an Easyship API response says the access token was rejected, so the

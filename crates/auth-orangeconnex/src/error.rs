@@ -83,17 +83,22 @@ pub(crate) fn check_response(raw: &RawResponse<'_>) -> Result<TokenResponse, Aut
 
 /// Adds the status hint to an OAuth error that has no hint of its own (`invalid_grant`
 /// and `invalid_client` keep auth-core's).
-fn with_status_hint(mut error: AuthError, status: StatusCode) -> AuthError {
-    if let AuthError::OAuth { code, hint, .. } = &mut error
-        && hint.is_none()
-        && !matches!(
-            code,
-            OAuthErrorCode::InvalidGrant | OAuthErrorCode::InvalidClient
-        )
-    {
-        *hint = status_hint(status).map(str::to_owned);
+fn with_status_hint(error: AuthError, status: StatusCode) -> AuthError {
+    let code = match &error {
+        AuthError::OAuth { code, .. }
+            if !matches!(
+                code,
+                OAuthErrorCode::InvalidGrant | OAuthErrorCode::InvalidClient
+            ) =>
+        {
+            code.clone()
+        }
+        _ => return error,
+    };
+    match status_hint(status) {
+        Some(hint) => error.with_hint_for(&code, hint),
+        None => error,
     }
-    error
 }
 
 /// Whether an Orange Connex API response says the access token was rejected, so that

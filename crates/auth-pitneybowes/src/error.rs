@@ -83,13 +83,13 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
 
     if let Some(ErrorResponse::OAuth { .. }) = parsed {
         // The core parses the standard body (and scrubs its description).
-        let mut error = raw.standard_error();
-        if let AuthError::OAuth { code, hint, .. } = &mut error
-            && (status == 401 || *code == OAuthErrorCode::InvalidClient)
-        {
-            *hint = Some(endpoint.rejected_hint());
-        }
-        return error;
+        // On a 401 whatever the code (the Basic credentials are all a 401 can be about).
+        let error = raw.standard_error();
+        let rejected = match &error {
+            AuthError::OAuth { code, .. } if status == 401 => code.clone(),
+            _ => OAuthErrorCode::InvalidClient,
+        };
+        return error.with_hint_for(&rejected, endpoint.rejected_hint());
     }
 
     if status == 401 {
