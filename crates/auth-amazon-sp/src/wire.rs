@@ -129,10 +129,11 @@ pub struct TokenResponse {
     /// `bearer`.
     #[serde(default)]
     pub token_type: Option<String>,
-    /// Lifetime in seconds (3600).
+    /// Lifetime in seconds (3600). Signed, so that a zero or negative value still parses
+    /// (it is then not believed: see [`into_token`](Self::into_token)).
     #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
     #[serde(default)]
-    pub expires_in: Option<u64>,
+    pub expires_in: Option<i64>,
     /// The long-lived refresh token (`Atzr|...`) on the refresh and authorization-code
     /// grants. LWA does not rotate it: a refresh answers with the same one.
     #[serde(default, deserialize_with = "refresh_token")]
@@ -142,20 +143,44 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
-/// The lifetime assumed when LWA leaves `expires_in` out (it never has: its documented
-/// access-token lifetime is one hour). A token with no expiry would be cached forever.
+/// The lifetime assumed when LWA states no usable `expires_in` (it never has: its
+/// documented access-token and RDT lifetime is one hour). A token with no expiry would be
+/// cached forever; one with a zero lifetime would be refreshed on every call.
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The longest `expires_in` believed (366 days); a longer one is treated as absent.
+pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// A stated lifetime that can be right: 1 s up to [`MAX_ACCESS_TOKEN_LIFETIME`]. Anything
+/// else is logged and treated as absent (zero or negative would make a token born
+/// expired, refreshed on every call; an absurd one would make it never expire).
+fn usable_lifetime(expires_in: Option<i64>) -> Option<Duration> {
+    let seconds = expires_in?;
+    match u64::try_from(seconds) {
+        Ok(s) if s > 0 && s <= MAX_ACCESS_TOKEN_LIFETIME.as_secs() => Some(Duration::from_secs(s)),
+        _ => {
+            tracing::warn!(
+                expires_in = seconds,
+                "Amazon token response states an unusable lifetime; assuming one hour"
+            );
+            None
+        }
+    }
+}
 
 impl TokenResponse {
     /// The [`Token`]: expiry is `sent_at` (when our request left) plus `expires_in`.
+    ///
+    /// An `expires_in` that is absent, zero or negative, or longer than
+    /// [`MAX_ACCESS_TOKEN_LIFETIME`], is not believed: [`DEFAULT_ACCESS_TOKEN_LIFETIME`]
+    /// is assumed and a warning logged.
     pub fn into_token(self, sent_at: DateTime<Utc>) -> Token {
-        let lifetime = match self.expires_in {
-            Some(seconds) => Duration::from_secs(seconds),
-            None => {
+        let lifetime = usable_lifetime(self.expires_in).unwrap_or_else(|| {
+            if self.expires_in.is_none() {
                 tracing::warn!("LWA token response has no expires_in; assuming one hour");
-                DEFAULT_ACCESS_TOKEN_LIFETIME
             }
-        };
+            DEFAULT_ACCESS_TOKEN_LIFETIME
+        });
         oauth_token(
             self.access_token,
             self.token_type,
@@ -298,21 +323,19 @@ pub struct CreateRestrictedDataTokenResponse {
     /// The RDT, sent as `x-amz-access-token` on the restricted calls.
     #[serde(deserialize_with = "access_token")]
     pub restricted_data_token: AccessToken,
-    /// Lifetime in seconds.
+    /// Lifetime in seconds (3600). Signed, so that a zero or negative value still parses
+    /// (it is then not believed: see [`into_token`](Self::into_token)).
     #[serde_as(as = "PickFirst<(_, DisplayFromStr)>")]
-    pub expires_in: u64,
+    pub expires_in: i64,
 }
 
 impl CreateRestrictedDataTokenResponse {
-    /// The RDT as a [`Token`] expiring `expiresIn` after `sent_at`.
+    /// The RDT as a [`Token`] expiring `expiresIn` after `sent_at`; a zero, negative or
+    /// absurd `expiresIn` is not believed (one hour is assumed, with a warning).
     pub fn into_token(self, sent_at: DateTime<Utc>) -> Token {
-        let at = expiry(
-            sent_at,
-            Some(Duration::from_secs(self.expires_in)),
-            None,
-            None,
-            DEFAULT_MAX_CLOCK_SKEW,
-        );
+        let lifetime =
+            usable_lifetime(Some(self.expires_in)).unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME);
+        let at = expiry(sent_at, Some(lifetime), None, None, DEFAULT_MAX_CLOCK_SKEW);
         Token::new(self.restricted_data_token, at).with_issued_at(sent_at)
     }
 }
@@ -405,6 +428,23 @@ mod tests {
             token.expires_at(),
             Some("2026-03-01T13:00:00Z".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn zero_negative_or_absurd_expires_in_is_treated_as_absent() {
+        let hour_later = Some("2026-03-01T13:00:00Z".parse().unwrap());
+        for bad in ["0", "-1", "\"-3600\"", "31708800", "9223372036854775807"] {
+            let body = format!(r#"{{"access_token":"a","expires_in":{bad}}}"#);
+            let token = serde_json::from_str::<TokenResponse>(&body)
+                .unwrap()
+                .into_token(sent());
+            assert_eq!(token.expires_at(), hour_later, "{bad}");
+            let body = format!(r#"{{"restrictedDataToken":"Atz.sprdt|x","expiresIn":{bad}}}"#);
+            let rdt = serde_json::from_str::<CreateRestrictedDataTokenResponse>(&body)
+                .unwrap()
+                .into_token(sent());
+            assert_eq!(rdt.expires_at(), hour_later, "rdt {bad}");
+        }
     }
 
     #[test]

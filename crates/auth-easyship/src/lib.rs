@@ -67,7 +67,9 @@
 //!   endpoint ([`Endpoint`]), in production or the sandbox ([`Environment`]). Request
 //!   bodies are JSON with exactly the documented properties ([`wire`]).
 //! - Expiry is our send time plus `expires_in`, made earlier (never later) by Easyship's
-//!   `created_at` when that is within a few minutes of our clock.
+//!   `created_at` when that is within a few minutes of our clock. A missing, zero,
+//!   negative or absurd `expires_in` is not believed: the typical 7200 s are assumed
+//!   ([`wire::DEFAULT_ACCESS_TOKEN_LIFETIME`]) and a warning logged.
 //! - **Refresh tokens are single-use.** Every refresh returns a new one and the old one is
 //!   dead; reusing it is `invalid_grant` and the seller must authorize again. Let a
 //!   [`CachedTokenProvider`] with a [`TokenStore`](auth_core::TokenStore) drive

@@ -13,6 +13,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
+/// The lifetime assumed when a response states no usable `expires_in`: 7200 s, the
+/// lifetime Easyship documents as typical. Without it a token would be cached as never
+/// expiring (no `expires_in`) or as born expired and refreshed on every call (`0`).
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
+
+/// The longest `expires_in` believed (366 days); a longer one is treated as absent.
+pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// `grant_type` values.
 pub(crate) const AUTHORIZATION_CODE: &str = "authorization_code";
 pub(crate) const REFRESH_TOKEN: &str = "refresh_token";
@@ -92,9 +100,10 @@ pub struct TokenResponse {
     /// `"Bearer"`.
     #[serde(default)]
     pub token_type: Option<String>,
-    /// Lifetime in seconds (typically 7200).
+    /// Lifetime in seconds (typically 7200). Signed, so that a zero or negative value
+    /// still parses (it is then not believed: see [`into_token`](Self::into_token)).
     #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
-    pub expires_in: Option<u64>,
+    pub expires_in: Option<i64>,
     /// The next refresh token: present on the authorization-code, refresh and delegated
     /// account grants, absent on client credentials. Single-use: the one just spent no
     /// longer works.
@@ -117,6 +126,10 @@ impl TokenResponse {
     /// remaining lifetime of a token created before this request. A server time further
     /// off is ignored with a warning (see [`auth_core::token::expiry`]).
     ///
+    /// An `expires_in` that is absent, zero or negative, or longer than
+    /// [`MAX_ACCESS_TOKEN_LIFETIME`], is not believed: the token is given
+    /// [`DEFAULT_ACCESS_TOKEN_LIFETIME`] and a warning is logged.
+    ///
     /// # Examples
     ///
     /// ```
@@ -132,17 +145,22 @@ impl TokenResponse {
     /// assert_eq!(token.scopes().to_string(), "rate label");
     /// ```
     pub fn into_token(self, sent_at: DateTime<Utc>) -> Token {
-        let lifetime = self.expires_in.map(Duration::from_secs);
+        let lifetime = usable_lifetime(self.expires_in).unwrap_or_else(|| {
+            if self.expires_in.is_none() {
+                tracing::warn!(
+                    assumed_seconds = DEFAULT_ACCESS_TOKEN_LIFETIME.as_secs(),
+                    "Easyship token response has no expires_in; assuming the typical lifetime"
+                );
+            }
+            DEFAULT_ACCESS_TOKEN_LIFETIME
+        });
         let created_at = self.created_at.and_then(from_unix_seconds);
-        let server_expiry = created_at.zip(self.expires_in).and_then(|(created, secs)| {
-            i64::try_from(secs)
-                .ok()
-                .and_then(chrono::TimeDelta::try_seconds)
-                .map(|d| created + d)
+        let server_expiry = created_at.and_then(|created| {
+            created.checked_add_signed(chrono::TimeDelta::from_std(lifetime).ok()?)
         });
         let expires_at = expiry(
             sent_at,
-            lifetime,
+            Some(lifetime),
             created_at,
             server_expiry,
             DEFAULT_MAX_CLOCK_SKEW,
@@ -155,6 +173,24 @@ impl TokenResponse {
             self.scope.as_deref(),
             sent_at,
         )
+    }
+}
+
+/// A stated `expires_in` that can be right: 1 s up to [`MAX_ACCESS_TOKEN_LIFETIME`].
+/// Anything else is logged and treated as absent (zero or negative would make a token born
+/// expired, refreshed on every call; an absurd one would make it never expire).
+fn usable_lifetime(expires_in: Option<i64>) -> Option<Duration> {
+    let seconds = expires_in?;
+    match u64::try_from(seconds) {
+        Ok(s) if s > 0 && s <= MAX_ACCESS_TOKEN_LIFETIME.as_secs() => Some(Duration::from_secs(s)),
+        _ => {
+            tracing::warn!(
+                expires_in = seconds,
+                assumed_seconds = DEFAULT_ACCESS_TOKEN_LIFETIME.as_secs(),
+                "Easyship token response states an unusable expires_in; assuming the typical lifetime"
+            );
+            None
+        }
     }
 }
 
@@ -264,8 +300,40 @@ mod tests {
         let token = r.into_token(at(5));
         assert_eq!(token.token_type(), "Bearer");
         assert!(token.scopes().is_empty());
+    }
+
+    #[test]
+    fn missing_expires_in_assumes_the_typical_two_hours_instead_of_never_expiring() {
         let r: TokenResponse = serde_json::from_str(r#"{"access_token":"a"}"#).unwrap();
-        assert_eq!(r.into_token(at(5)).expires_at(), None);
+        assert_eq!(r.into_token(at(5)).expires_at(), Some(at(5 + 7200)));
+        // created_at still only makes it earlier.
+        let r: TokenResponse =
+            serde_json::from_str(r#"{"access_token":"a","created_at":1000}"#).unwrap();
+        assert_eq!(r.into_token(at(1010)).expires_at(), Some(at(1000 + 7200)));
+    }
+
+    #[test]
+    fn zero_negative_or_absurd_expires_in_is_treated_as_absent() {
+        for bad in [
+            "0",
+            "-5",
+            "\"-1\"",
+            "31708800",
+            "10000000000000",
+            "9223372036854775807",
+        ] {
+            let body = format!(r#"{{"access_token":"a","expires_in":{bad}}}"#);
+            let r: TokenResponse = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                r.into_token(at(5)).expires_at(),
+                Some(at(5 + 7200)),
+                "{bad}"
+            );
+        }
+        // The longest believed lifetime is kept.
+        let r: TokenResponse =
+            serde_json::from_str(r#"{"access_token":"a","expires_in":31622400}"#).unwrap();
+        assert_eq!(r.into_token(at(5)).expires_at(), Some(at(5 + 31_622_400)));
     }
 
     #[test]

@@ -82,7 +82,8 @@
 //! - **Refresh tokens are kept.** A refresh may or may not return a new refresh token;
 //!   the returned one is kept, and when none comes back the one sent is kept (Orange
 //!   Connex does not document refresh tokens as single-use). Access tokens last 3600 s
-//!   (assumed when `expires_in` is missing).
+//!   (assumed when `expires_in` is missing, and with a warning when it is zero, negative
+//!   or absurd).
 //! - **Refresh tokens live one year** ([`REFRESH_TOKEN_LIFETIME`]). A token's
 //!   [`refresh_token_issued_at`](auth_core::Token::refresh_token_issued_at) is when its
 //!   refresh token was issued, carried over while the vendor does not rotate it and kept

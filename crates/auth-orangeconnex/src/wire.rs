@@ -17,9 +17,12 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_with::{DisplayFromStr, FromInto, PickFirst, serde_as};
 
-/// How long an access token lives when the response does not say: 3600 s, the lifetime
-/// the vendor documents.
+/// How long an access token lives when the response does not say, or states a lifetime
+/// that cannot be right: 3600 s, the lifetime the vendor documents.
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The longest `expires_in` believed (366 days); a longer one is treated as absent.
+pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// The body of `POST /oauth/token` (code exchange and refresh), HTTP 200 or 201.
 ///
@@ -82,7 +85,10 @@ impl TokenResponse {
     ///
     /// - `status` is the response's HTTP status (reported in errors).
     /// - `sent_at` is the local time the request was sent: the access token expires at
-    ///   `sent_at + expires_in` ([`DEFAULT_ACCESS_TOKEN_LIFETIME`] when absent).
+    ///   `sent_at + expires_in` ([`DEFAULT_ACCESS_TOKEN_LIFETIME`] when absent; also, with
+    ///   a warning, when zero, negative or longer than [`MAX_ACCESS_TOKEN_LIFETIME`]: a
+    ///   token born expired would be refreshed on every call, one with an absurd lifetime
+    ///   never).
     /// - `previous` is the refresh token the request used (`None` for a code exchange).
     ///
     /// The returned token keeps the refresh token the response carries; when it carries
@@ -152,9 +158,7 @@ impl TokenResponse {
                 ),
             });
         }
-        let lifetime = self.expires_in.map_or(DEFAULT_ACCESS_TOKEN_LIFETIME, |s| {
-            Duration::from_secs(u64::try_from(s).unwrap_or(0))
-        });
+        let lifetime = usable_lifetime(self.expires_in).unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME);
         let expires_at = expiry(sent_at, Some(lifetime), None, None, DEFAULT_MAX_CLOCK_SKEW);
 
         let returned = self
@@ -179,6 +183,23 @@ impl TokenResponse {
             token = token.with_refresh_token_issued_at(at);
         }
         Ok(token)
+    }
+}
+
+/// A stated lifetime that can be right: 1 s up to [`MAX_ACCESS_TOKEN_LIFETIME`]. Anything
+/// else is logged and treated as absent (zero or negative would make a token born
+/// expired, refreshed on every call; an absurd one would make it never expire).
+fn usable_lifetime(expires_in: Option<i64>) -> Option<Duration> {
+    let seconds = expires_in?;
+    match u64::try_from(seconds) {
+        Ok(s) if s > 0 && s <= MAX_ACCESS_TOKEN_LIFETIME.as_secs() => Some(Duration::from_secs(s)),
+        _ => {
+            tracing::warn!(
+                expires_in = seconds,
+                "Orange Connex token response states an unusable expires_in; assuming the documented 3600 s"
+            );
+            None
+        }
     }
 }
 
@@ -251,10 +272,28 @@ mod tests {
             token.expires_at(),
             Some(sent() + chrono::Duration::hours(1))
         );
-        let token = parse(r#"{"access_token":"a","expires_in":-5}"#)
+    }
+
+    #[test]
+    fn zero_negative_or_absurd_expires_in_means_the_documented_hour() {
+        // Previously -5 and 0 gave a token born expired (a refresh on every call), and an
+        // absurd lifetime one that never expired.
+        for bad in ["-5", "0", "\"-1\"", "31708800", "9223372036854775807"] {
+            let body = format!(r#"{{"access_token":"a","expires_in":{bad}}}"#);
+            let token = parse(&body).into_token(200, sent(), None).unwrap();
+            assert_eq!(
+                token.expires_at(),
+                Some(sent() + chrono::Duration::hours(1)),
+                "{bad}"
+            );
+        }
+        let token = parse(r#"{"access_token":"a","expires_in":31622400}"#)
             .into_token(200, sent(), None)
             .unwrap();
-        assert_eq!(token.expires_at(), Some(sent()));
+        assert_eq!(
+            token.expires_at(),
+            Some(sent() + chrono::Duration::seconds(31_622_400))
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use url::Url;
 use crate::endpoint::{API_BASE_PATH, Environment, TOKEN_PATH};
 use crate::error::{TokenEndpoint, VENDOR, token_error};
 use crate::grant::ClientCredentialsGrant;
-use crate::wire::{GRANT_TYPE, MAX_LIFETIME, TokenResponse};
+use crate::wire::{GRANT_TYPE, TokenResponse};
 
 /// Where Pitney Bowes APIs expect the token: `Authorization: Bearer <token>` (the token
 /// response's `tokenType` `"BearerToken"` means this).
@@ -270,17 +270,6 @@ fn parse_token_response(
         return Err(AuthError::Decode {
             status: raw.status.as_u16(),
             detail: "the access_token is empty".into(),
-        });
-    }
-    if let Some(lifetime) = response.lifetime()
-        && lifetime > MAX_LIFETIME
-    {
-        return Err(AuthError::Decode {
-            status: raw.status.as_u16(),
-            detail: format!(
-                "a token lifetime of {} s is out of range (Pitney Bowes tokens last hours)",
-                lifetime.as_secs()
-            ),
         });
     }
     Ok(response.into_token(raw.sent_at))

@@ -20,13 +20,14 @@ use serde_with::{DisplayFromStr, FromInto, PickFirst, serde_as};
 pub const GRANT_TYPE: &str = "client_credentials";
 
 /// The lifetime Pitney Bowes documents ("the token expires after 10 hours"), assumed only
-/// when a body gives no lifetime at all (`expiresIn`, `expires_in`, a JWT `exp - iat`).
+/// when a body gives no usable lifetime at all (`expiresIn`, `expires_in`, a JWT
+/// `exp - iat`).
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 3600);
 
-/// The longest lifetime taken from a body; longer ones are nonsense (and would overflow
-/// the date arithmetic). [`Client`](crate::Client) refuses a body stating one;
-/// [`TokenResponse::expires_at`] caps it here.
-pub const MAX_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+/// The longest lifetime believed from a body (366 days); a longer one is nonsense (and
+/// would overflow the date arithmetic), so it is treated as absent, like a zero or
+/// negative one.
+pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// A successful token response, in either shape Pitney Bowes sends.
 ///
@@ -82,14 +83,16 @@ pub struct TokenResponse {
     pub issued_at: Option<i64>,
 
     /// `expiresIn` (classic shape): the lifetime in seconds, sent as a string (`"35999"`:
-    /// one second short of 10 hours).
+    /// one second short of 10 hours). Signed, so that a zero or negative value still
+    /// parses (it is then not believed: see [`lifetime`](Self::lifetime)).
     #[serde(rename = "expiresIn")]
     #[serde_as(as = "Option<PickFirst<(DisplayFromStr, _)>>")]
-    pub expires_in_classic: Option<u64>,
+    pub expires_in_classic: Option<i64>,
 
-    /// `expires_in` (RFC 6749 shape): the lifetime in seconds, a number.
+    /// `expires_in` (RFC 6749 shape): the lifetime in seconds, a number (signed, as
+    /// `expiresIn`).
     #[serde_as(as = "Option<PickFirst<(DisplayFromStr, _)>>")]
-    pub expires_in: Option<u64>,
+    pub expires_in: Option<i64>,
 
     /// `clientID` (classic shape): the API key the token was issued to.
     #[serde(rename = "clientID")]
@@ -116,11 +119,11 @@ pub struct JwtClaims {
 }
 
 impl TokenResponse {
-    /// The lifetime the body states: `expiresIn`, else `expires_in`.
+    /// The lifetime the body states (`expiresIn`, else `expires_in`), if it can be right:
+    /// `None` when the body states none, or states zero, a negative number or more than
+    /// [`MAX_ACCESS_TOKEN_LIFETIME`] (logged as a warning).
     pub fn lifetime(&self) -> Option<Duration> {
-        self.expires_in_classic
-            .or(self.expires_in)
-            .map(Duration::from_secs)
+        usable_lifetime(self.expires_in_classic.or(self.expires_in))
     }
 
     /// The token type as sent (`tokenType`, else `token_type`).
@@ -151,16 +154,16 @@ impl TokenResponse {
     /// `issuedAt + expiresIn`, and a JWT's `exp`, may only make it earlier, and only when
     /// the server time they come from (`issuedAt`; the JWT's `iat`, or `exp` less the
     /// lifetime) is within [`DEFAULT_MAX_CLOCK_SKEW`] of `sent_at`
-    /// ([`auth_core::token::expiry`] decides). A lifetime is capped at [`MAX_LIFETIME`].
+    /// ([`auth_core::token::expiry`] decides). A lifetime that cannot be right (zero,
+    /// negative, more than [`MAX_ACCESS_TOKEN_LIFETIME`]) counts as none.
     pub fn expires_at(&self, sent_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let jwt = self.jwt_claims().unwrap_or_default();
         let lifetime = self.lifetime().or_else(|| jwt_lifetime(&jwt)).or_else(|| {
             tracing::warn!(
-                "the token response states no lifetime; assuming the documented 10 hours"
+                "the token response states no usable lifetime; assuming the documented 10 hours"
             );
             Some(DEFAULT_ACCESS_TOKEN_LIFETIME)
         });
-        let lifetime = lifetime.map(|lifetime| lifetime.min(MAX_LIFETIME));
 
         let issued = self.issued_at.and_then(token::from_unix_millis);
         let issued_expiry = issued.zip(lifetime).and_then(|(at, life)| add(at, life));
@@ -206,8 +209,24 @@ impl TokenResponse {
 }
 
 fn jwt_lifetime(claims: &JwtClaims) -> Option<Duration> {
-    let seconds = claims.exp?.checked_sub(claims.iat?)?;
-    u64::try_from(seconds).ok().map(Duration::from_secs)
+    usable_lifetime(claims.exp?.checked_sub(claims.iat?))
+}
+
+/// A stated lifetime that can be right: 1 s up to [`MAX_ACCESS_TOKEN_LIFETIME`]. Anything
+/// else is logged and treated as absent (zero or negative would make a token born
+/// expired, fetched again on every call; an absurd one would make it never expire).
+fn usable_lifetime(seconds: Option<i64>) -> Option<Duration> {
+    let seconds = seconds?;
+    match u64::try_from(seconds) {
+        Ok(s) if s > 0 && s <= MAX_ACCESS_TOKEN_LIFETIME.as_secs() => Some(Duration::from_secs(s)),
+        _ => {
+            tracing::warn!(
+                lifetime = seconds,
+                "Pitney Bowes token response states an unusable lifetime; ignoring it"
+            );
+            None
+        }
+    }
 }
 
 fn add(at: DateTime<Utc>, by: Duration) -> Option<DateTime<Utc>> {
@@ -619,7 +638,6 @@ mod tests {
     fn bad_number_strings_fail_to_parse() {
         for body in [
             r#"{"access_token":"a","expiresIn":"ten hours"}"#,
-            r#"{"access_token":"a","expiresIn":"-5"}"#,
             r#"{"access_token":"a","issuedAt":"yesterday"}"#,
         ] {
             assert!(
@@ -745,19 +763,52 @@ mod tests {
     }
 
     #[test]
-    fn absurd_lifetimes_are_capped_instead_of_overflowing() {
+    fn absurd_lifetimes_are_not_believed_and_never_overflow() {
         let sent = t("2026-03-01T12:00:00Z");
-        for lifetime in [10_000_000_000_000u64, u64::MAX] {
+        for lifetime in [31_708_800, 10_000_000_000_000i64, i64::MAX] {
             let r: TokenResponse = serde_json::from_value(serde_json::json!({
                 "access_token": "a", "expiresIn": lifetime.to_string(), "issuedAt": i64::MAX
             }))
             .unwrap();
+            assert_eq!(r.lifetime(), None, "{lifetime}");
             let token = r.into_token(sent);
             assert_eq!(
                 token.expires_at(),
-                Some(sent + chrono::Duration::from_std(MAX_LIFETIME).unwrap())
+                Some(sent + chrono::Duration::hours(10)),
+                "{lifetime}"
             );
         }
+        // The longest believed lifetime is kept.
+        let r: TokenResponse =
+            serde_json::from_str(r#"{"access_token":"a","expires_in":31622400}"#).unwrap();
+        assert_eq!(r.lifetime(), Some(MAX_ACCESS_TOKEN_LIFETIME));
+    }
+
+    #[test]
+    fn zero_or_negative_lifetimes_are_treated_as_absent() {
+        let sent = t("2026-03-01T12:00:00Z");
+        for body in [
+            r#"{"access_token":"a","expiresIn":"0"}"#,
+            r#"{"access_token":"a","expiresIn":"-5"}"#,
+            r#"{"access_token":"a","expires_in":0}"#,
+            r#"{"access_token":"a","expires_in":-1}"#,
+        ] {
+            let r: TokenResponse = serde_json::from_str(body).unwrap();
+            assert_eq!(r.lifetime(), None, "{body}");
+            assert_eq!(
+                r.expires_at(sent),
+                Some(sent + chrono::Duration::hours(10)),
+                "{body}"
+            );
+        }
+        // A JWT's own lifetime is the next choice.
+        let iat = sent.timestamp();
+        let r: TokenResponse = serde_json::from_value(serde_json::json!({
+            "access_token": jwt(&format!(r#"{{"iat":{iat},"exp":{}}}"#, iat + 3600)),
+            "expires_in": 0
+        }))
+        .unwrap();
+        assert_eq!(r.expires_at(sent), Some(sent + chrono::Duration::hours(1)));
     }
 
     #[test]

@@ -195,7 +195,6 @@ async fn unusable_2xx_bodies_are_decode_errors_that_never_quote_the_token() {
     for body in [
         r#"{"access_token":"tok-LEAK-1","expiresIn":"ten hours"}"#,
         r#"{"access_token":"","tokenType":"BearerToken","expiresIn":"35999"}"#,
-        r#"{"access_token":"tok-LEAK-1","expiresIn":"99999999999"}"#,
         r#"{"tokenType":"BearerToken","expiresIn":"35999","note":"tok-LEAK-1"}"#,
         "access_token=tok-LEAK-1",
         "",
@@ -213,6 +212,32 @@ async fn unusable_2xx_bodies_are_decode_errors_that_never_quote_the_token() {
         );
         let shown = format!("{err} {err:?}");
         assert!(!shown.contains("LEAK"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn unusable_lifetimes_give_a_token_with_the_documented_ten_hours() {
+    // A zero lifetime used to make a token born expired (a new token request on every
+    // call) and an absurd one a decode error: both are now treated as absent.
+    for body in [
+        r#"{"access_token":"tok-1","expiresIn":"0"}"#,
+        r#"{"access_token":"tok-1","expiresIn":"-1"}"#,
+        r#"{"access_token":"tok-1","expiresIn":"99999999999"}"#,
+    ] {
+        let server = MockServer::start_async().await;
+        let (_mock, _) = token_endpoint(&server, 200, "application/json", body).await;
+        let before = chrono::Utc::now();
+        let token = client(&server, "k-1234", "s-1234")
+            .client_credentials()
+            .await
+            .unwrap_or_else(|e| panic!("{body}: {e}"));
+        let lifetime = token.expires_at().unwrap() - before;
+        assert!(
+            (chrono::Duration::hours(10)
+                ..chrono::Duration::hours(10) + chrono::Duration::minutes(1))
+                .contains(&lifetime),
+            "{body}: {lifetime}"
+        );
     }
 }
 
