@@ -81,14 +81,25 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
         f.debug_struct("Client")
-            .field("token_url", &inner.token_url.as_str())
-            .field("sp_api_url", &inner.sp_api_url.as_str())
+            .field("token_url", &show_url(&inner.token_url))
+            .field("sp_api_url", &show_url(&inner.sp_api_url))
             .field("environment", &inner.environment)
             .field("region", &inner.region)
             .field("body_format", &inner.body_format)
             .field("credentials", &inner.credentials)
             .finish_non_exhaustive()
     }
+}
+
+/// Scheme, host, port and path of `url`: all that `Debug` shows of a URL, because one
+/// given by the user may carry credentials (`user:password@`) or a secret in its query.
+fn show_url(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
 }
 
 /// The answer of the Tokens API.
@@ -458,8 +469,9 @@ pub(crate) fn check_rdt_request(
     Ok(())
 }
 
-/// Builds a [`Client`].
-#[derive(Debug, Clone)]
+/// Builds a [`Client`]. `Debug` never shows the client secret, nor a URL's credentials or
+/// query.
+#[derive(Clone)]
 pub struct ClientBuilder {
     client_id: Option<ClientId>,
     client_secret: Option<ClientSecret>,
@@ -472,6 +484,25 @@ pub struct ClientBuilder {
     base_url: Option<Url>,
     body_format: BodyFormat,
     http: TokenHttpClientBuilder,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = |url: &Option<Url>| url.as_ref().map(show_url);
+        f.debug_struct("ClientBuilder")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("credentials", &self.credentials)
+            .field("environment", &self.environment)
+            .field("region", &self.region)
+            .field("lwa_region", &self.lwa_region)
+            .field("token_url", &url(&self.token_url))
+            .field("sp_api_url", &url(&self.sp_api_url))
+            .field("base_url", &url(&self.base_url))
+            .field("body_format", &self.body_format)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 impl ClientBuilder {
@@ -743,6 +774,22 @@ mod tests {
         let dbg = format!("{client:?} {:#?}", client);
         assert!(!dbg.contains("sekrit"), "{dbg}");
         assert!(dbg.contains("amzn1.application-oa2-client.x"), "{dbg}");
+    }
+
+    #[test]
+    fn debug_of_client_and_builder_shows_no_url_credentials_or_query() {
+        let url: Url = "https://u:pw@host.example:8443/x?k=v".parse().unwrap();
+        let builder = builder()
+            .token_url(url.clone())
+            .sp_api_url(url.clone())
+            .base_url(url);
+        let shown = format!("{builder:?} {builder:#?}");
+        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
+        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
+        let client = builder.build().unwrap();
+        let shown = format!("{client:?} {client:#?}");
+        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
+        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
     }
 
     #[test]

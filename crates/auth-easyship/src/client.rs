@@ -83,9 +83,15 @@ struct Inner {
     http: TokenHttpClient,
 }
 
-/// Origin and path only: a URL given by the user may carry credentials or a query.
+/// Scheme, host, port and path of `url`: all that `Debug` shows of a URL, because one
+/// given by the user may carry credentials (`user:password@`) or a secret in its query.
 fn show_url(url: &Url) -> String {
-    format!("{}{}", url.origin().ascii_serialization(), url.path())
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
 }
 
 impl fmt::Debug for Client {
@@ -104,7 +110,8 @@ impl fmt::Debug for Client {
 /// Builds a [`Client`]; see [`Client::builder`].
 ///
 /// Wrong configuration is refused by [`build`](Self::build), before any network call.
-#[derive(Debug, Clone)]
+/// `Debug` never shows the client secret, nor a URL's credentials or query.
+#[derive(Clone)]
 #[must_use]
 pub struct ClientBuilder {
     client_id: Option<ClientId>,
@@ -114,6 +121,20 @@ pub struct ClientBuilder {
     token_url: Option<Url>,
     base_url: Option<Url>,
     http: TokenHttpClientBuilder,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("environment", &self.environment)
+            .field("endpoint", &self.endpoint)
+            .field("token_url", &self.token_url.as_ref().map(show_url))
+            .field("base_url", &self.base_url.as_ref().map(show_url))
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 impl ClientBuilder {
@@ -934,6 +955,23 @@ mod tests {
             Client::builder().client_secret("sekrit-client-secret")
         );
         assert!(!builder.contains("sekrit"), "{builder}");
+    }
+
+    #[test]
+    fn debug_of_client_and_builder_shows_no_url_credentials_or_query() {
+        let url: Url = "https://u:pw@host.example:8443/x?k=v".parse().unwrap();
+        let builder = Client::builder()
+            .client_id("id")
+            .client_secret("s")
+            .token_url(url.clone())
+            .base_url(url);
+        let shown = format!("{builder:?} {builder:#?}");
+        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
+        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
+        let client = builder.build().unwrap();
+        let shown = format!("{client:?} {client:#?}");
+        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
+        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
     }
 
     #[test]

@@ -88,8 +88,8 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("client_id", &inner.client_id)
             .field("environment", &inner.environment)
-            .field("authorize_url", &inner.endpoints.authorize_url.as_str())
-            .field("token_url", &inner.endpoints.token_url.as_str())
+            .field("authorize_url", &show_url(&inner.endpoints.authorize_url))
+            .field("token_url", &show_url(&inner.endpoints.token_url))
             .field("client_secret", &inner.client_secret)
             .field("client_key", &inner.client_key)
             .field("auth_scheme", &inner.auth_scheme)
@@ -97,8 +97,20 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Builds a [`Client`]; see [`Client::builder`].
-#[derive(Debug, Clone)]
+/// Scheme, host, port and path of `url`: all that `Debug` shows of a URL, because one
+/// given by the user may carry credentials (`user:password@`) or a secret in its query.
+pub(crate) fn show_url(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
+/// Builds a [`Client`]; see [`Client::builder`]. `Debug` shows no secret, nor a URL's
+/// credentials or query.
+#[derive(Clone)]
 pub struct ClientBuilder {
     client_id: Option<ClientId>,
     client_secret: Option<ClientSecret>,
@@ -108,6 +120,21 @@ pub struct ClientBuilder {
     token_url: Option<Url>,
     bearer_prefix: bool,
     http: TokenHttpClientBuilder,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("client_key", &self.client_key)
+            .field("environment", &self.environment)
+            .field("base_url", &self.base_url.as_ref().map(show_url))
+            .field("token_url", &self.token_url.as_ref().map(show_url))
+            .field("bearer_prefix", &self.bearer_prefix)
+            .field("http", &self.http)
+            .finish()
+    }
 }
 
 impl ClientBuilder {
@@ -626,5 +653,40 @@ pub fn parse_redirect_query(query: &str, expected: &State) -> Result<Secret, Aut
         Ok(_) => Err(invalid("an empty `code`")),
         Err(codes) if codes.is_empty() => Err(invalid("no `code`")),
         Err(_) => Err(invalid("more than one `code`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_client_and_builder_shows_no_url_credentials_or_query() {
+        let with_query: Url = "https://u:pw@host.example:8443/x?k=v".parse().unwrap();
+        let builder = Client::builder()
+            .client_id("id")
+            .token_url(with_query.clone())
+            .base_url(with_query);
+        let shown = format!("{builder:?} {builder:#?}");
+        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
+        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
+        // A query on either URL is refused by build(), without quoting it.
+        let err = builder.build().unwrap_err().to_string();
+        assert!(!err.contains("pw") && !err.contains("k=v"), "{err}");
+
+        let client = Client::builder()
+            .client_id("id")
+            .base_url("https://u:pw@host.example:8443/x".parse().unwrap())
+            .build()
+            .unwrap();
+        let shown = format!("{client:?} {client:#?}");
+        assert!(!shown.contains("pw"), "{shown}");
+        assert!(
+            shown.contains("https://host.example:8443/x/oauth/token"),
+            "{shown}"
+        );
+        let endpoints = Endpoints::under(&"https://u:pw@host.example/x".parse().unwrap()).unwrap();
+        let shown = format!("{endpoints:?}");
+        assert!(!shown.contains("pw"), "{shown}");
     }
 }

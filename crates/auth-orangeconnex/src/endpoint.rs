@@ -5,9 +5,13 @@
 //! is served under `/openapi/` on the same host (the vendor's API reference lists
 //! `https://openapi-stage-hk.orangeconnex.com/openapi` as the server of every API call).
 
+use std::fmt;
+
 use auth_core::AuthError;
 use auth_core::http::url_under;
 use url::Url;
+
+use crate::client::show_url;
 
 pub use crate::generated::environments::Environment;
 
@@ -44,7 +48,9 @@ impl Environment {
 }
 
 /// The URLs a [`Client`](crate::Client) talks to, resolved once when it is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// `Debug` shows scheme, host, port and path only (a base URL may carry credentials).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoints {
     /// `GET` target of the browser step.
     pub authorize_url: Url,
@@ -54,20 +60,25 @@ pub struct Endpoints {
     pub api_base_url: Url,
 }
 
+impl fmt::Debug for Endpoints {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Endpoints")
+            .field("authorize_url", &show_url(&self.authorize_url))
+            .field("token_url", &show_url(&self.token_url))
+            .field("api_base_url", &show_url(&self.api_base_url))
+            .finish()
+    }
+}
+
 impl Endpoints {
     /// The endpoints under `base` (its path is kept: `http://127.0.0.1:8080/oc` gives
     /// `http://127.0.0.1:8080/oc/oauth/token`).
     ///
     /// # Errors
     ///
-    /// [`AuthError::InvalidConfig`] if `base` cannot carry a path, or has a query or
-    /// fragment.
+    /// [`AuthError::InvalidConfig`] if `base` has no host (it cannot carry a path), or
+    /// has a query or fragment. The URL is not quoted (it may carry credentials).
     pub fn under(base: &Url) -> Result<Self, AuthError> {
-        if base.cannot_be_a_base() {
-            return Err(AuthError::InvalidConfig(format!(
-                "the base URL `{base}` cannot carry a path"
-            )));
-        }
         if base.query().is_some() || base.fragment().is_some() {
             return Err(AuthError::InvalidConfig(
                 "the base URL must not have a query or fragment".into(),

@@ -65,11 +65,22 @@ impl fmt::Debug for Client {
             .field("api_key", &inner.api_key)
             .field("api_secret", &inner.api_secret)
             .field("environment", &inner.environment)
-            .field("token_url", &inner.token_url.as_str())
-            .field("api_base_url", &inner.api_base_url.as_str())
+            .field("token_url", &show_url(&inner.token_url))
+            .field("api_base_url", &show_url(&inner.api_base_url))
             .field("http", &inner.http)
             .finish()
     }
+}
+
+/// Scheme, host, port and path of `url`: all that `Debug` shows of a URL, because one
+/// given by the user may carry credentials (`user:password@`) or a secret in its query.
+fn show_url(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
 }
 
 impl Client {
@@ -294,9 +305,9 @@ impl fmt::Debug for ClientBuilder {
             .field("api_key", &self.api_key)
             .field("api_secret", &self.api_secret)
             .field("environment", &self.environment)
-            .field("token_url", &self.token_url.as_ref().map(Url::as_str))
-            .field("api_base_url", &self.api_base_url.as_ref().map(Url::as_str))
-            .field("base_url", &self.base_url.as_ref().map(Url::as_str))
+            .field("token_url", &self.token_url.as_ref().map(show_url))
+            .field("api_base_url", &self.api_base_url.as_ref().map(show_url))
+            .field("base_url", &self.base_url.as_ref().map(show_url))
             .field("http", &self.http)
             .finish()
     }
@@ -606,6 +617,22 @@ mod tests {
             .unwrap()
             .store_key();
         assert_eq!(emulator.environment(), "sandbox@127.0.0.1:8080");
+    }
+
+    #[test]
+    fn debug_of_client_and_builder_shows_no_url_credentials_or_query() {
+        let url: Url = "https://u:pw@host.example:8443/x?k=v".parse().unwrap();
+        let builder = builder()
+            .token_url(url.clone())
+            .api_base_url(url.clone())
+            .base_url(url);
+        let shown = format!("{builder:?} {builder:#?}");
+        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
+        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
+        let client = builder.build().unwrap();
+        let shown = format!("{client:?} {client:#?}");
+        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
+        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
     }
 
     #[test]
