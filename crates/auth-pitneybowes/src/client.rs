@@ -72,6 +72,23 @@ impl fmt::Debug for Client {
     }
 }
 
+/// `key-` and the 64-bit FNV-1a hash of `api_key` in 16 hex digits: the client-id part of
+/// [`Client::store_key`].
+///
+/// FNV-1a because the value names stored tokens, so it must never change: it is the same
+/// on every platform and Rust version (std's `DefaultHasher` promises neither), and needs
+/// no dependency. It is not a keyed or cryptographic hash: it keeps the API key out of
+/// logs and file names (64 bits cannot hold a key of Pitney Bowes' ~32 random characters,
+/// so the key cannot be read back from it), but it would not protect a guessable key.
+fn api_key_fingerprint(api_key: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in api_key.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("key-{hash:016x}")
+}
+
 /// Scheme, host, port and path of `url`: all that `Debug` shows of a URL, because one
 /// given by the user may carry credentials (`user:password@`) or a secret in its query.
 fn show_url(url: &Url) -> String {
@@ -158,10 +175,26 @@ impl Client {
     }
 
     /// The key this client's tokens are stored under: vendor `pitneybowes`, the
-    /// environment, the API key, and an empty subject (a token belongs to the developer
-    /// account, not to a merchant). When the token URL is not the environment's own (an
-    /// emulator, a proxy), its host is part of the environment, so such a token is never
-    /// served to the real environment.
+    /// environment, a fingerprint of the API key (`key-` and 16 hex digits, see below),
+    /// and an empty subject (a token belongs to the developer account, not to a
+    /// merchant). When the token URL is not the environment's own (an emulator, a proxy),
+    /// its host is part of the environment, so such a token is never served to the real
+    /// environment.
+    ///
+    /// The API key itself is not in the key: a store key is printed (its `Display` goes
+    /// into tracing fields and store errors) and names a [`FileStore`](auth_core::FileStore)
+    /// file, while the API key is half of the Basic credentials of the token call (whose
+    /// error bodies are scrubbed of it). The fingerprint tells keys apart without showing
+    /// one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let client = auth_pitneybowes::Client::builder().api_key("my-api-key").api_secret("s").build().unwrap();
+    /// let key = client.store_key();
+    /// assert!(key.client_id().starts_with("key-") && key.client_id().len() == 20);
+    /// assert!(!key.to_string().contains("my-api-key"));
+    /// ```
     pub fn store_key(&self) -> StoreKey {
         let inner = &self.inner;
         let environment = store_environment(
@@ -169,7 +202,12 @@ impl Client {
             &inner.token_url,
             Some(&inner.environment.token_url()),
         );
-        StoreKey::new(VENDOR, environment, inner.api_key.as_str(), "")
+        StoreKey::new(
+            VENDOR,
+            environment,
+            api_key_fingerprint(inner.api_key.as_str()),
+            "",
+        )
     }
 
     /// The API key (not secret: Pitney Bowes echoes it as `clientID`).
@@ -603,7 +641,12 @@ mod tests {
                 sandbox.client_id(),
                 sandbox.subject()
             ),
-            ("pitneybowes", "sandbox", "key", "")
+            (
+                "pitneybowes",
+                "sandbox",
+                api_key_fingerprint("key").as_str(),
+                ""
+            )
         );
         let production = builder()
             .environment(Environment::Production)
@@ -617,6 +660,38 @@ mod tests {
             .unwrap()
             .store_key();
         assert_eq!(emulator.environment(), "sandbox@127.0.0.1:8080");
+    }
+
+    #[test]
+    fn store_key_display_holds_a_fingerprint_not_the_api_key() {
+        const KEY: &str = "3W8mOJ1Gh5lItmFCHzz82SZO9rc2EBwS";
+        let client = Client::builder()
+            .api_key(KEY)
+            .api_secret("secret")
+            .build()
+            .unwrap();
+        let key = client.store_key();
+        for shown in [
+            key.to_string(),
+            format!("{key:?}"),
+            key.client_id().to_owned(),
+        ] {
+            assert!(!shown.contains(KEY), "{shown}");
+            assert!(!shown.contains("3W8mOJ1G"), "{shown}");
+        }
+        assert_eq!(key.client_id(), api_key_fingerprint(KEY));
+        // Another key, another fingerprint; the same key, the same one.
+        let other = builder().build().unwrap().store_key();
+        assert_ne!(other.client_id(), key.client_id());
+        assert_eq!(client.clone().store_key(), key);
+    }
+
+    #[test]
+    fn api_key_fingerprint_is_fnv1a_64() {
+        // Reference vectors of FNV-1a 64 (Fowler, Noll, Vo).
+        assert_eq!(api_key_fingerprint(""), "key-cbf29ce484222325");
+        assert_eq!(api_key_fingerprint("a"), "key-af63dc4c8601ec8c");
+        assert_eq!(api_key_fingerprint("foobar"), "key-85944171f73967e8");
     }
 
     #[test]

@@ -47,7 +47,8 @@
 //! - [`Client::provider`] is a cached, auto-refreshing token (one request for many
 //!   callers); `CachedTokenProvider::send_with_token(.., &AUTH_SCHEME, token_rejected)`
 //!   replaces a token the API rejects and retries once. [`Client::store_key`] keys a
-//!   shared store by environment and API key.
+//!   shared store by environment and a fingerprint of the API key (never the key itself:
+//!   store keys are logged and name files).
 //! - The only grant is client credentials ([`ClientCredentialsGrant`], a
 //!   [`TokenSource`](auth_core::TokenSource)): there is no refresh token, a new token is
 //!   simply requested again. Tokens last 10 hours; Pitney Bowes advises reusing one until
