@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use auth_core::{AuthError, CachedTokenProvider, RefreshToken, Scopes, Token, TokenSource};
+use auth_core::{
+    AuthError, CachedTokenProvider, OAuthErrorCode, RefreshToken, Scopes, Token, TokenSource,
+};
 
 use crate::client::{Client, RdtOutcome, check_grantless_scopes, check_rdt_request};
 use crate::scope::Scope;
@@ -13,7 +15,9 @@ use crate::wire::CreateRestrictedDataTokenRequest;
 ///
 /// Uses the refresh token of the previous token (what the provider loaded from its store)
 /// and falls back to the one given here. LWA refresh tokens do not rotate, so the token
-/// returned carries the same refresh token.
+/// returned carries the same refresh token. With neither, a fetch sends nothing and fails
+/// with `invalid_grant` ([`AuthError::is_invalid_grant`]): the selling partner must
+/// authorize the application.
 ///
 /// # Examples
 ///
@@ -47,18 +51,29 @@ impl TokenSource for RefreshGrant {
         let refresh_token = previous
             .and_then(Token::refresh_token)
             .or(self.refresh_token.as_ref())
-            .ok_or_else(|| {
-                AuthError::InvalidConfig(
-                    "no LWA refresh token: the selling partner must authorize the application \
-                     and its refresh token be given to the provider"
-                        .into(),
-                )
-            })?;
+            .ok_or_else(no_refresh_token)?;
         self.client.refresh(refresh_token).await
     }
 
     fn needs_refresh_token(&self) -> bool {
         true
+    }
+}
+
+/// The error of a refresh with no refresh token: `invalid_grant`, as Easyship and Orange
+/// Connex answer, so that [`AuthError::is_invalid_grant`] and the provider's
+/// `status().reauthorization_required` agree that the seller must act (nothing is sent).
+fn no_refresh_token() -> AuthError {
+    AuthError::OAuth {
+        code: OAuthErrorCode::InvalidGrant,
+        description: Some("no LWA refresh token is known for this selling partner".into()),
+        status: None,
+        request_id: None,
+        hint: Some(
+            "the selling partner must authorize the application (website or Appstore \
+             workflow); give the refresh token from exchange_code to the provider"
+                .into(),
+        ),
     }
 }
 
