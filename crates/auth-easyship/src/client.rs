@@ -561,6 +561,12 @@ impl Client {
     /// (`grant_type=delegated_account`), with a refresh token. An empty `scopes` sends no
     /// `scope` property.
     ///
+    /// The body is `{grant_type, client_id, client_secret, easyship_company_id[, scope]}`.
+    /// Easyship documents only `easyship_company_id` for this grant; `client_id` and
+    /// `client_secret` are **inferred**: every other grant of the endpoint carries them in
+    /// the body, and without them the grant would hand a child company's token to an
+    /// unauthenticated caller.
+    ///
     /// # Errors
     ///
     /// [`AuthError::InvalidConfig`] on the partner endpoint or for an empty company id,

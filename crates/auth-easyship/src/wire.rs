@@ -59,8 +59,15 @@ pub(crate) struct ClientCredentialsRequest<'a> {
 }
 
 /// Enterprise `POST /oauth2/token` with `grant_type=delegated_account`: the client
-/// credentials plus the child company's `easyship_company_id`. Easyship's page names only
-/// `easyship_company_id` besides the grant type; `scope` is sent only when given.
+/// credentials plus the child company's `easyship_company_id`.
+///
+/// What is confirmed and what is inferred: Easyship's Enterprise page names the grant and
+/// `easyship_company_id` only [confirmed]. `client_id` and `client_secret` are
+/// [inferred]: every grant Easyship documents on its token endpoint (authorization code,
+/// refresh, client credentials) carries them in the JSON body, this grant is listed with
+/// those as "(+ `easyship_company_id`)", and without them it would hand a child company's
+/// token to an unauthenticated caller. `scope`, optional, is sent only when given
+/// [inferred, as on the refresh grant]. Revisit when Easyship documents the body.
 #[derive(Serialize)]
 pub(crate) struct DelegatedAccountRequest<'a> {
     pub(crate) grant_type: &'static str,

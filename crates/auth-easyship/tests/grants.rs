@@ -123,8 +123,11 @@ async fn client_credentials_body_has_the_required_scope() {
     .await;
 }
 
+/// [inferred] Easyship documents only `easyship_company_id` for the `delegated_account`
+/// grant; the client id and secret are inferred from every other grant of the token
+/// endpoint, which all carry them in the body. This pins that inferred shape.
 #[tokio::test]
-async fn delegated_account_body_names_the_child_company_and_scope_only_when_given() {
+async fn delegated_account_body_is_inferred_client_auth_plus_child_company_and_optional_scope() {
     assert_exact_body(
         async |c| c.delegated_account("CUS123456", &Scopes::new()).await,
         json!({
