@@ -75,8 +75,9 @@ struct Inner {
     client_secret: ClientSecret,
     environment: Environment,
     endpoint: Endpoint,
-    token_url: Url,
-    revoke_url: Url,
+    /// `None` where Easyship documents no token endpoint (the sandbox) and none was set.
+    token_url: Option<Url>,
+    revoke_url: Option<Url>,
     authorize_url: Option<Url>,
     public_api_base: Url,
     legacy_api_base: Url,
@@ -102,7 +103,7 @@ impl fmt::Debug for Client {
             .field("client_secret", &inner.client_secret)
             .field("environment", &inner.environment)
             .field("endpoint", &inner.endpoint)
-            .field("token_url", &show_url(&inner.token_url))
+            .field("token_url", &inner.token_url.as_ref().map(show_url))
             .finish_non_exhaustive()
     }
 }
@@ -205,11 +206,14 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`AuthError::InvalidConfig`] when the client id or secret is missing or empty, when
-    /// an endpoint is not `https` (plain `http` is allowed for loopback hosts only), or
-    /// when Easyship documents no token endpoint for this environment and endpoint (the
-    /// sandbox) and neither [`token_url`](Self::token_url) nor
-    /// [`base_url`](Self::base_url) is set.
+    /// [`AuthError::InvalidConfig`] when the client id or secret is missing or empty, or
+    /// an endpoint is not `https` (plain `http` is allowed for loopback hosts only).
+    ///
+    /// Where Easyship documents no token endpoint (the sandbox, for both the partner and
+    /// the Enterprise endpoint) and neither [`token_url`](Self::token_url) nor
+    /// [`base_url`](Self::base_url) is set, the client still builds, as in every other
+    /// vendor crate: its token calls then fail with [`AuthError::InvalidConfig`] naming
+    /// `token_url` and `base_url`, before anything is sent.
     pub fn build(self) -> Result<Client, AuthError> {
         let client_id = self
             .client_id
@@ -223,23 +227,21 @@ impl ClientBuilder {
             })?;
         let (environment, endpoint) = (self.environment, self.endpoint);
         let token_url = match (self.token_url, &self.base_url) {
-            (Some(url), _) => url,
-            (None, Some(base)) => url_under(base, "oauth2/token")?,
-            (None, None) => endpoint
-                .token_url_in(environment)
-                .map(parse_static)
-                .ok_or_else(|| {
-                    AuthError::InvalidConfig(format!(
-                        "Easyship documents no {endpoint} OAuth token endpoint in the \
-                         {environment} environment; set token_url or base_url, or use a \
-                         dashboard API key (ApiKeySource) there"
-                    ))
-                })?,
+            (Some(url), _) => Some(url),
+            (None, Some(base)) => Some(url_under(base, "oauth2/token")?),
+            (None, None) => endpoint.token_url_in(environment).map(parse_static),
         };
-        check_endpoint(&token_url)?;
-        let revoke_url = token_url.join("revoke").map_err(|e| {
-            AuthError::InvalidConfig(format!("cannot derive the revoke URL from token_url: {e}"))
-        })?;
+        let revoke_url = match &token_url {
+            Some(token_url) => {
+                check_endpoint(token_url)?;
+                Some(token_url.join("revoke").map_err(|e| {
+                    AuthError::InvalidConfig(format!(
+                        "cannot derive the revoke URL from token_url: {e}"
+                    ))
+                })?)
+            }
+            None => None,
+        };
         let authorize_url = match &self.base_url {
             Some(base) => Some(url_under(base, "oauth2/authorize")?),
             None => environment.authorize_url().map(parse_static),
@@ -301,9 +303,24 @@ impl Client {
         self.inner.endpoint
     }
 
-    /// The token endpoint URL in use.
-    pub fn token_url(&self) -> &Url {
-        &self.inner.token_url
+    /// The token endpoint URL in use; `None` where Easyship documents none (the sandbox)
+    /// and neither [`ClientBuilder::token_url`] nor [`ClientBuilder::base_url`] was set
+    /// (token calls then fail with [`AuthError::InvalidConfig`]).
+    pub fn token_url(&self) -> Option<&Url> {
+        self.inner.token_url.as_ref()
+    }
+
+    /// The token (or revoke) endpoint, or the error every token call of a client without
+    /// one fails with.
+    fn endpoint_url<'a>(&self, url: &'a Option<Url>) -> Result<&'a Url, AuthError> {
+        url.as_ref().ok_or_else(|| {
+            AuthError::InvalidConfig(format!(
+                "Easyship documents no {} OAuth token endpoint in the {} environment: set \
+                 ClientBuilder::token_url or ClientBuilder::base_url (a sandbox stand-in or \
+                 proxy), or use a dashboard API key (ApiKeySource) there; nothing was sent",
+                self.inner.endpoint, self.inner.environment
+            ))
+        })
     }
 
     /// The base URL of the Public API of `family` (with the `base_url` override applied).
@@ -349,8 +366,13 @@ impl Client {
             .endpoint
             .token_url_in(inner.environment)
             .map(parse_static);
-        let environment =
-            store_environment(inner.environment.as_str(), &inner.token_url, own.as_ref());
+        let environment = match &inner.token_url {
+            Some(token_url) => {
+                store_environment(inner.environment.as_str(), token_url, own.as_ref())
+            }
+            // No token endpoint: nothing is fetched, only seeded tokens are stored.
+            None => inner.environment.as_str().to_owned(),
+        };
         StoreKey::new(VENDOR, environment, inner.client_id.as_str(), subject)
     }
 
@@ -628,7 +650,7 @@ impl Client {
             client_id: self.inner.client_id.as_str(),
             client_secret: self.inner.client_secret.expose_secret(),
         };
-        let request = TokenRequest::post(self.inner.revoke_url.clone())
+        let request = TokenRequest::post(self.endpoint_url(&self.inner.revoke_url)?.clone())
             .json(&body)?
             .redact(self.inner.client_secret.expose_secret())
             .redact(token);
@@ -643,7 +665,7 @@ impl Client {
         body: &B,
         secrets: &[&str],
     ) -> Result<Token, AuthError> {
-        let mut request = TokenRequest::post(self.inner.token_url.clone())
+        let mut request = TokenRequest::post(self.endpoint_url(&self.inner.token_url)?.clone())
             .json(body)?
             .redact(self.inner.client_secret.expose_secret());
         for secret in secrets {
@@ -775,7 +797,7 @@ mod tests {
     }
 
     #[test]
-    fn build_refuses_missing_credentials_plain_http_and_undocumented_endpoints() {
+    fn build_refuses_missing_credentials_and_plain_http() {
         let err = |b: ClientBuilder| b.build().unwrap_err().to_string();
         assert!(err(Client::builder().client_secret("s")).contains("client_id is required"));
         assert!(err(Client::builder().client_id("i")).contains("client_secret is required"));
@@ -788,13 +810,21 @@ mod tests {
             .client_secret("s")
             .token_url("http://api.example.com/oauth2/token".parse().unwrap());
         assert!(err(plain).contains("refusing to send credentials over `http`"));
+        let plain_base = Client::builder()
+            .client_id("i")
+            .client_secret("s")
+            .environment(Environment::Sandbox)
+            .base_url("http://api.example.com/".parse().unwrap());
+        assert!(err(plain_base).contains("refusing to send credentials over `http`"));
+        // The sandbox without a token URL builds (token calls refuse: tests/errors.rs).
         let sandbox = Client::builder()
             .client_id("i")
             .client_secret("s")
-            .environment(Environment::Sandbox);
-        assert!(
-            err(sandbox).contains("no partner OAuth token endpoint in the sandbox environment")
-        );
+            .environment(Environment::Sandbox)
+            .build()
+            .unwrap();
+        assert_eq!(sandbox.token_url(), None);
+        assert_eq!(sandbox.store_key("c").environment(), "sandbox");
         let overridden = Client::builder()
             .client_id("i")
             .client_secret("s")
@@ -823,11 +853,11 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            c.token_url().as_str(),
+            c.token_url().unwrap().as_str(),
             "http://127.0.0.1:7777/es/oauth2/token"
         );
         assert_eq!(
-            c.inner.revoke_url.as_str(),
+            c.inner.revoke_url.as_ref().unwrap().as_str(),
             "http://127.0.0.1:7777/es/oauth2/revoke"
         );
         assert_eq!(
@@ -856,11 +886,12 @@ mod tests {
         assert_eq!(
             under("http://127.0.0.1:9/easyship?x=1")
                 .token_url()
+                .unwrap()
                 .as_str(),
             "http://127.0.0.1:9/easyship/oauth2/token"
         );
         assert_eq!(
-            under("http://127.0.0.1:9").token_url().as_str(),
+            under("http://127.0.0.1:9").token_url().unwrap().as_str(),
             "http://127.0.0.1:9/oauth2/token"
         );
     }
@@ -869,11 +900,11 @@ mod tests {
     fn default_endpoints_per_flavour() {
         let c = client();
         assert_eq!(
-            c.token_url().as_str(),
+            c.token_url().unwrap().as_str(),
             "https://api.easyship.com/oauth2/token"
         );
         assert_eq!(
-            c.inner.revoke_url.as_str(),
+            c.inner.revoke_url.as_ref().unwrap().as_str(),
             "https://api.easyship.com/oauth2/revoke"
         );
         assert_eq!(
@@ -887,7 +918,7 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            e.token_url().as_str(),
+            e.token_url().unwrap().as_str(),
             "https://enterprise-api.easyship.com/oauth2/token"
         );
         assert_eq!(*e.auth_scheme(), AuthScheme::Bearer);

@@ -65,7 +65,11 @@
 //!   [`AuthError::InvalidScope`](auth_core::AuthError::InvalidScope).
 //! - [`Client`] has one method per token endpoint call, on the partner or the Enterprise
 //!   endpoint ([`Endpoint`]), in production or the sandbox ([`Environment`]). Request
-//!   bodies are JSON with exactly the documented properties ([`wire`]).
+//!   bodies are JSON with exactly the documented properties ([`wire`]). Easyship
+//!   documents OAuth for production only: a sandbox client builds, but its token calls
+//!   fail with [`AuthError::InvalidConfig`](auth_core::AuthError::InvalidConfig) until
+//!   [`ClientBuilder::token_url`] or [`ClientBuilder::base_url`] names a stand-in; sandbox
+//!   API calls normally use a `sand_…` [`ApiKeySource`].
 //! - Expiry is our send time plus `expires_in`, made earlier (never later) by Easyship's
 //!   `created_at` when that is within a few minutes of our clock. A missing, zero,
 //!   negative or absurd `expires_in` is not believed: the typical 7200 s are assumed
