@@ -378,9 +378,9 @@ impl Client {
 
     /// The URL to send the seller's browser to, and the random `state` it carries.
     ///
-    /// Keep the state (for example in the user's session) and check the `state` Easyship
-    /// returns on the redirect with [`State::verify`] or [`State::check`] (constant time)
-    /// before calling [`exchange_code`](Self::exchange_code). `redirect_uri` is sent
+    /// Keep the state (for example in the user's session) and read Easyship's redirect
+    /// with [`parse_redirect`], which checks its `state` (constant time) and returns the
+    /// code for [`exchange_code`](Self::exchange_code). `redirect_uri` is sent
     /// exactly as given: it must match one registered with Easyship, character for
     /// character.
     ///
@@ -707,6 +707,84 @@ impl Client {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads the authorization redirect (the full URL the seller's browser came back to:
+/// `{redirect_uri}?code=…&state=…`), checks its `state` and returns the authorization
+/// code for [`Client::exchange_code`].
+///
+/// # Errors
+///
+/// - [`AuthError::StateMismatch`] if `state` is missing, repeated or not `expected`
+///   (compared in constant time by [`State::check`]). Checked first: nothing else of a
+///   forged redirect is trusted.
+/// - [`AuthError::OAuth`] with the redirect's `error` and `error_description` (Easyship's
+///   Doorkeeper server sends `error=access_denied` when the seller declines, or
+///   `invalid_scope` for a scope the application may not ask), or `invalid_request` when
+///   there is no code, an empty one, or more than one.
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::State;
+/// use auth_easyship::parse_redirect;
+///
+/// let state = State::from_saved("Ml_Wdv6hFqy2N9EkNJdi7g");
+/// let url = "https://example.com/callback?code=6b2f9c&state=Ml_Wdv6hFqy2N9EkNJdi7g".parse().unwrap();
+/// assert_eq!(parse_redirect(&url, &state).unwrap().expose_secret(), "6b2f9c");
+///
+/// let forged = "https://example.com/callback?code=x&state=other".parse().unwrap();
+/// assert!(parse_redirect(&forged, &state).is_err());
+/// ```
+pub fn parse_redirect(redirect: &Url, expected: &State) -> Result<Secret, AuthError> {
+    parse_redirect_query(redirect.query().unwrap_or(""), expected)
+}
+
+/// Like [`parse_redirect`] for the raw (still encoded) query string of the redirect,
+/// without the leading `?`.
+///
+/// # Errors
+///
+/// As [`parse_redirect`].
+pub fn parse_redirect_query(query: &str, expected: &State) -> Result<Secret, AuthError> {
+    let mut states = Vec::new();
+    let mut codes = Vec::new();
+    let mut error = None;
+    let mut description = None;
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "state" => states.push(value.into_owned()),
+            "code" => codes.push(Secret::new(value.into_owned())),
+            "error" => error = Some(value.into_owned()),
+            "error_description" => description = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    match states.as_slice() {
+        [state] => expected.check(state)?,
+        _ => return Err(AuthError::StateMismatch),
+    }
+    if let Some(error) = error.filter(|e| !e.trim().is_empty()) {
+        let description = description.map(|d| d.chars().take(512).collect());
+        return Err(AuthError::oauth(
+            OAuthErrorCode::parse(&error),
+            description,
+            None,
+        ));
+    }
+    let invalid = |what: &str| {
+        AuthError::oauth(
+            OAuthErrorCode::InvalidRequest,
+            Some(format!("the authorization redirect carries {what}")),
+            None,
+        )
+    };
+    match <[Secret; 1]>::try_from(codes) {
+        Ok([code]) if !code.expose_secret().is_empty() => Ok(code),
+        Ok(_) => Err(invalid("an empty `code`")),
+        Err(codes) if codes.is_empty() => Err(invalid("no `code`")),
+        Err(_) => Err(invalid("more than one `code`")),
     }
 }
 

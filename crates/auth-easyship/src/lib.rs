@@ -29,11 +29,13 @@
 //! let (url, state) = client.authorize_url("https://example.com/easyship/callback", &scopes)?;
 //! assert_eq!(url.host_str(), Some("auth.easyship.com"));
 //!
-//! // 2. On the redirect, check the state, then exchange the code (a JSON body:
-//! //    grant_type=authorization_code, client id and secret, code, redirect_uri).
-//! state.check(state.as_str())?;
+//! // 2. On the redirect, check the state and take the code, then exchange it (a JSON
+//! //    body: grant_type=authorization_code, client id and secret, code, redirect_uri).
+//! # let redirect = format!("https://example.com/easyship/callback?code=c0de&state={}", state.as_str());
+//! let redirect: auth_core::Url = redirect.parse()?; // the URL the seller came back to
+//! let code = auth_easyship::parse_redirect(&redirect, &state)?;
 //! let token = client
-//!     .exchange_code("code-from-the-redirect", "https://example.com/easyship/callback")
+//!     .exchange_code(code, "https://example.com/easyship/callback")
 //!     .await?;
 //! assert_eq!(token.scopes().len(), 2);
 //!
@@ -99,7 +101,7 @@ pub mod grant;
 pub mod scope;
 pub mod wire;
 
-pub use client::{AUTH_SCHEME, Client, ClientBuilder};
+pub use client::{AUTH_SCHEME, Client, ClientBuilder, parse_redirect, parse_redirect_query};
 pub use endpoint::{ApiFamily, Endpoint, Environment};
 pub use error::{VENDOR, token_rejected};
 pub use grant::{
