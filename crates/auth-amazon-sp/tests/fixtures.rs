@@ -1,5 +1,5 @@
-//! Every recorded or documented Amazon body in `tests/fixtures/*.json`, served by a local
-//! LWA / SP-API and checked against what the client makes of it.
+//! Every recorded or documented Amazon body in `tests/fixtures/amazon-sp/*.json`, served
+//! by a local LWA / SP-API and checked against what the client makes of it.
 
 mod common;
 
@@ -194,7 +194,7 @@ async fn run(name: &str, fixture: &Value) {
 
 #[tokio::test]
 async fn every_fixture_gives_its_documented_result() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/amazon-sp");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -1,5 +1,5 @@
-//! Every sample body in `tests/fixtures/`, served by a local token endpoint (or checked
-//! with `token_rejected`), against the outcome the fixture states.
+//! Every sample body in `tests/fixtures/easyship/`, served by a local token endpoint (or
+//! checked with `token_rejected`), against the outcome the fixture states.
 
 mod common;
 
@@ -12,7 +12,7 @@ use httpmock::MockServer;
 use serde_json::Value;
 
 fn fixtures(prefix: &str) -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/easyship");
     let mut out: Vec<(String, Value)> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
