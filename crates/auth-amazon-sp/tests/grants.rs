@@ -11,10 +11,27 @@ use auth_core::{
     AccessToken, AuthError, ManualClock, OAuthErrorCode, RefreshToken, Scopes, Token, TokenSource,
 };
 use common::*;
+use httpmock::When;
 use httpmock::prelude::*;
 use serde_json::json;
 
 const FORM: &str = "application/x-www-form-urlencoded";
+
+/// `POST /auth/o2/token` with a form body that is exactly `body`.
+fn token_form(when: When, body: impl Into<String>) -> When {
+    when.method(POST)
+        .path("/auth/o2/token")
+        .header("content-type", FORM)
+        .body(body.into())
+}
+
+/// `POST /auth/o2/token` with a JSON body that is exactly `body`.
+fn token_json(when: When, body: serde_json::Value) -> When {
+    when.method(POST)
+        .path("/auth/o2/token")
+        .header("content-type", "application/json")
+        .is_true(json_exactly(body))
+}
 
 #[tokio::test]
 async fn refresh_sends_exact_form_body_without_scope() {
@@ -56,7 +73,16 @@ async fn form_body_percent_encodes_pipe_plus_slash_and_equals() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.body_includes("refresh_token=Atzr%7CIwEBIA%2Bfake%2Frefresh%3Dtoken&");
+            // Spelled out, not built with the form encoder: the encoding is the point.
+            token_form(
+                when,
+                format!(
+                    "grant_type=refresh_token\
+                     &refresh_token=Atzr%7CIwEBIA%2Bfake%2Frefresh%3Dtoken\
+                     &client_id={CLIENT_ID}\
+                     &client_secret={CLIENT_SECRET}"
+                ),
+            );
             then.status(200).json_body(token_body());
         })
         .await;
@@ -109,7 +135,15 @@ async fn grantless_renders_the_deprecated_migration_scope() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.form_urlencoded_tuple("scope", "sellingpartnerapi::migration");
+            token_form(
+                when,
+                form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "sellingpartnerapi::migration"),
+                    ("client_id", CLIENT_ID),
+                    ("client_secret", CLIENT_SECRET),
+                ]),
+            );
             then.status(200)
                 .json_body(json!({"access_token": ACCESS_TOKEN, "expires_in": 3600}));
         })
@@ -165,13 +199,16 @@ async fn exchange_code_sends_code_and_optional_redirect_uri() {
         .await;
     let with = server
         .mock_async(|when, then| {
-            when.method(POST).path("/auth/o2/token").body(form(&[
-                ("grant_type", "authorization_code"),
-                ("code", "ANDLxeuaQfeUkCQnvEcS"),
-                ("redirect_uri", "https://app.example.com/amazon/callback"),
-                ("client_id", CLIENT_ID),
-                ("client_secret", CLIENT_SECRET),
-            ]));
+            token_form(
+                when,
+                form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", "ANDLxeuaQfeUkCQnvEcS"),
+                    ("redirect_uri", "https://app.example.com/amazon/callback"),
+                    ("client_id", CLIENT_ID),
+                    ("client_secret", CLIENT_SECRET),
+                ]),
+            );
             then.status(200).json_body(token_body());
         })
         .await;
@@ -224,53 +261,59 @@ async fn json_mode_sends_exact_objects_for_every_grant() {
     let server = MockServer::start_async().await;
     let refresh = server
         .mock_async(|when, then| {
-            when.method(POST)
-                .path("/auth/o2/token")
-                .header("content-type", "application/json")
-                .is_true(json_exactly(json!({
+            token_json(
+                when,
+                json!({
                     "grant_type": "refresh_token",
                     "refresh_token": REFRESH_TOKEN,
                     "client_id": CLIENT_ID,
                     "client_secret": CLIENT_SECRET,
-                })));
+                }),
+            );
             then.status(200).json_body(token_body());
         })
         .await;
     let grantless = server
         .mock_async(|when, then| {
-            when.header("content-type", "application/json")
-                .is_true(json_exactly(json!({
+            token_json(
+                when,
+                json!({
                     "grant_type": "client_credentials",
                     "scope": "sellingpartnerapi::notifications",
                     "client_id": CLIENT_ID,
                     "client_secret": CLIENT_SECRET,
-                })));
+                }),
+            );
             then.status(200)
                 .json_body(json!({"access_token": ACCESS_TOKEN, "expires_in": 3600}));
         })
         .await;
     let code = server
         .mock_async(|when, then| {
-            when.header("content-type", "application/json")
-                .is_true(json_exactly(json!({
+            token_json(
+                when,
+                json!({
                     "grant_type": "authorization_code",
                     "code": "ANcode",
                     "client_id": CLIENT_ID,
                     "client_secret": CLIENT_SECRET,
-                })));
+                }),
+            );
             then.status(200).json_body(token_body());
         })
         .await;
     let code_redirect = server
         .mock_async(|when, then| {
-            when.header("content-type", "application/json")
-                .is_true(json_exactly(json!({
+            token_json(
+                when,
+                json!({
                     "grant_type": "authorization_code",
                     "code": "ANcode2",
                     "redirect_uri": "https://app.example.com/cb",
                     "client_id": CLIENT_ID,
                     "client_secret": CLIENT_SECRET,
-                })));
+                }),
+            );
             then.status(200).json_body(token_body());
         })
         .await;
@@ -341,15 +384,23 @@ async fn refresh_keeps_the_refresh_token_when_lwa_leaves_it_out() {
 #[tokio::test]
 async fn refresh_grant_prefers_the_previous_tokens_refresh_token() {
     let server = MockServer::start_async().await;
+    let refresh_with = |refresh_token: &'static str| {
+        form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ])
+    };
     let stored = server
         .mock_async(|when, then| {
-            when.form_urlencoded_tuple("refresh_token", "Atzr|stored");
+            token_form(when, refresh_with("Atzr|stored"));
             then.status(200).json_body(token_body());
         })
         .await;
     let seeded = server
         .mock_async(|when, then| {
-            when.form_urlencoded_tuple("refresh_token", "Atzr|seed");
+            token_form(when, refresh_with("Atzr|seed"));
             then.status(200).json_body(token_body());
         })
         .await;
@@ -402,7 +453,15 @@ async fn grantless_grant_is_a_token_source() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
-            when.form_urlencoded_tuple("scope", "sellingpartnerapi::client_credential:rotation");
+            token_form(
+                when,
+                form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "sellingpartnerapi::client_credential:rotation"),
+                    ("client_id", CLIENT_ID),
+                    ("client_secret", CLIENT_SECRET),
+                ]),
+            );
             then.status(200)
                 .json_body(json!({"access_token": ACCESS_TOKEN, "expires_in": 3600}));
         })

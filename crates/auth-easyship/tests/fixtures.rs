@@ -6,7 +6,8 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use auth_core::{AuthError, ManualClock, RefreshToken};
+use auth_core::{AuthError, ManualClock, RefreshToken, Scopes};
+use auth_easyship::{Endpoint, Scope};
 use common::*;
 use httpmock::MockServer;
 use serde_json::Value;
@@ -44,11 +45,40 @@ async fn every_token_endpoint_fixture_gives_its_stated_outcome() {
         let status = case["status"].as_u64().unwrap() as u16;
         let body = case["body"].to_string();
         let (_mock, seen) = endpoint(&server, "/oauth2/token", status, &body).await;
+        // Each fixture names the grant that gets it (and the endpoint, where it is not
+        // the grant's own), so a body is checked against the call that would receive it.
+        let grant = case["grant"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no `grant`"));
+        let endpoint = match case.get("endpoint").and_then(Value::as_str) {
+            Some("partner") => Endpoint::Partner,
+            Some("enterprise") => Endpoint::Enterprise,
+            Some(other) => panic!("{name}: unknown endpoint {other}"),
+            None if matches!(grant, "client_credentials" | "delegated_account") => {
+                Endpoint::Enterprise
+            }
+            None => Endpoint::Partner,
+        };
         let client = builder(&server)
+            .endpoint(endpoint)
             .clock(Arc::new(ManualClock::new(sent)))
             .build()
             .unwrap();
-        let result = client.refresh(&RefreshToken::new("fixture-rt")).await;
+        let scopes = Scopes::from([Scope::PublicRateRead]);
+        let result = match grant {
+            "authorization_code" => {
+                client
+                    .exchange_code("fixture-code", "https://example.com/callback")
+                    .await
+            }
+            "refresh_token" => client.refresh(&RefreshToken::new("fixture-rt")).await,
+            "client_credentials" => client.client_credentials(&scopes).await,
+            "delegated_account" => client.delegated_account("CUS1", &scopes).await,
+            other => panic!("{name}: unknown grant {other}"),
+        };
+        for request in seen.requests() {
+            assert_eq!(json(&request)["grant_type"], grant, "{name}");
+        }
         let expect = &case["expect"];
         if let Some(ok) = expect.get("ok") {
             let token = result.unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -58,9 +88,13 @@ async fn every_token_endpoint_fixture_gives_its_stated_outcome() {
                 "{name}"
             );
             let refresh = token.refresh_token().map(|r| r.expose_secret().to_owned());
-            // A response without one keeps the refresh token just spent.
-            let expected_refresh = ok["refresh_token"].as_str().unwrap_or("fixture-rt");
-            assert_eq!(refresh.as_deref(), Some(expected_refresh), "{name}");
+            // Only a refresh keeps the refresh token just spent when the response has none.
+            let expected_refresh = match (ok["refresh_token"].as_str(), grant) {
+                (Some(new), _) => Some(new),
+                (None, "refresh_token") => Some("fixture-rt"),
+                (None, _) => None,
+            };
+            assert_eq!(refresh.as_deref(), expected_refresh, "{name}");
             assert_eq!(token.scopes().to_string(), ok["scope"], "{name}");
             assert_eq!(
                 token.expires_at().unwrap().timestamp(),
@@ -92,7 +126,9 @@ async fn every_token_endpoint_fixture_gives_its_stated_outcome() {
                 );
             }
             assert!(
-                !message.contains(CLIENT_SECRET) && !message.contains("fixture-rt"),
+                !message.contains(CLIENT_SECRET)
+                    && !message.contains("fixture-rt")
+                    && !message.contains("fixture-code"),
                 "{name}"
             );
             let attempts = if err.is_retryable() { 3 } else { 1 };

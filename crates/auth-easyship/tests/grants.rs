@@ -183,7 +183,21 @@ async fn revoke_posts_the_documented_body_and_accepts_empty_object() {
         .revoke_refresh_token(&RefreshToken::new("rt-9"))
         .await
         .unwrap();
-    assert_eq!(json(&seen.only())["token"], "rt-9");
+    let request = seen.only();
+    assert_eq!(request.method(), "POST");
+    assert_eq!(
+        header(&request, "content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(
+        json(&request),
+        json!({
+            "token": "rt-9",
+            "grant_type": "client_credentials",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        })
+    );
     refresh_mock.assert_calls_async(1).await;
 }
 
