@@ -328,7 +328,13 @@ impl Client {
         self.inner.region
     }
 
-    /// The `reqwest::Client` the token calls use (share it for the API calls).
+    /// The `reqwest::Client` the token calls use; it follows no redirects at all.
+    ///
+    /// For SP-API calls, above all those sent with `send_with_token` (or
+    /// [`SellerTokens`](crate::SellerTokens) and
+    /// [`RestrictedDataTokens`](crate::RestrictedDataTokens)), build one
+    /// [`auth_core::api_http_client`] and share it: it follows redirects, but only within
+    /// the origin of the request, so `x-amz-access-token` never reaches another host.
     pub fn http_client(&self) -> &auth_core::reqwest::Client {
         self.inner.http.http()
     }

@@ -36,8 +36,9 @@
 //! // 3. From then on the refresh token gets access tokens (SellerTokens caches them per
 //! //    seller), put on SP-API calls as `x-amz-access-token`.
 //! let token = client.refresh(&refresh_token).await?;
-//! let request = client
-//!     .http_client()
+//! // One API client, shared: it follows redirects within the SP-API origin only.
+//! let api = auth_core::api_http_client()?;
+//! let request = api
 //!     .get(client.sp_api_url().join("sellers/v1/marketplaceParticipations")?)
 //!     .auth_token(client.auth_scheme(), &token)
 //!     .build()?;
@@ -66,7 +67,11 @@
 //!   answer to one makes the grant try the other once. Every `invalid_client` error's
 //!   hint mentions the rotation.
 //! - The SP-API takes the token in `x-amz-access-token` ([`Client::auth_scheme`]), and
-//!   answers an expired one with 403 as well as 401 ([`token_rejected`]).
+//!   answers an expired one with 403 as well as 401 ([`token_rejected`]). Send SP-API
+//!   calls (`SellerTokens::send`, `RestrictedDataTokens::send`, or the provider's
+//!   `send_with_token`) with [`auth_core::api_http_client`]: a default
+//!   `reqwest::Client` follows redirects to any host and strips only `Authorization`
+//!   there, not `x-amz-access-token`.
 //! - Form bodies by default, JSON with [`BodyFormat::Json`].
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -29,7 +29,8 @@ use crate::wire::CreateRestrictedDataTokenRequest;
 ///     RestrictedResource::new(RestrictedMethod::Get, "/orders/v0/orders").with_data_elements(["buyerInfo"]),
 /// ]);
 /// let url = client.sp_api_url().join("orders/v0/orders?MarketplaceIds=ATVPDKIKX0DER").unwrap();
-/// let response = rdts.send(&orders, client.http_client().get(url)).await?;
+/// let api = auth_core::api_http_client()?; // build once, share
+/// let response = rdts.send(&orders, api.get(url)).await?;
 /// # let _ = response; Ok(()) }
 /// ```
 pub struct RestrictedDataTokens {

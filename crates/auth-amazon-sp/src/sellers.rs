@@ -42,7 +42,8 @@ type RefreshTokenLookup = dyn Fn(&str) -> Option<RefreshToken> + Send + Sync;
 /// // Any later call for that seller: a cached token, refreshed when due, and one retry
 /// // with a new token if the SP-API rejects it.
 /// let url = client.sp_api_url().join("sellers/v1/marketplaceParticipations").unwrap();
-/// let response = sellers.send(seller, client.http_client().get(url)).await?;
+/// let api = auth_core::api_http_client()?; // build once, share
+/// let response = sellers.send(seller, api.get(url)).await?;
 /// # let _ = response; Ok(()) }
 /// ```
 pub struct SellerTokens {

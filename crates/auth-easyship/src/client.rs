@@ -332,7 +332,12 @@ impl Client {
         }
     }
 
-    /// The `reqwest::Client` token calls use (no redirects); reuse it for API calls.
+    /// The `reqwest::Client` token calls use; it follows no redirects at all.
+    ///
+    /// For API calls, above all those sent with `CachedTokenProvider::send_with_token`,
+    /// build one [`auth_core::api_http_client`] and share it: it follows redirects, but
+    /// only within the origin of the request, so the token is never carried to another
+    /// host.
     pub fn http_client(&self) -> &reqwest::Client {
         self.inner.http.http()
     }

@@ -47,9 +47,10 @@
 //!     .build();
 //! let token = provider.token().await?;
 //!
-//! // API calls carry `Authorization: Bearer <token>`.
-//! let request = client
-//!     .http_client()
+//! // API calls carry `Authorization: Bearer <token>`. Build one API client and share it:
+//! // it follows redirects only within Easyship's origin, so the token never leaves it.
+//! let api = auth_core::api_http_client()?;
+//! let request = api
 //!     .get(client.api_base_url(ApiFamily::Public).join("2024-09/shipments")?)
 //!     .auth_token(client.auth_scheme(), &token)
 //!     .build()?;
@@ -85,7 +86,9 @@
 //!   production.
 //! - API requests carry `Authorization: Bearer <token>` ([`Client::auth_scheme`]);
 //!   [`token_rejected`] tells the provider's `send_with_token` when Easyship refused a
-//!   token, so it refreshes and retries once.
+//!   token, so it refreshes and retries once. Send API calls with
+//!   [`auth_core::api_http_client`] (follows redirects within the same origin only)
+//!   rather than a default `reqwest::Client`, which follows them to any host.
 //! - Dashboard API keys (`prod_…`, `sand_…`) are an [`ApiKeySource`]: a token that never
 //!   expires, checked against the environment.
 //!

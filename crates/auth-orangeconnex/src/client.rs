@@ -360,7 +360,11 @@ impl Client {
         StoreKey::new(VENDOR, environment, inner.client_id.as_str(), seller)
     }
 
-    /// The HTTP client of the token calls (no redirects), to share with API calls.
+    /// The HTTP client of the token calls; it follows no redirects at all.
+    ///
+    /// For Open API calls, above all those sent with `send_with_token`, build one
+    /// [`auth_core::api_http_client`] and share it: it follows redirects, but only within
+    /// the origin of the request, so `Access-Token` never reaches another host.
     pub fn http_client(&self) -> &reqwest::Client {
         self.inner.http.http()
     }

@@ -49,8 +49,9 @@
 //! let token = provider.token().await?;
 //!
 //! // API calls carry `Access-Token: Bearer <token>`.
-//! let request = client
-//!     .http_client()
+//! // One API client, shared: it follows redirects within the API's origin only.
+//! let api = auth_core::api_http_client()?;
+//! let request = api
 //!     .post(client.api_base_url().join("3pp/sku/v3/creation")?)
 //!     .auth_token(client.auth_scheme(), &token)
 //!     .build()?;
@@ -98,7 +99,9 @@
 //!   `Bearer <access_token>`, because the one page of the vendor's reference that spells
 //!   the value out gives that form (the others show only the header name);
 //!   [`ClientBuilder::bearer_prefix`]`(false)` sends the bare token. [`token_rejected`]
-//!   tells the provider's `send_with_token` that the API refused the token.
+//!   tells the provider's `send_with_token` that the API refused the token. Send API
+//!   calls with [`auth_core::api_http_client`]: a default `reqwest::Client` follows
+//!   redirects to any host and strips only `Authorization` there, not `Access-Token`.
 //! - Orange Connex has no OAuth scopes: [`Scope`] has no values.
 //!
 //! # Errors

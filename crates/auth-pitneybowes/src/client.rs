@@ -260,8 +260,12 @@ impl Client {
         &AUTH_SCHEME
     }
 
-    /// The `reqwest::Client` token calls use (share it for API calls: it does not follow
-    /// redirects unless you supplied your own).
+    /// The `reqwest::Client` token calls use; it follows no redirects (unless you supplied
+    /// your own).
+    ///
+    /// For Shipping API calls, above all those sent with `send_with_token`, build one
+    /// [`auth_core::api_http_client`] and share it: it follows redirects, but only within
+    /// the origin of the request, so the token is never carried to another host.
     pub fn http_client(&self) -> &reqwest::Client {
         self.inner.http.http()
     }

@@ -28,8 +28,9 @@
 //! assert!(token.expires_at().is_some()); // send time + expiresIn (10 hours less 1 s)
 //!
 //! // Shipping API calls carry it as `Authorization: Bearer <token>`.
-//! let request = client
-//!     .http_client()
+//! // One API client, shared: it follows redirects within the API's origin only.
+//! let api = auth_core::api_http_client()?;
+//! let request = api
 //!     .post(client.api_url("v1/addresses/verify")?)
 //!     .auth_token(client.auth_scheme(), &token)
 //!     .build()?;
@@ -46,7 +47,9 @@
 //!   [`ClientBuilder::base_url`] moves both (emulators, proxies).
 //! - [`Client::provider`] is a cached, auto-refreshing token (one request for many
 //!   callers); `CachedTokenProvider::send_with_token(.., &AUTH_SCHEME, token_rejected)`
-//!   replaces a token the API rejects and retries once. [`Client::store_key`] keys a
+//!   replaces a token the API rejects and retries once; send with
+//!   [`auth_core::api_http_client`], which follows redirects only within the same
+//!   origin (a default `reqwest::Client` follows them to any host). [`Client::store_key`] keys a
 //!   shared store by environment and a fingerprint of the API key (never the key itself:
 //!   store keys are logged and name files).
 //! - The only grant is client credentials ([`ClientCredentialsGrant`], a
