@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use auth_core::http::{
     RawResponse, RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest,
-    check_endpoint, url_under,
+    check_endpoint, store_environment, url_under,
 };
 use auth_core::reqwest::header::HeaderName;
 use auth_core::{
@@ -321,6 +321,35 @@ impl Client {
     /// The SP-API environment.
     pub fn environment(&self) -> Environment {
         self.inner.environment
+    }
+
+    /// The environment part of this client's store keys: the SP-API environment when
+    /// tokens come from one of Amazon's LWA endpoints, else `environment@host[:port]`
+    /// (an emulator, a proxy), so that such a token is never served to the real
+    /// environment ([`store_environment`](auth_core::http::store_environment)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_amazon_sp::Client;
+    ///
+    /// let real = Client::builder().client_id("id").client_secret("s").build().unwrap();
+    /// assert_eq!(real.store_environment(), "production");
+    /// let emulator = Client::builder()
+    ///     .client_id("id")
+    ///     .client_secret("s")
+    ///     .base_url("http://127.0.0.1:8080/".parse().unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(emulator.store_environment(), "production@127.0.0.1:8080");
+    /// ```
+    pub fn store_environment(&self) -> String {
+        let token_url = &self.inner.token_url;
+        let own = Region::ALL
+            .iter()
+            .map(Region::lwa_url)
+            .find(|lwa| lwa == token_url);
+        store_environment(self.inner.environment.as_str(), token_url, own.as_ref())
     }
 
     /// The SP-API region.
@@ -780,6 +809,34 @@ mod tests {
         let dbg = format!("{client:?} {:#?}", client);
         assert!(!dbg.contains("sekrit"), "{dbg}");
         assert!(dbg.contains("amzn1.application-oa2-client.x"), "{dbg}");
+    }
+
+    #[test]
+    fn store_environment_names_the_host_of_a_stand_in_lwa() {
+        assert_eq!(builder().build().unwrap().store_environment(), "production");
+        for region in Region::ALL {
+            let regional = builder().lwa_region(*region).build().unwrap();
+            assert_eq!(regional.store_environment(), "production");
+        }
+        let sandbox = builder().environment(Environment::Sandbox).build().unwrap();
+        assert_eq!(sandbox.store_environment(), "sandbox");
+        let proxy = builder()
+            .token_url(
+                "https://lwa-proxy.example.com/auth/o2/token"
+                    .parse()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            proxy.store_environment(),
+            "production@lwa-proxy.example.com"
+        );
+        let emulator = builder()
+            .base_url("http://127.0.0.1:9/amazon".parse().unwrap())
+            .build()
+            .unwrap();
+        assert_eq!(emulator.store_environment(), "production@127.0.0.1:9");
     }
 
     #[test]

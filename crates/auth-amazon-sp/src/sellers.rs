@@ -20,7 +20,9 @@ type RefreshTokenLookup = dyn Fn(&str) -> Option<RefreshToken> + Send + Sync;
 /// connection pool, one set of credentials).
 ///
 /// Each seller's refresh token lives in the [`TokenStore`] under
-/// `StoreKey::new("amazon-sp", environment, client_id, selling_partner_id)`; put it there
+/// `StoreKey::new("amazon-sp", environment, client_id, selling_partner_id)`, where
+/// `environment` is [`Client::store_environment`] (it names the host of an emulator or
+/// proxy, so its tokens are never served to the real environment); put it there
 /// with [`authorize`](Self::authorize) after the authorization-code exchange, or let
 /// [`refresh_tokens`](SellerTokensBuilder::refresh_tokens) seed it from where you keep
 /// them. The providers are held in a bounded map (least recently used out; an evicted
@@ -87,7 +89,7 @@ impl SellerTokens {
     pub fn store_key(&self, selling_partner_id: &str) -> StoreKey {
         StoreKey::new(
             VENDOR,
-            self.client.environment().as_str(),
+            self.client.store_environment(),
             self.client_id.as_str(),
             selling_partner_id,
         )
@@ -259,7 +261,7 @@ impl SellerTokensBuilder {
             self.lookup,
             self.configure,
         );
-        let environment = client.environment();
+        let environment = client.store_environment();
         let id = client_id.clone();
         let cache = TokenCache::new(self.capacity, move |seller: &String| {
             let key = StoreKey::new(VENDOR, environment.as_str(), id.as_str(), seller.as_str());

@@ -97,9 +97,11 @@ async fn an_authorized_seller_is_kept_in_the_store_under_its_key() {
         .build()
         .unwrap();
     let key = sellers.store_key("A1NEWSELLER");
+    // The mock server stands in for LWA: its host is part of the environment.
+    let environment = format!("production@{}", server.address());
     assert_eq!(
         key,
-        auth_core::StoreKey::new("amazon-sp", "production", CLIENT_ID, "A1NEWSELLER")
+        auth_core::StoreKey::new("amazon-sp", environment, CLIENT_ID, "A1NEWSELLER")
     );
 
     // What exchange_code returned for the new seller.
