@@ -95,6 +95,30 @@ fn hot_path(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function("coarse_clock", |b| {
+        b.iter_custom(|iters| {
+            concurrent(
+                2,
+                iters,
+                Arc::new(|| {
+                    black_box(coarsetime::Instant::now());
+                }),
+            )
+        })
+    });
+    group.bench_function("provider_cached", |b| {
+        let provider = Arc::clone(&provider);
+        b.iter_custom(move |iters| {
+            let provider = Arc::clone(&provider);
+            concurrent(
+                2,
+                iters,
+                Arc::new(move || {
+                    black_box(provider.cached());
+                }),
+            )
+        })
+    });
     group.bench_function("provider_token", |b| {
         let provider = Arc::clone(&provider);
         b.iter_custom(move |iters| {

@@ -554,6 +554,24 @@ pub fn default_http_client(connect_timeout: Duration) -> Result<reqwest::Client,
         })
 }
 
+/// A URL for `Debug` and messages: scheme, host, port and path only. User info
+/// (`user:password@`) and the query (Orange Connex puts tokens there) are never shown.
+///
+/// # Examples
+///
+/// ```
+/// let url = "https://u:pw@api.example.com:8443/oauth/token?refresh_token=x".parse().unwrap();
+/// assert_eq!(auth_core::http::show_url(&url), "https://api.example.com:8443/oauth/token");
+/// ```
+pub fn show_url(url: &Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    shown
+}
+
 /// Refuses endpoints that would send credentials in clear text: `https` only, except
 /// `http` to a loopback host (tests, emulators).
 ///

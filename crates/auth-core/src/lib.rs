@@ -46,6 +46,7 @@ mod error;
 pub mod http;
 mod provider;
 pub mod redact;
+pub mod redirect;
 mod scheme;
 mod scope;
 mod secret;

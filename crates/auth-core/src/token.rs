@@ -232,6 +232,41 @@ pub fn expiry(
     }
 }
 
+/// The longest access-token lifetime taken at face value (366 days): anything longer is
+/// a vendor bug and would make a token look as if it never expired.
+pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// A vendor's stated `expires_in` (seconds, as a signed number: some send `-1` or `0`),
+/// or `None` when it is absent or unusable (not positive, or above
+/// [`MAX_ACCESS_TOKEN_LIFETIME`]), so that the vendor crate applies its documented
+/// default. An unusable value is logged as a warning naming `vendor`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::token::stated_lifetime;
+///
+/// assert_eq!(stated_lifetime(Some(3600), "amazon-sp"), Some(Duration::from_secs(3600)));
+/// assert_eq!(stated_lifetime(Some(0), "amazon-sp"), None);
+/// assert_eq!(stated_lifetime(Some(-1), "amazon-sp"), None);
+/// assert_eq!(stated_lifetime(None, "amazon-sp"), None);
+/// ```
+pub fn stated_lifetime(expires_in: Option<i64>, vendor: &str) -> Option<Duration> {
+    let seconds = expires_in?;
+    match u64::try_from(seconds) {
+        Ok(s) if s > 0 && s <= MAX_ACCESS_TOKEN_LIFETIME.as_secs() => Some(Duration::from_secs(s)),
+        _ => {
+            tracing::warn!(
+                vendor,
+                expires_in = seconds,
+                "token response states an unusable expires_in; using the vendor's documented lifetime"
+            );
+            None
+        }
+    }
+}
+
 /// Seconds since the Unix epoch to a time (`None` when out of range).
 pub fn from_unix_seconds(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)
