@@ -1,6 +1,7 @@
 //! [`Client`]: one method per Login with Amazon grant, the consent URL, and the Tokens
 //! API's Restricted Data Token.
 
+use auth_core::http::show_url;
 use std::fmt;
 use std::sync::Arc;
 
@@ -89,17 +90,6 @@ impl fmt::Debug for Client {
             .field("credentials", &inner.credentials)
             .finish_non_exhaustive()
     }
-}
-
-/// Scheme, host, port and path of `url`: all that `Debug` shows of a URL, because one
-/// given by the user may carry credentials (`user:password@`) or a secret in its query.
-fn show_url(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    shown.push_str(url.path());
-    shown
 }
 
 /// The answer of the Tokens API.

@@ -149,23 +149,13 @@ pub struct TokenResponse {
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The longest `expires_in` believed (366 days); a longer one is treated as absent.
-pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+pub use auth_core::token::MAX_ACCESS_TOKEN_LIFETIME;
 
 /// A stated lifetime that can be right: 1 s up to [`MAX_ACCESS_TOKEN_LIFETIME`]. Anything
 /// else is logged and treated as absent (zero or negative would make a token born
 /// expired, refreshed on every call; an absurd one would make it never expire).
 fn usable_lifetime(expires_in: Option<i64>) -> Option<Duration> {
-    let seconds = expires_in?;
-    match u64::try_from(seconds) {
-        Ok(s) if s > 0 && s <= MAX_ACCESS_TOKEN_LIFETIME.as_secs() => Some(Duration::from_secs(s)),
-        _ => {
-            tracing::warn!(
-                expires_in = seconds,
-                "Amazon token response states an unusable lifetime; assuming one hour"
-            );
-            None
-        }
-    }
+    auth_core::token::stated_lifetime(expires_in, "amazon-sp")
 }
 
 impl TokenResponse {

@@ -19,7 +19,7 @@ use serde_with::{DisplayFromStr, PickFirst, serde_as};
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
 
 /// The longest `expires_in` believed (366 days); a longer one is treated as absent.
-pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+pub use auth_core::token::MAX_ACCESS_TOKEN_LIFETIME;
 
 /// `grant_type` values.
 pub(crate) const AUTHORIZATION_CODE: &str = "authorization_code";
@@ -187,18 +187,7 @@ impl TokenResponse {
 /// Anything else is logged and treated as absent (zero or negative would make a token born
 /// expired, refreshed on every call; an absurd one would make it never expire).
 fn usable_lifetime(expires_in: Option<i64>) -> Option<Duration> {
-    let seconds = expires_in?;
-    match u64::try_from(seconds) {
-        Ok(s) if s > 0 && s <= MAX_ACCESS_TOKEN_LIFETIME.as_secs() => Some(Duration::from_secs(s)),
-        _ => {
-            tracing::warn!(
-                expires_in = seconds,
-                assumed_seconds = DEFAULT_ACCESS_TOKEN_LIFETIME.as_secs(),
-                "Easyship token response states an unusable expires_in; assuming the typical lifetime"
-            );
-            None
-        }
-    }
+    auth_core::token::stated_lifetime(expires_in, "easyship")
 }
 
 /// An OAuth error from the token endpoint (RFC 6749 §5.2).

@@ -1,5 +1,6 @@
 //! [`Client`]: the Orange Connex OAuth endpoints, typed in and typed out.
 
+use auth_core::http::show_url;
 use std::fmt;
 use std::sync::Arc;
 
@@ -95,17 +96,6 @@ impl fmt::Debug for Client {
             .field("auth_scheme", &inner.auth_scheme)
             .finish_non_exhaustive()
     }
-}
-
-/// Scheme, host, port and path of `url`: all that `Debug` shows of a URL, because one
-/// given by the user may carry credentials (`user:password@`) or a secret in its query.
-pub(crate) fn show_url(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    shown.push_str(url.path());
-    shown
 }
 
 /// Builds a [`Client`]; see [`Client::builder`]. `Debug` shows no secret, nor a URL's
@@ -620,44 +610,7 @@ pub fn parse_redirect(redirect: &Url, expected: &State) -> Result<Secret, AuthEr
 ///
 /// As [`parse_redirect`].
 pub fn parse_redirect_query(query: &str, expected: &State) -> Result<Secret, AuthError> {
-    let mut states = Vec::new();
-    let mut codes = Vec::new();
-    let mut error = None;
-    let mut description = None;
-    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        match &*key {
-            "state" => states.push(value.into_owned()),
-            "code" => codes.push(Secret::new(value.into_owned())),
-            "error" => error = Some(value.into_owned()),
-            "error_description" => description = Some(value.into_owned()),
-            _ => {}
-        }
-    }
-    match states.as_slice() {
-        [state] => expected.check(state)?,
-        _ => return Err(AuthError::StateMismatch),
-    }
-    if let Some(error) = error.filter(|e| !e.trim().is_empty()) {
-        let description = description.map(|d| d.chars().take(512).collect());
-        return Err(AuthError::oauth(
-            OAuthErrorCode::parse(&error),
-            description,
-            None,
-        ));
-    }
-    let invalid = |what: &str| {
-        AuthError::oauth(
-            OAuthErrorCode::InvalidRequest,
-            Some(format!("the authorization redirect carries {what}")),
-            None,
-        )
-    };
-    match <[Secret; 1]>::try_from(codes) {
-        Ok([code]) if !code.expose_secret().is_empty() => Ok(code),
-        Ok(_) => Err(invalid("an empty `code`")),
-        Err(codes) if codes.is_empty() => Err(invalid("no `code`")),
-        Err(_) => Err(invalid("more than one `code`")),
-    }
+    auth_core::redirect::code_from_query(query, expected, "code")
 }
 
 #[cfg(test)]

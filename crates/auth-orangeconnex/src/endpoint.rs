@@ -11,7 +11,7 @@ use auth_core::AuthError;
 use auth_core::http::url_under;
 use url::Url;
 
-use crate::client::show_url;
+use auth_core::http::show_url;
 
 pub use crate::generated::environments::Environment;
 

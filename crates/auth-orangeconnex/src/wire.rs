@@ -22,7 +22,7 @@ use serde_with::{DisplayFromStr, FromInto, PickFirst, serde_as};
 pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The longest `expires_in` believed (366 days); a longer one is treated as absent.
-pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+pub use auth_core::token::MAX_ACCESS_TOKEN_LIFETIME;
 
 /// The body of `POST /oauth/token` (code exchange and refresh), HTTP 200 or 201.
 ///
@@ -190,17 +190,7 @@ impl TokenResponse {
 /// else is logged and treated as absent (zero or negative would make a token born
 /// expired, refreshed on every call; an absurd one would make it never expire).
 fn usable_lifetime(expires_in: Option<i64>) -> Option<Duration> {
-    let seconds = expires_in?;
-    match u64::try_from(seconds) {
-        Ok(s) if s > 0 && s <= MAX_ACCESS_TOKEN_LIFETIME.as_secs() => Some(Duration::from_secs(s)),
-        _ => {
-            tracing::warn!(
-                expires_in = seconds,
-                "Orange Connex token response states an unusable expires_in; assuming the documented 3600 s"
-            );
-            None
-        }
-    }
+    auth_core::token::stated_lifetime(expires_in, "orangeconnex")
 }
 
 fn description_len(description: &Option<String>) -> Option<String> {

@@ -1,5 +1,6 @@
 //! [`Client`]: the Pitney Bowes token endpoint, typed in and typed out.
 
+use auth_core::http::show_url;
 use std::fmt;
 use std::sync::Arc;
 
@@ -87,17 +88,6 @@ fn api_key_fingerprint(api_key: &str) -> String {
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("key-{hash:016x}")
-}
-
-/// Scheme, host, port and path of `url`: all that `Debug` shows of a URL, because one
-/// given by the user may carry credentials (`user:password@`) or a secret in its query.
-fn show_url(url: &Url) -> String {
-    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
-    if let Some(port) = url.port() {
-        shown.push_str(&format!(":{port}"));
-    }
-    shown.push_str(url.path());
-    shown
 }
 
 impl Client {

@@ -27,7 +27,7 @@ pub const DEFAULT_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 360
 /// The longest lifetime believed from a body (366 days); a longer one is nonsense (and
 /// would overflow the date arithmetic), so it is treated as absent, like a zero or
 /// negative one.
-pub const MAX_ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+pub use auth_core::token::MAX_ACCESS_TOKEN_LIFETIME;
 
 /// A successful token response, in either shape Pitney Bowes sends.
 ///
@@ -216,17 +216,7 @@ fn jwt_lifetime(claims: &JwtClaims) -> Option<Duration> {
 /// else is logged and treated as absent (zero or negative would make a token born
 /// expired, fetched again on every call; an absurd one would make it never expire).
 fn usable_lifetime(seconds: Option<i64>) -> Option<Duration> {
-    let seconds = seconds?;
-    match u64::try_from(seconds) {
-        Ok(s) if s > 0 && s <= MAX_ACCESS_TOKEN_LIFETIME.as_secs() => Some(Duration::from_secs(s)),
-        _ => {
-            tracing::warn!(
-                lifetime = seconds,
-                "Pitney Bowes token response states an unusable lifetime; ignoring it"
-            );
-            None
-        }
-    }
+    auth_core::token::stated_lifetime(seconds, "pitneybowes")
 }
 
 fn add(at: DateTime<Utc>, by: Duration) -> Option<DateTime<Utc>> {
