@@ -95,11 +95,6 @@ struct Config {
 }
 
 /// The token the hot path hands out, with its deadlines in clock ticks.
-///
-/// Aligned to its own cache lines: every caller's `Arc` clone writes the token's
-/// reference count, and a `Published` allocated next to it would be read from a line
-/// that those writes keep invalidating (false sharing between threads).
-#[repr(align(128))]
 struct Published {
     token: Arc<Token>,
     refresh_at: u64,
