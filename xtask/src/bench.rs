@@ -2,7 +2,7 @@
 //!
 //! The table compares the cached `CachedTokenProvider::token()` with its floor,
 //! `ArcSwap::load_full` of an `Arc<Token>`, measured in the same run, at 1 and 2 threads.
-//! Figures are criterion's mean estimates, read from `target/criterion/*/new/estimates.json`.
+//! Figures are criterion's median estimates, read from `target/criterion/*/new/estimates.json`.
 
 use std::path::Path;
 use std::process::Command;
@@ -35,8 +35,8 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     println!("| threads | ArcSwap::load_full (floor) | CachedTokenProvider::token() | ratio |");
     println!("|---|---|---|---|");
     for (group, threads) in GROUPS {
-        let floor = mean_ns(&criterion, group, "arcswap_load_full")?;
-        let token = mean_ns(&criterion, group, "provider_token")?;
+        let floor = median_ns(&criterion, group, "arcswap_load_full")?;
+        let token = median_ns(&criterion, group, "provider_token")?;
         println!(
             "| {threads} | {floor:.1} ns | {token:.1} ns | {:.2}x |",
             token / floor
@@ -45,8 +45,8 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// Criterion's mean estimate for one benchmark, in nanoseconds.
-fn mean_ns(criterion: &Path, group: &str, bench: &str) -> Result<f64> {
+/// Criterion's median estimate for one benchmark, in nanoseconds.
+fn median_ns(criterion: &Path, group: &str, bench: &str) -> Result<f64> {
     let path = criterion
         .join(group)
         .join(bench)
@@ -58,14 +58,15 @@ fn mean_ns(criterion: &Path, group: &str, bench: &str) -> Result<f64> {
             path.display()
         )
     })?;
-    mean_from_estimates(&text)
-        .ok_or_else(|| format!("{}: no mean.point_estimate", path.display()).into())
+    median_from_estimates(&text)
+        .ok_or_else(|| format!("{}: no median.point_estimate", path.display()).into())
 }
 
-/// Extracts `mean.point_estimate` from criterion's `estimates.json`.
-fn mean_from_estimates(json: &str) -> Option<f64> {
+/// Extracts `median.point_estimate` from criterion's `estimates.json` (the median is
+/// steadier than the mean on a shared virtual machine).
+fn median_from_estimates(json: &str) -> Option<f64> {
     let value: serde_json::Value = serde_json::from_str(json).ok()?;
-    value.get("mean")?.get("point_estimate")?.as_f64()
+    value.get("median")?.get("point_estimate")?.as_f64()
 }
 
 #[cfg(test)]
@@ -75,6 +76,6 @@ mod tests {
     #[test]
     fn reads_the_mean_point_estimate() {
         let json = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":9.9,"upper_bound":10.4},"point_estimate":10.1,"standard_error":0.1},"median":{"point_estimate":10.0}}"#;
-        assert_eq!(mean_from_estimates(json), Some(10.1));
+        assert_eq!(median_from_estimates(json), Some(10.0));
     }
 }

@@ -138,8 +138,8 @@ fn hot_path(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5));
     targets = hot_path
 }
 criterion_main!(benches);
