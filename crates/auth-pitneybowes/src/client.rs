@@ -63,7 +63,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
         f.debug_struct("Client")
-            .field("api_key", &inner.api_key)
+            .field("api_key", &api_key_fingerprint(inner.api_key.as_str()))
             .field("api_secret", &inner.api_secret)
             .field("environment", &inner.environment)
             .field("token_url", &show_url(&inner.token_url))
@@ -334,7 +334,13 @@ pub struct ClientBuilder {
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("api_key", &self.api_key)
+            .field(
+                "api_key",
+                &self
+                    .api_key
+                    .as_ref()
+                    .map(|k| api_key_fingerprint(k.as_str())),
+            )
             .field("api_secret", &self.api_secret)
             .field("environment", &self.environment)
             .field("token_url", &self.token_url.as_ref().map(show_url))
@@ -705,14 +711,23 @@ mod tests {
     }
 
     #[test]
-    fn debug_never_shows_the_secret() {
+    fn debug_shows_neither_the_secret_nor_the_api_key() {
         let builder = Client::builder()
-            .api_key("visible-key")
+            .api_key("hidden-key-1")
             .api_secret("hidden-secret-1");
-        assert!(!format!("{builder:?}").contains("hidden-secret-1"));
+        let shown = format!("{builder:?}");
+        assert!(
+            !shown.contains("hidden-secret-1") && !shown.contains("hidden-key-1"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&api_key_fingerprint("hidden-key-1")),
+            "{shown}"
+        );
         let client = builder.build().unwrap();
         let dbg = format!("{client:?} {client:#?}");
-        assert!(dbg.contains("visible-key"), "{dbg}");
+        assert!(!dbg.contains("hidden-key-1"), "{dbg}");
+        assert!(dbg.contains(&api_key_fingerprint("hidden-key-1")), "{dbg}");
         assert!(!dbg.contains("hidden-secret-1"), "{dbg}");
         assert!(dbg.contains("ClientSecret([REDACTED])"), "{dbg}");
     }
