@@ -39,9 +39,10 @@ const MAX_SETTING: Duration = Duration::from_secs(24 * 3600);
 ///   refresh window) callers wait for the refresh.
 /// - **Single flight**: however many callers, one refresh runs at a time. A failure is
 ///   handed to every waiter and remembered for `failure_backoff` (default 5 s);
-///   `invalid_grant` is remembered until [`force_refresh`](Self::force_refresh) or
-///   [`replace_token`](Self::replace_token). A failed refresh never replaces a token that
-///   is still valid.
+///   `invalid_grant` is remembered until [`force_refresh`](Self::force_refresh),
+///   [`replace_token`](Self::replace_token) or a new authorization appearing in the store,
+///   and the refresh token it was answered to is never sent again. A failed refresh never
+///   replaces a token that is still valid.
 /// - **Stores**: with a [`TokenStore`], the refresh takes the store's lease, reloads the
 ///   record (another process may have rotated the refresh token), refreshes with the
 ///   *stored* refresh token, saves, and only then publishes. A stored token wins over a
@@ -51,7 +52,9 @@ const MAX_SETTING: Duration = Duration::from_secs(24 * 3600);
 /// # Cancel safety
 ///
 /// `token()` is cancel safe: the refresh runs in a spawned task, so dropping every caller
-/// never cancels it, and a rotated refresh token it obtains is always saved.
+/// never cancels it, and a rotated refresh token it obtains is always saved. The task runs
+/// on the caller's Tokio runtime: if that runtime shuts down mid-refresh the task is lost
+/// (a store lease it held is released or expires) and the next call starts another.
 ///
 /// # Examples
 ///
