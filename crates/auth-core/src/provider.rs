@@ -1,6 +1,8 @@
 //! [`CachedTokenProvider`]: a cached, single-flight, auto-refreshing token.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -9,6 +11,7 @@ use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
+use crate::clock;
 use crate::store::{Lease, StoreKey, TokenStore};
 use crate::{
     AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, SystemClock, Token, TokenSource,
@@ -30,8 +33,15 @@ const MAX_SETTING: Duration = Duration::from_secs(24 * 3600);
 /// A token kept up to date for many concurrent callers.
 ///
 /// - **Hot path**: [`token`](Self::token) on a fresh token is one lock-free read
-///   (`arc-swap`), a coarse monotonic clock reading and an `Arc` clone: no lock, no
-///   allocation.
+///   (`arc-swap`), one atomic load of a cached clock reading and an `Arc` clone: no lock,
+///   no allocation, no clock call. The reading is the coarse monotonic clock, renewed
+///   every 100 ms by one thread per process (`auth-core-clock`, started with the first
+///   provider on the system clock) and taken one second ahead, so it only ever makes a
+///   token look older; the hot path uses it only to prove a token far from its refresh
+///   window and reads the real clock for every other decision. (A child forked without
+///   exec has no such thread: build its providers after the fork. To read the clock on
+///   every call instead, pass `Arc::new(SystemClock)` to
+///   [`clock`](CachedTokenProviderBuilder::clock).)
 /// - **Refresh window**: from `refresh_before` ahead of expiry (default: 5 minutes or 10%
 ///   of the lifetime, whichever is smaller, made earlier by up to 20% jitter so a fleet
 ///   does not refresh in step) a call starts one background refresh and still returns the
@@ -156,7 +166,17 @@ impl ClockRef {
     #[inline]
     fn ticks(&self) -> u64 {
         match self {
-            Self::System => coarsetime::Instant::now().as_ticks(),
+            Self::System => clock::coarse_now().as_ticks(),
+            Self::Custom(clock) => clock.monotonic().as_nanos() as u64,
+        }
+    }
+
+    /// Like [`ticks`](Self::ticks) but possibly ahead of it (never behind, see
+    /// [`clock::RecentTicks`]): for the system clock, the process-wide cached reading.
+    #[inline]
+    fn hot_ticks(&self) -> u64 {
+        match self {
+            Self::System => clock::RECENT.upper_bound(),
             Self::Custom(clock) => clock.monotonic().as_nanos() as u64,
         }
     }
@@ -222,7 +242,9 @@ impl CachedTokenProviderBuilder {
         self.seed(placeholder)
     }
 
-    /// Sets the clock (tests).
+    /// Sets the clock: a [`ManualClock`](crate::ManualClock) in tests, or
+    /// `Arc::new(SystemClock)` to read the system clock on every call rather than the
+    /// cached reading the default uses on the hot path.
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -278,7 +300,10 @@ impl CachedTokenProviderBuilder {
                 store: self.store,
                 clock: match self.clock {
                     Some(clock) => ClockRef::Custom(clock),
-                    None => ClockRef::System,
+                    None => {
+                        clock::start_recent_updater();
+                        ClockRef::System
+                    }
                 },
                 config: self.config,
                 published: ArcSwapOption::const_empty(),
@@ -358,9 +383,9 @@ impl CachedTokenProvider {
     pub async fn token(&self) -> Result<Arc<Token>, AuthError> {
         match self.cached() {
             Some(token) => Ok(token),
-            // Boxed so the hot path's future stays a few words: the slow path's state
-            // machine is large and would otherwise be moved on every call.
-            None => Box::pin(self.shared.token_slow()).await,
+            // Boxed, and built out of line, so the hot path's future stays a few words and
+            // its code small: the slow path's state machine is large.
+            None => self.shared.token_slow_boxed().await,
         }
     }
 
@@ -374,15 +399,12 @@ impl CachedTokenProvider {
         let shared = &self.shared;
         let guard = shared.published.load();
         let published = guard.as_ref()?;
-        let now = shared.clock.ticks();
-        if now < published.refresh_at {
+        // A reading never behind the true time: when it proves the token outside its
+        // refresh window, the token is handed out without reading the clock at all.
+        if shared.clock.hot_ticks() < published.refresh_at {
             return Some(Arc::clone(&published.token));
         }
-        if now < published.usable_until {
-            shared.maybe_background_refresh(now);
-            return Some(Arc::clone(&published.token));
-        }
-        None
+        shared.cached_near_expiry(published)
     }
 
     /// Forgets the current token (after the API rejected it): the next `token()` gets a
@@ -639,6 +661,21 @@ impl Shared {
         self.slow.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The rest of [`CachedTokenProvider::cached`], on the real clock: the token may be in
+    /// its refresh window (start a background refresh) or too close to expiry.
+    #[cold]
+    fn cached_near_expiry(self: &Arc<Self>, published: &Published) -> Option<Arc<Token>> {
+        let now = self.clock.ticks();
+        if now < published.refresh_at {
+            return Some(Arc::clone(&published.token));
+        }
+        if now < published.usable_until {
+            self.maybe_background_refresh(now);
+            return Some(Arc::clone(&published.token));
+        }
+        None
+    }
+
     /// Called from the hot path inside the refresh window: starts one background refresh,
     /// at most once per `failure_backoff`, without taking the lock on other calls.
     #[cold]
@@ -677,6 +714,12 @@ impl Shared {
             slow.inflight = None;
         }
         slow.inflight.clone()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn token_slow_boxed(self: &Arc<Self>) -> Pin<Box<dyn Future<Output = Outcome> + Send + '_>> {
+        Box::pin(self.token_slow())
     }
 
     async fn token_slow(self: &Arc<Self>) -> Outcome {

@@ -863,3 +863,63 @@ async fn dead_refresh_token_is_never_presented_again_but_a_new_stored_one_is_use
     );
     assert!(!provider.status().reauthorization_required);
 }
+
+/// The default clock. The hot path compares a cached clock reading kept ahead of the true
+/// time; when it cannot prove a token fresh, the real clock decides. Margins here are
+/// minutes, so real time passing during the test changes nothing.
+#[tokio::test]
+async fn system_clock_serves_fresh_tokens_and_refreshes_due_ones() {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&fetches);
+    let source = auth_core::FnSource::new(move |_previous| {
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        async move {
+            let now = Utc::now();
+            Ok(Token::new(
+                AccessToken::new(format!("at-{n}")),
+                Some(now + chrono::Duration::hours(1)),
+            )
+            .with_issued_at(now))
+        }
+    });
+    let provider = CachedTokenProvider::builder(source).jitter(0.0).build();
+
+    // Fresh: served from the cache, one fetch.
+    for _ in 0..1_000 {
+        assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+    // 4 minutes left of an hour: inside the 5-minute window but usable. Handed out at
+    // once, and one background refresh replaces it.
+    let now = Utc::now();
+    provider
+        .replace_token(
+            Token::new(
+                AccessToken::new("due"),
+                Some(now + chrono::Duration::minutes(4)),
+            )
+            .with_issued_at(now - chrono::Duration::minutes(56)),
+        )
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        assert_eq!(at(&provider.token().await.unwrap()), "due");
+    }
+    until("the background refresh", || {
+        provider.cached().is_some_and(|t| at(&t) == "at-2")
+    })
+    .await;
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+
+    // Less than `min_valid` (30 s) left: never handed out, callers wait for a new one.
+    provider
+        .replace_token(Token::new(
+            AccessToken::new("nearly-expired"),
+            Some(Utc::now() + chrono::Duration::seconds(20)),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(at(&provider.token().await.unwrap()), "at-3");
+    assert_eq!(fetches.load(Ordering::SeqCst), 3);
+}
