@@ -3,6 +3,8 @@
 //! The table compares the cached `CachedTokenProvider::token()` with its floor,
 //! `ArcSwap::load_full` of an `Arc<Token>`, measured in the same run, at 1 and 2 threads.
 //! Figures are criterion's median estimates, read from `target/criterion/*/new/estimates.json`.
+//! With `--runs N` the suite runs N times (a shared virtual machine drifts between runs)
+//! and the table ends with the median of each column over the runs.
 
 use std::path::Path;
 use std::process::Command;
@@ -15,39 +17,104 @@ pub(crate) struct Args {
     /// Only print the table from the last run, without running the benchmarks.
     #[arg(long)]
     no_run: bool,
+    /// Run the suite this many times and also print the median over the runs.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    runs: u32,
+}
+
+/// One table row: the figures of one thread count in one run, in nanoseconds.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    floor: f64,
+    token: f64,
+    floor_best: f64,
+    token_best: f64,
 }
 
 const GROUPS: [(&str, &str); 2] = [("hot_path_1_thread", "1"), ("hot_path_2_threads", "2")];
 
 pub(crate) fn run(args: &Args) -> Result<()> {
     let root = workspace_root();
-    if !args.no_run {
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
-            .args(["bench", "-p", "auth-core", "--bench", "token"])
-            .status()?;
-        if !status.success() {
-            return Err("cargo bench failed".into());
+    let criterion = root.join("target").join("criterion");
+    let runs = if args.no_run { 1 } else { args.runs };
+    let mut rows: Vec<Vec<Row>> = vec![Vec::new(); GROUPS.len()];
+    for _ in 0..runs {
+        if !args.no_run {
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(&root)
+                .args(["bench", "-p", "auth-core", "--bench", "token"])
+                .status()?;
+            if !status.success() {
+                return Err("cargo bench failed".into());
+            }
+        }
+        for ((group, _), rows) in GROUPS.iter().zip(&mut rows) {
+            rows.push(Row {
+                floor: median_ns(&criterion, group, "arcswap_load_full")?,
+                token: median_ns(&criterion, group, "provider_token")?,
+                floor_best: best_ns(&criterion, group, "arcswap_load_full")?,
+                token_best: best_ns(&criterion, group, "provider_token")?,
+            });
         }
     }
-    let criterion = root.join("target").join("criterion");
     println!();
     println!(
         "| threads | floor: ArcSwap::load_full | CachedTokenProvider::token() | ratio | best sample: floor | best sample: token() | ratio |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (group, threads) in GROUPS {
-        let floor = median_ns(&criterion, group, "arcswap_load_full")?;
-        let token = median_ns(&criterion, group, "provider_token")?;
-        let floor_best = best_ns(&criterion, group, "arcswap_load_full")?;
-        let token_best = best_ns(&criterion, group, "provider_token")?;
-        println!(
-            "| {threads} | {floor:.1} ns | {token:.1} ns | {:.2}x | {floor_best:.1} ns | {token_best:.1} ns | {:.2}x |",
-            token / floor,
-            token_best / floor_best
-        );
+    for (run, _) in rows[0].iter().enumerate() {
+        for ((_, threads), rows) in GROUPS.iter().zip(&rows) {
+            let label = if runs > 1 {
+                format!("{threads} (run {})", run + 1)
+            } else {
+                threads.to_string()
+            };
+            print_row(&label, rows[run]);
+        }
+    }
+    if runs > 1 {
+        for ((_, threads), rows) in GROUPS.iter().zip(&rows) {
+            print_row(
+                &format!("{threads} (median of {runs} runs)"),
+                median_row(rows),
+            );
+        }
     }
     Ok(())
+}
+
+fn print_row(label: &str, row: Row) {
+    println!(
+        "| {label} | {:.1} ns | {:.1} ns | {:.2}x | {:.1} ns | {:.1} ns | {:.2}x |",
+        row.floor,
+        row.token,
+        row.token / row.floor,
+        row.floor_best,
+        row.token_best,
+        row.token_best / row.floor_best
+    );
+}
+
+/// The median of each column over the runs (ratios are then taken of the medians).
+fn median_row(rows: &[Row]) -> Row {
+    let column = |f: fn(&Row) -> f64| median(rows.iter().map(f).collect());
+    Row {
+        floor: column(|r| r.floor),
+        token: column(|r| r.token),
+        floor_best: column(|r| r.floor_best),
+        token_best: column(|r| r.token_best),
+    }
+}
+
+/// The median of `values` (the mean of the middle two for an even count); NaN if empty.
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 /// The fastest of criterion's samples (time per iteration), in nanoseconds: what the code
@@ -113,6 +180,13 @@ mod tests {
             r#"{"sampling_mode":"Linear","iters":[10.0,20.0,30.0],"times":[200.0,300.0,900.0]}"#;
         assert_eq!(best_from_samples(json), Some(15.0));
         assert_eq!(best_from_samples(r#"{"iters":[],"times":[]}"#), None);
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(Vec::new()).is_nan());
     }
 
     #[test]
