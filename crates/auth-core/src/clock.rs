@@ -69,9 +69,9 @@ const RECENT_SLACK_TICKS: u64 = coarsetime::Duration::from_secs(1).as_ticks();
 /// slack of one second, so it is never behind the true time unless the updater stalled
 /// that long; the hot path uses it only to prove a token fresh (a deadline minutes away)
 /// and reads the real clock for every other decision. The reading cannot follow the true
-/// time in a child forked without exec (the thread is not copied) or for the first
-/// instants after a stopped process resumes, before the updater runs; for those, the
-/// rejected-token retry applies, as after a machine suspend.
+/// time in a child forked without exec (the thread is not copied) until a provider is
+/// built there, or for the first instants after a stopped process resumes, before the
+/// updater runs; for those, the rejected-token retry applies, as after a machine suspend.
 ///
 /// [`upper_bound`]: Self::upper_bound
 // Its own cache line pair: the updater's writes must not evict unrelated hot data.
@@ -108,29 +108,43 @@ impl RecentTicks {
 /// The process-wide cached clock reading.
 pub(crate) static RECENT: RecentTicks = RecentTicks::new();
 
-/// Starts the thread that renews [`RECENT`], once per process. If the thread cannot be
-/// spawned, [`RECENT`] stays empty and its readers read the clock.
+/// Starts the thread that renews [`RECENT`], once per process: again in a child forked
+/// without exec, which has the parent's reading but not its thread. If the thread cannot
+/// be spawned, [`RECENT`] is emptied and its readers read the clock.
 pub(crate) fn start_recent_updater() {
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
-        let spawned = std::thread::Builder::new()
-            .name("auth-core-clock".into())
-            .stack_size(64 * 1024)
-            .spawn(|| {
-                loop {
-                    RECENT.update();
-                    std::thread::sleep(RECENT_PERIOD);
-                }
-            });
-        match spawned {
-            // Valid before this returns, whenever the thread first runs.
-            Ok(_) => RECENT.update(),
-            Err(error) => tracing::warn!(
+    static STARTED_IN: Mutex<Option<u32>> = Mutex::new(None);
+    start_updater(&STARTED_IN, &RECENT, std::process::id());
+}
+
+/// Starts a thread renewing `recent` unless `started_in` says one was started by process
+/// `pid`. Returns whether it started one.
+fn start_updater(started_in: &Mutex<Option<u32>>, recent: &'static RecentTicks, pid: u32) -> bool {
+    let mut started_in = started_in.lock().unwrap_or_else(|e| e.into_inner());
+    if *started_in == Some(pid) {
+        return false;
+    }
+    *started_in = Some(pid);
+    let spawned = std::thread::Builder::new()
+        .name("auth-core-clock".into())
+        .stack_size(64 * 1024)
+        .spawn(|| {
+            loop {
+                recent.update();
+                std::thread::sleep(RECENT_PERIOD);
+            }
+        });
+    match spawned {
+        // Valid before this returns, whenever the thread first runs.
+        Ok(_) => recent.update(),
+        Err(error) => {
+            recent.ticks.store(0, Ordering::Relaxed);
+            tracing::warn!(
                 %error,
                 "could not start the clock thread; the token hot path reads the clock instead"
-            ),
+            );
         }
-    });
+    }
+    true
 }
 
 /// A clock that moves only when told to, for tests.

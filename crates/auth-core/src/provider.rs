@@ -38,10 +38,12 @@ const MAX_SETTING: Duration = Duration::from_secs(24 * 3600);
 ///   every 100 ms by one thread per process (`auth-core-clock`, started with the first
 ///   provider on the system clock) and taken one second ahead, so it only ever makes a
 ///   token look older; the hot path uses it only to prove a token far from its refresh
-///   window and reads the real clock for every other decision. (A child forked without
-///   exec has no such thread: build its providers after the fork. To read the clock on
-///   every call instead, pass `Arc::new(SystemClock)` to
-///   [`clock`](CachedTokenProviderBuilder::clock).)
+///   window and reads the real clock for every other decision. The reading cannot follow
+///   the true time in a child forked without exec until a provider is built there (which
+///   starts the child's own thread), nor for the first instants after a stopped process
+///   resumes; the rejected-token retry covers those, as after a machine suspend. To read
+///   the clock on every call instead, pass `Arc::new(SystemClock)` to
+///   [`clock`](CachedTokenProviderBuilder::clock).
 /// - **Refresh window**: from `refresh_before` ahead of expiry (default: 5 minutes or 10%
 ///   of the lifetime, whichever is smaller, made earlier by up to 20% jitter so a fleet
 ///   does not refresh in step) a call starts one background refresh and still returns the
