@@ -18,7 +18,12 @@ pub(crate) struct Args {
     #[arg(long)]
     no_run: bool,
     /// Run the suite this many times and also print the median over the runs.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_parser = clap::value_parser!(u32).range(1..=20),
+        conflicts_with = "no_run"
+    )]
     runs: u32,
 }
 
@@ -36,16 +41,18 @@ const GROUPS: [(&str, &str); 2] = [("hot_path_1_thread", "1"), ("hot_path_2_thre
 pub(crate) fn run(args: &Args) -> Result<()> {
     let root = workspace_root();
     let criterion = root.join("target").join("criterion");
-    let runs = if args.no_run { 1 } else { args.runs };
     let mut rows: Vec<Vec<Row>> = vec![Vec::new(); GROUPS.len()];
-    for _ in 0..runs {
+    let mut failure = None;
+    for _ in 0..args.runs {
         if !args.no_run {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(&root)
                 .args(["bench", "-p", "auth-core", "--bench", "token"])
                 .status()?;
             if !status.success() {
-                return Err("cargo bench failed".into());
+                // Still print the runs that completed.
+                failure = Some("cargo bench failed");
+                break;
             }
         }
         for ((group, _), rows) in GROUPS.iter().zip(&mut rows) {
@@ -57,13 +64,25 @@ pub(crate) fn run(args: &Args) -> Result<()> {
             });
         }
     }
+    if !rows[0].is_empty() {
+        print_table(&rows);
+    }
+    match failure {
+        Some(failure) => Err(failure.into()),
+        None => Ok(()),
+    }
+}
+
+/// Prints one row per thread count and run, then the median of each column over the runs.
+fn print_table(rows: &[Vec<Row>]) {
+    let runs = rows[0].len();
     println!();
     println!(
         "| threads | floor: ArcSwap::load_full | CachedTokenProvider::token() | ratio | best sample: floor | best sample: token() | ratio |"
     );
     println!("|---|---|---|---|---|---|---|");
     for (run, _) in rows[0].iter().enumerate() {
-        for ((_, threads), rows) in GROUPS.iter().zip(&rows) {
+        for ((_, threads), rows) in GROUPS.iter().zip(rows) {
             let label = if runs > 1 {
                 format!("{threads} (run {})", run + 1)
             } else {
@@ -73,14 +92,13 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         }
     }
     if runs > 1 {
-        for ((_, threads), rows) in GROUPS.iter().zip(&rows) {
+        for ((_, threads), rows) in GROUPS.iter().zip(rows) {
             print_row(
                 &format!("{threads} (median of {runs} runs)"),
                 median_row(rows),
             );
         }
     }
-    Ok(())
 }
 
 fn print_row(label: &str, row: Row) {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -69,9 +69,10 @@ const RECENT_SLACK_TICKS: u64 = coarsetime::Duration::from_secs(1).as_ticks();
 /// slack of one second, so it is never behind the true time unless the updater stalled
 /// that long; the hot path uses it only to prove a token fresh (a deadline minutes away)
 /// and reads the real clock for every other decision. The reading cannot follow the true
-/// time in a child forked without exec (the thread is not copied) until a provider is
-/// built there, or for the first instants after a stopped process resumes, before the
-/// updater runs; for those, the rejected-token retry applies, as after a machine suspend.
+/// time in a child forked without exec (the thread is not copied; providers must not be
+/// used across such a fork), when the updater stalls for more than the slack (tokens
+/// whose refresh window leaves little time are therefore always checked on the real
+/// clock), or for the first instants after a stopped process resumes.
 ///
 /// [`upper_bound`]: Self::upper_bound
 // Its own cache line pair: the updater's writes must not evict unrelated hot data.
@@ -100,30 +101,35 @@ impl RecentTicks {
 
     /// Stores a fresh reading.
     pub(crate) fn update(&self) {
-        self.ticks
-            .store(coarse_now().as_ticks().max(1), Ordering::Relaxed);
+        self.set(coarse_now().as_ticks().max(1));
+    }
+
+    /// Stores `ticks` as the reading (0: none; readers read the clock).
+    pub(crate) fn set(&self, ticks: u64) {
+        self.ticks.store(ticks, Ordering::Relaxed);
     }
 }
 
 /// The process-wide cached clock reading.
 pub(crate) static RECENT: RecentTicks = RecentTicks::new();
 
-/// Starts the thread that renews [`RECENT`], once per process: again in a child forked
-/// without exec, which has the parent's reading but not its thread. If the thread cannot
-/// be spawned, [`RECENT`] is emptied and its readers read the clock.
-pub(crate) fn start_recent_updater() {
-    static STARTED_IN: Mutex<Option<u32>> = Mutex::new(None);
+/// Starts the thread that renews [`RECENT`], once per process (again in a child forked
+/// without exec, which has the parent's reading but not its thread), and returns
+/// [`RECENT`]. If the thread cannot be spawned, the reading is emptied and its readers
+/// read the clock.
+pub(crate) fn recent_clock() -> &'static RecentTicks {
+    // No lock: a fork while another thread held one would deadlock the child here.
+    static STARTED_IN: AtomicU32 = AtomicU32::new(0);
     start_updater(&STARTED_IN, &RECENT, std::process::id());
+    &RECENT
 }
 
-/// Starts a thread renewing `recent` unless `started_in` says one was started by process
-/// `pid`. Returns whether it started one.
-fn start_updater(started_in: &Mutex<Option<u32>>, recent: &'static RecentTicks, pid: u32) -> bool {
-    let mut started_in = started_in.lock().unwrap_or_else(|e| e.into_inner());
-    if *started_in == Some(pid) {
+/// Starts a thread renewing `recent` unless `started_in` says process `pid` started one.
+/// Returns whether it started one.
+fn start_updater(started_in: &AtomicU32, recent: &'static RecentTicks, pid: u32) -> bool {
+    if started_in.swap(pid, Ordering::AcqRel) == pid {
         return false;
     }
-    *started_in = Some(pid);
     let spawned = std::thread::Builder::new()
         .name("auth-core-clock".into())
         .stack_size(64 * 1024)
@@ -252,29 +258,38 @@ mod tests {
         );
 
         // A stale reading stays stale: only the updater moves it.
-        recent.ticks.store(5, Ordering::Relaxed);
+        recent.set(5);
         assert_eq!(recent.upper_bound(), 5 + RECENT_SLACK_TICKS);
     }
 
     #[test]
     fn the_updater_thread_keeps_the_reading_fresh() {
-        start_recent_updater();
-        let first = RECENT.ticks.load(Ordering::Relaxed);
+        let recent: &'static RecentTicks = Box::leak(Box::new(RecentTicks::new()));
+        let started_in = AtomicU32::new(0);
+        assert!(start_updater(&started_in, recent, 1));
+        let first = recent.ticks.load(Ordering::Relaxed);
         assert_ne!(
             first, 0,
             "a reading is cached as soon as the updater starts"
         );
         // A real thread on a real clock: wait (bounded) for its next renewal.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while RECENT.ticks.load(Ordering::Relaxed) == first {
+        while recent.ticks.load(Ordering::Relaxed) == first {
             assert!(
                 std::time::Instant::now() < deadline,
                 "the updater never renewed"
             );
             std::thread::sleep(RECENT_PERIOD / 4);
         }
-        let now = coarse_now().as_ticks();
-        assert!(RECENT.upper_bound() >= now);
+        assert!(recent.upper_bound() >= coarse_now().as_ticks());
+
+        // Once per process; a forked child (another pid) starts its own.
+        assert!(!start_updater(&started_in, recent, 1));
+        assert!(start_updater(&started_in, recent, 2));
+        assert!(!start_updater(&started_in, recent, 2));
+
+        // The process-wide one.
+        assert_ne!(recent_clock().ticks.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -36,13 +36,17 @@ const MAX_SETTING: Duration = Duration::from_secs(24 * 3600);
 ///   (`arc-swap`), one atomic load of a cached clock reading and an `Arc` clone: no lock,
 ///   no allocation, no clock call. The reading is the coarse monotonic clock, renewed
 ///   every 100 ms by one thread per process (`auth-core-clock`, started with the first
-///   provider on the system clock) and taken one second ahead, so it only ever makes a
-///   token look older; the hot path uses it only to prove a token far from its refresh
-///   window and reads the real clock for every other decision. The reading cannot follow
-///   the true time in a child forked without exec until a provider is built there (which
-///   starts the child's own thread), nor for the first instants after a stopped process
-///   resumes; the rejected-token retry covers those, as after a machine suspend. To read
-///   the clock on every call instead, pass `Arc::new(SystemClock)` to
+///   provider on the system clock) and taken one second ahead. The hot path uses it only
+///   to prove a token outside its refresh window; every other decision reads the real
+///   clock, and so does every call for a token whose refresh window leaves under 10 s
+///   before `min_valid` (short-lived tokens). While the thread runs on time the reading
+///   can only make a token look older. It can make one look younger if the thread stalls
+///   for more than a second, for the first instants after a stopped process resumes, and
+///   in a child forked without exec, which has no such thread: like a Tokio runtime or a
+///   `reqwest::Client`, a provider must not be used across such a fork (build new ones in
+///   the child; that starts the child's thread). [`send_with_token`](Self::send_with_token)'s
+///   rejected-token retry covers a token that turns out expired, as after a machine
+///   suspend. To read the clock on every call instead, pass `Arc::new(SystemClock)` to
 ///   [`clock`](CachedTokenProviderBuilder::clock).
 /// - **Refresh window**: from `refresh_before` ahead of expiry (default: 5 minutes or 10%
 ///   of the lifetime, whichever is smaller, made earlier by up to 20% jitter so a fleet
@@ -116,9 +120,19 @@ struct Config {
 #[repr(align(128))]
 struct Published {
     token: Arc<Token>,
+    /// Before this, the token is outside its refresh window even by the cached clock
+    /// reading (see [`ClockRef::hot_ticks`]); 0 when that reading is not to be trusted
+    /// for this token.
+    accept_before: u64,
     refresh_at: u64,
     usable_until: u64,
 }
+
+/// A token whose refresh window leaves less than this between the start of the refresh
+/// and `min_valid` is always checked on the real clock: the cached reading is trusted to
+/// within a second, and a longer stall of the clock thread must not hand out a
+/// short-lived token too close to its expiry.
+const HOT_PATH_MIN_GAP: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct Slow {
@@ -147,7 +161,8 @@ struct Slow {
 
 /// The clock, with the system clock inlined on the hot path.
 enum ClockRef {
-    System,
+    /// The system clock; on the hot path, this cached reading of it.
+    System(&'static clock::RecentTicks),
     Custom(Arc<dyn Clock>),
 }
 
@@ -155,14 +170,14 @@ impl ClockRef {
     #[inline]
     fn monotonic(&self) -> Duration {
         match self {
-            Self::System => SystemClock.monotonic(),
+            Self::System(_) => SystemClock.monotonic(),
             Self::Custom(clock) => clock.monotonic(),
         }
     }
 
     fn now(&self) -> DateTime<Utc> {
         match self {
-            Self::System => SystemClock.now(),
+            Self::System(_) => SystemClock.now(),
             Self::Custom(clock) => clock.now(),
         }
     }
@@ -172,7 +187,7 @@ impl ClockRef {
     #[inline]
     fn ticks(&self) -> u64 {
         match self {
-            Self::System => clock::coarse_now().as_ticks(),
+            Self::System(_) => clock::coarse_now().as_ticks(),
             Self::Custom(clock) => clock.monotonic().as_nanos() as u64,
         }
     }
@@ -182,21 +197,21 @@ impl ClockRef {
     #[inline]
     fn hot_ticks(&self) -> u64 {
         match self {
-            Self::System => clock::RECENT.upper_bound(),
+            Self::System(recent) => recent.upper_bound(),
             Self::Custom(clock) => clock.monotonic().as_nanos() as u64,
         }
     }
 
     fn to_ticks(&self, duration: Duration) -> u64 {
         match self {
-            Self::System => coarsetime::Duration::from(duration).as_ticks(),
+            Self::System(_) => coarsetime::Duration::from(duration).as_ticks(),
             Self::Custom(_) => u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX),
         }
     }
 
     fn ticks_to_duration(&self, ticks: u64) -> Duration {
         match self {
-            Self::System => coarsetime::Duration::from_ticks(ticks).into(),
+            Self::System(_) => coarsetime::Duration::from_ticks(ticks).into(),
             Self::Custom(_) => Duration::from_nanos(ticks),
         }
     }
@@ -300,17 +315,19 @@ impl CachedTokenProviderBuilder {
 
     /// Builds the provider. Synchronous: the store is read on the first `token()`.
     pub fn build(self) -> CachedTokenProvider {
+        let clock = match &self.clock {
+            Some(clock) => ClockRef::Custom(Arc::clone(clock)),
+            None => ClockRef::System(clock::recent_clock()),
+        };
+        self.build_on(clock)
+    }
+
+    fn build_on(self, clock: ClockRef) -> CachedTokenProvider {
         CachedTokenProvider {
             shared: Arc::new(Shared {
                 source: self.source,
                 store: self.store,
-                clock: match self.clock {
-                    Some(clock) => ClockRef::Custom(clock),
-                    None => {
-                        clock::start_recent_updater();
-                        ClockRef::System
-                    }
-                },
+                clock,
                 config: self.config,
                 published: ArcSwapOption::const_empty(),
                 next_background: AtomicU64::new(0),
@@ -407,7 +424,7 @@ impl CachedTokenProvider {
         let published = guard.as_ref()?;
         // A reading never behind the true time: when it proves the token outside its
         // refresh window, the token is handed out without reading the clock at all.
-        if shared.clock.hot_ticks() < published.refresh_at {
+        if shared.clock.hot_ticks() < published.accept_before {
             return Some(Arc::clone(&published.token));
         }
         shared.cached_near_expiry(published)
@@ -1084,8 +1101,16 @@ impl Shared {
         slow.unsaved_base = None;
         slow.seed = None;
         self.next_background.store(0, Ordering::Release);
+        let trusted_gap = self.clock.to_ticks(HOT_PATH_MIN_GAP);
+        let accept_before =
+            if usable_until.saturating_sub(refresh_at) >= trusted_gap || refresh_at == u64::MAX {
+                refresh_at
+            } else {
+                0
+            };
         self.published.store(Some(Arc::new(Published {
             token,
+            accept_before,
             refresh_at,
             usable_until,
         })));
@@ -1134,4 +1159,135 @@ fn token_jitter(token: &Token) -> f64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     (hash >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    //! The hot path's cached clock reading, injected: the system clock everywhere else.
+
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::FnSource;
+    use crate::clock::RecentTicks;
+
+    /// A provider on the system clock whose hot path reads `recent`, and its fetch count.
+    /// Every fetch returns an hour-long token; `replace_token` installs others.
+    fn provider_on(recent: &'static RecentTicks) -> (CachedTokenProvider, Arc<AtomicUsize>) {
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&fetches);
+        let source = FnSource::new(move |_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                let now = Utc::now();
+                let token = Token::new(AccessToken::new(format!("at-{n}")), Some(now + HOUR))
+                    .with_issued_at(now);
+                Ok(token)
+            }
+        });
+        let provider = CachedTokenProvider::builder(source)
+            .jitter(0.0)
+            .build_on(ClockRef::System(recent));
+        (provider, fetches)
+    }
+
+    const HOUR: chrono::Duration = chrono::Duration::hours(1);
+
+    /// A token with `left` of a `lifetime` remaining.
+    fn token_with(name: &str, lifetime: chrono::Duration, left: chrono::Duration) -> Token {
+        let now = Utc::now();
+        Token::new(AccessToken::new(name), Some(now + left)).with_issued_at(now + left - lifetime)
+    }
+
+    fn reading() -> &'static RecentTicks {
+        Box::leak(Box::new(RecentTicks::new()))
+    }
+
+    /// Lets spawned refreshes run (current-thread runtime).
+    async fn settle() {
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    fn name(token: &Token) -> &str {
+        token.access_token().expose_secret()
+    }
+
+    #[tokio::test]
+    async fn the_hot_path_trusts_the_cached_reading_to_prove_freshness() {
+        let recent = reading();
+        let (provider, fetches) = provider_on(recent);
+        // 4 minutes left of an hour: inside the 5-minute refresh window.
+        let due = token_with("due", HOUR, chrono::Duration::minutes(4));
+        provider.replace_token(due).await.unwrap();
+
+        // A reading 10 minutes old (as if the clock thread had stalled that long) says the
+        // window is still ahead: the hot path hands the token out without a clock call and
+        // starts nothing. This is the reading in use, and why it is kept fresh.
+        let stale = clock::coarse_now()
+            .as_ticks()
+            .saturating_sub(coarsetime::Duration::from_secs(600).as_ticks())
+            .max(1);
+        recent.set(stale);
+        assert_eq!(name(&provider.token().await.unwrap()), "due");
+        settle().await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 0);
+
+        // No reading cached: the real clock, which finds the token due.
+        recent.set(0);
+        assert_eq!(name(&provider.token().await.unwrap()), "due");
+        settle().await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        assert_eq!(name(&provider.cached().unwrap()), "at-1");
+    }
+
+    #[tokio::test]
+    async fn a_reading_ahead_of_the_clock_only_sends_callers_to_the_real_clock() {
+        let recent = reading();
+        let (provider, fetches) = provider_on(recent);
+        assert_eq!(name(&provider.token().await.unwrap()), "at-1");
+
+        // Far ahead: nothing is proven fresh by it, yet the real clock finds the token
+        // fresh, so it is handed out and no refresh starts.
+        recent.set(u64::MAX / 2);
+        for _ in 0..10 {
+            assert_eq!(name(&provider.token().await.unwrap()), "at-1");
+        }
+        settle().await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn short_lived_tokens_are_always_checked_on_the_real_clock() {
+        let recent = reading();
+        let (provider, fetches) = provider_on(recent);
+        // A 60 s token: 6 s window, 3 s min_valid, a 3 s gap: less than HOT_PATH_MIN_GAP.
+        // 5 s left: due.
+        let short = token_with(
+            "short",
+            chrono::Duration::seconds(60),
+            chrono::Duration::seconds(5),
+        );
+        provider.replace_token(short).await.unwrap();
+
+        // Even a stale reading that would prove it fresh is not trusted for it.
+        recent.set(1);
+        let _ = provider.token().await.unwrap();
+        settle().await;
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        assert_eq!(name(&provider.cached().unwrap()), "at-1");
+    }
+
+    #[tokio::test]
+    async fn tokens_that_never_expire_stay_on_the_hot_path() {
+        let recent = reading();
+        let (provider, _) = provider_on(recent);
+        provider
+            .replace_token(Token::new(AccessToken::new("api-key"), None))
+            .await
+            .unwrap();
+        let published = provider.shared.published.load_full().unwrap();
+        assert_eq!(published.accept_before, u64::MAX);
+    }
 }
