@@ -27,6 +27,10 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 /// A monotonic clock does not advance while the machine is suspended; after a resume a
 /// cached token may look fresher than it is until the vendor rejects it, which the
 /// rejected-token retry handles.
+///
+/// A [`CachedTokenProvider`](crate::CachedTokenProvider) built without a clock uses these
+/// clocks, with a cached monotonic reading on its hot path; one given
+/// `Arc::new(SystemClock)` reads the clock on every call.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
