@@ -192,8 +192,9 @@ impl ClockRef {
         }
     }
 
-    /// Like [`ticks`](Self::ticks) but possibly ahead of it (never behind, see
-    /// [`clock::RecentTicks`]): for the system clock, the process-wide cached reading.
+    /// Like [`ticks`](Self::ticks) but possibly ahead of it (behind only if the clock
+    /// thread stalled, see [`clock::RecentTicks`]): for the system clock, the cached
+    /// reading.
     #[inline]
     fn hot_ticks(&self) -> u64 {
         match self {
@@ -422,8 +423,9 @@ impl CachedTokenProvider {
         let shared = &self.shared;
         let guard = shared.published.load();
         let published = guard.as_ref()?;
-        // A reading never behind the true time: when it proves the token outside its
-        // refresh window, the token is handed out without reading the clock at all.
+        // A reading kept ahead of the true time (see `clock::RecentTicks`): when it proves
+        // the token outside its refresh window, the token is handed out without a clock
+        // call.
         if shared.clock.hot_ticks() < published.accept_before {
             return Some(Arc::clone(&published.token));
         }
