@@ -167,6 +167,46 @@ pub enum AuthError {
     )]
     StateMismatch,
 
+    /// A request that spends a single-use credential (a rotating refresh token) was sent,
+    /// but no answer arrived (a timeout after sending, a connection lost mid-response).
+    ///
+    /// The vendor may have rotated the refresh token, and its answer, the only copy of the
+    /// new one, is lost; or the request never arrived and the old one still works. It is
+    /// deliberately not `invalid_grant` and not retried: sending the same single-use
+    /// token again would spend it twice. The next refresh's answer decides.
+    #[error(
+        "the token request was sent but its outcome is unknown ({message}); the vendor may have \
+         rotated the refresh token, so it was not sent again; the next refresh will tell \
+         whether the refresh token still works"
+    )]
+    OutcomeUnknown {
+        /// What happened after the request was sent (no URL, no secret).
+        message: String,
+    },
+
+    /// A refresh grant has no refresh token to present: nothing was sent.
+    #[error(
+        "no refresh token is known for this grant; seed the provider with one \
+         (seed_refresh_token, replace_token, or the grant's own constructor), or have the \
+         user (seller) authorize the app"
+    )]
+    NoRefreshToken,
+
+    /// The background refresh task ended without a result (the token source panicked,
+    /// or the runtime shut down mid-refresh). The next call starts another.
+    #[error("the token refresh task ended without a result: {0}")]
+    RefreshAborted(String),
+
+    /// The API (not the token endpoint) could not be reached.
+    #[error("could not reach the API: {message}")]
+    ApiTransport {
+        /// What failed, without the URL.
+        message: String,
+        /// The underlying error (its URL removed).
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
+
     /// The token store failed.
     #[error("token store error: {message}")]
     Store {
