@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,16 +21,17 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
     fn monotonic(&self) -> Duration;
 }
 
-/// The operating system's clocks: `Utc::now()` and a coarse monotonic clock
-/// (`CLOCK_MONOTONIC_COARSE` on Linux, via `coarsetime`).
+/// The operating system's clocks: the wall clock (`Utc::now()`) and the monotonic clock.
 ///
-/// A monotonic clock does not advance while the machine is suspended; after a resume a
-/// cached token may look fresher than it is until the vendor rejects it, which the
-/// rejected-token retry handles.
-///
-/// A [`CachedTokenProvider`](crate::CachedTokenProvider) built without a clock uses these
-/// clocks, with a cached monotonic reading on its hot path; one given
-/// `Arc::new(SystemClock)` reads the clock on every call.
+/// A [`CachedTokenProvider`](crate::CachedTokenProvider) on the system clock (the default)
+/// reads two cheap coarse clocks on every hot-path call (about 4 ns each through the
+/// vDSO on Linux; see [`coarse_now`]): the monotonic one, which no clock step moves,
+/// and the wall one, which keeps counting while the machine is suspended. A token is
+/// handed out only while **both** say it is outside its refresh window, so neither a
+/// suspend nor a backward clock step can make a token look younger than it is. (A forward
+/// step only starts a refresh early.) `CLOCK_BOOTTIME`, the monotonic clock that counts
+/// suspended time, has no coarse variant and cost 21 ns here, more than the rest of the
+/// hot path.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -41,120 +42,51 @@ impl Clock for SystemClock {
 
     #[inline]
     fn monotonic(&self) -> Duration {
-        coarse_now().duration_since(origin()).into()
+        Duration::from_nanos(coarse_now().monotonic)
     }
 }
 
-fn origin() -> coarsetime::Instant {
-    static ORIGIN: std::sync::OnceLock<coarsetime::Instant> = std::sync::OnceLock::new();
-    *ORIGIN.get_or_init(coarse_now)
+/// A reading of the coarse clocks, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reading {
+    /// Coarse monotonic time since an arbitrary origin (never goes back).
+    pub(crate) monotonic: u64,
+    /// Coarse wall-clock time since the Unix epoch (counts suspended time; may step).
+    pub(crate) wall: i64,
 }
 
-/// The coarse monotonic clock. (`coarsetime::Instant::now()` would also store the reading
-/// in a process-wide static: a write to one shared cache line on every call, which costs
-/// every core that reads the clock.)
+/// How far behind the true time a coarse reading may be: the kernel updates coarse clocks
+/// once per tick (4 ms at `HZ=250`, 10 ms at `HZ=100`). Deadlines computed from a precise
+/// clock are moved this much earlier so a lagging reading never hands out a token late.
+pub(crate) const COARSE_RESOLUTION: Duration = Duration::from_millis(20);
+
+/// Both coarse clocks, on Linux `CLOCK_MONOTONIC_COARSE` and `CLOCK_REALTIME_COARSE`
+/// (vDSO, no syscall); elsewhere the precise clocks.
 #[inline]
-pub(crate) fn coarse_now() -> coarsetime::Instant {
-    coarsetime::Instant::now_without_cache_update()
-}
-
-/// How often the process-wide [`RecentTicks`] reading is renewed.
-pub(crate) const RECENT_PERIOD: Duration = Duration::from_millis(100);
-
-/// Added to the cached reading so that it stays ahead of the true time while the updater
-/// thread runs no later than this (ten periods).
-const RECENT_SLACK_TICKS: u64 = coarsetime::Duration::from_secs(1).as_ticks();
-
-/// A cached reading of the coarse monotonic clock, in `coarsetime` ticks, renewed every
-/// [`RECENT_PERIOD`] by one background thread per process.
-///
-/// Loading an atomic costs under a nanosecond; a clock reading through the vDSO costs
-/// 7–9 ns, as much as the rest of the cached-token hot path. [`upper_bound`] adds a
-/// slack of one second, so it is never behind the true time unless the updater stalled
-/// that long; the hot path uses it only to prove a token fresh (a deadline minutes away)
-/// and reads the real clock for every other decision. The reading cannot follow the true
-/// time in a child forked without exec (the thread is not copied; providers must not be
-/// used across such a fork), when the updater stalls for more than the slack (tokens
-/// whose refresh window leaves little time are therefore always checked on the real
-/// clock), or for the first instants after a stopped process resumes.
-///
-/// [`upper_bound`]: Self::upper_bound
-// Its own cache line pair: the updater's writes must not evict unrelated hot data.
-#[repr(align(128))]
-pub(crate) struct RecentTicks {
-    /// 0 until the first update: then [`upper_bound`](Self::upper_bound) reads the clock.
-    ticks: AtomicU64,
-}
-
-impl RecentTicks {
-    pub(crate) const fn new() -> Self {
-        Self {
-            ticks: AtomicU64::new(0),
+pub(crate) fn coarse_now() -> Reading {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::time::{ClockId, clock_gettime};
+        let mono = clock_gettime(ClockId::MonotonicCoarse);
+        let wall = clock_gettime(ClockId::RealtimeCoarse);
+        Reading {
+            monotonic: (mono.tv_sec as u64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(mono.tv_nsec as u64),
+            wall: (wall.tv_sec as i64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(wall.tv_nsec as i64),
         }
     }
-
-    /// A reading of the coarse clock that is not behind the true time: the cached reading
-    /// plus the slack, or a real reading when none is cached.
-    #[inline]
-    pub(crate) fn upper_bound(&self) -> u64 {
-        match self.ticks.load(Ordering::Relaxed) {
-            0 => coarse_now().as_ticks(),
-            ticks => ticks.saturating_add(RECENT_SLACK_TICKS),
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let origin = *ORIGIN.get_or_init(std::time::Instant::now);
+        Reading {
+            monotonic: u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            wall: Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX),
         }
     }
-
-    /// Stores a fresh reading.
-    pub(crate) fn update(&self) {
-        self.set(coarse_now().as_ticks().max(1));
-    }
-
-    /// Stores `ticks` as the reading (0: none; readers read the clock).
-    pub(crate) fn set(&self, ticks: u64) {
-        self.ticks.store(ticks, Ordering::Relaxed);
-    }
-}
-
-/// The process-wide cached clock reading.
-pub(crate) static RECENT: RecentTicks = RecentTicks::new();
-
-/// Starts the thread that renews [`RECENT`], once per process (again in a child forked
-/// without exec, which has the parent's reading but not its thread), and returns
-/// [`RECENT`]. If the thread cannot be spawned, the reading is emptied and its readers
-/// read the clock.
-pub(crate) fn recent_clock() -> &'static RecentTicks {
-    // No lock: a fork while another thread held one would deadlock the child here.
-    static STARTED_IN: AtomicU32 = AtomicU32::new(0);
-    start_updater(&STARTED_IN, &RECENT, std::process::id());
-    &RECENT
-}
-
-/// Starts a thread renewing `recent` unless `started_in` says process `pid` started one.
-/// Returns whether it started one.
-fn start_updater(started_in: &AtomicU32, recent: &'static RecentTicks, pid: u32) -> bool {
-    if started_in.swap(pid, Ordering::AcqRel) == pid {
-        return false;
-    }
-    let spawned = std::thread::Builder::new()
-        .name("auth-core-clock".into())
-        .stack_size(64 * 1024)
-        .spawn(|| {
-            loop {
-                recent.update();
-                std::thread::sleep(RECENT_PERIOD);
-            }
-        });
-    match spawned {
-        // Valid before this returns, whenever the thread first runs.
-        Ok(_) => recent.update(),
-        Err(error) => {
-            recent.ticks.store(0, Ordering::Relaxed);
-            tracing::warn!(
-                %error,
-                "could not start the clock thread; the token hot path reads the clock instead"
-            );
-        }
-    }
-    true
 }
 
 /// A clock that moves only when told to, for tests.
@@ -241,59 +173,18 @@ mod tests {
     }
 
     #[test]
-    fn recent_ticks_is_an_upper_bound_of_the_clock() {
-        let recent = RecentTicks::new();
-        // Nothing cached: a real reading.
-        let before = coarse_now().as_ticks();
-        let read = recent.upper_bound();
-        assert!(read >= before && read <= coarse_now().as_ticks());
-
-        recent.update();
-        let read = recent.upper_bound();
-        let now = coarse_now().as_ticks();
+    fn coarse_readings_follow_the_precise_clocks() {
+        let before_wall = Utc::now().timestamp_nanos_opt().unwrap();
+        let reading = coarse_now();
+        let after_wall = Utc::now().timestamp_nanos_opt().unwrap();
+        let resolution = COARSE_RESOLUTION.as_nanos() as i64;
         assert!(
-            read >= now,
-            "the cached reading plus slack is ahead of the clock"
+            reading.wall >= before_wall - resolution,
+            "coarse wall lags at most a tick"
         );
-        assert!(read <= now + RECENT_SLACK_TICKS);
-        assert_eq!(
-            RECENT_SLACK_TICKS,
-            coarsetime::Duration::from(Duration::from_secs(1)).as_ticks()
-        );
-
-        // A stale reading stays stale: only the updater moves it.
-        recent.set(5);
-        assert_eq!(recent.upper_bound(), 5 + RECENT_SLACK_TICKS);
-    }
-
-    #[test]
-    fn the_updater_thread_keeps_the_reading_fresh() {
-        let recent: &'static RecentTicks = Box::leak(Box::new(RecentTicks::new()));
-        let started_in = AtomicU32::new(0);
-        assert!(start_updater(&started_in, recent, 1));
-        let first = recent.ticks.load(Ordering::Relaxed);
-        assert_ne!(
-            first, 0,
-            "a reading is cached as soon as the updater starts"
-        );
-        // A real thread on a real clock: wait (bounded) for its next renewal.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while recent.ticks.load(Ordering::Relaxed) == first {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the updater never renewed"
-            );
-            std::thread::sleep(RECENT_PERIOD / 4);
-        }
-        assert!(recent.upper_bound() >= coarse_now().as_ticks());
-
-        // Once per process; a forked child (another pid) starts its own.
-        assert!(!start_updater(&started_in, recent, 1));
-        assert!(start_updater(&started_in, recent, 2));
-        assert!(!start_updater(&started_in, recent, 2));
-
-        // The process-wide one.
-        assert_ne!(recent_clock().ticks.load(Ordering::Relaxed), 0);
+        assert!(reading.wall <= after_wall);
+        let next = coarse_now();
+        assert!(next.monotonic >= reading.monotonic);
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub mod redirect;
 mod scheme;
 mod scope;
 mod secret;
+mod send;
 mod source;
 pub mod store;
 pub mod token;
@@ -58,8 +59,8 @@ pub use cache::TokenCache;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthError, OAuthErrorCode};
 pub use provider::{
-    CachedTokenProvider, CachedTokenProviderBuilder, DEFAULT_FAILURE_BACKOFF, DEFAULT_MIN_VALID,
-    DEFAULT_REFRESH_BEFORE, ProviderStatus,
+    CachedTokenProvider, CachedTokenProviderBuilder, DEFAULT_FAILURE_BACKOFF, DEFAULT_LEASE_TTL,
+    DEFAULT_LEASE_WAIT, DEFAULT_MIN_VALID, DEFAULT_REFRESH_BEFORE, ProviderStatus,
 };
 pub use scheme::{AuthScheme, RequestBuilderExt, api_http_client, same_origin_redirects};
 pub use scope::{Scope, Scopes, UnknownScope};

@@ -97,26 +97,44 @@ impl fmt::Display for StoreKey {
     }
 }
 
-/// A stored token and its version (incremented by every save).
+/// A stored token and its version (incremented by every write).
 #[derive(Debug, Clone)]
 pub struct TokenRecord {
-    /// 1 for the first save, then +1 each time.
+    /// 1 for the first save, then +1 with each write (a save, or marking the refresh
+    /// token dead).
     pub version: u64,
     /// The token, refresh token included.
     pub token: Token,
-    /// When it was saved, by the saver's clock.
+    /// When it was written, by the writer's clock.
     pub updated_at: DateTime<Utc>,
+    /// The vendor answered `invalid_grant` to this record's refresh token: no process
+    /// presents it again; the user must authorize again.
+    pub refresh_token_dead: bool,
 }
 
-/// The right to run the refresh for one key, held between reload and save.
+impl TokenRecord {
+    /// A record of `token` at `version`, its refresh token not known dead.
+    pub fn new(version: u64, token: Token, updated_at: DateTime<Utc>) -> Self {
+        Self {
+            version,
+            token,
+            updated_at,
+            refresh_token_dead: false,
+        }
+    }
+}
+
+/// The right to run the refresh for one key, held from the reload to the save.
 ///
-/// It expires after the TTL given to [`TokenStore::lease`] (longer than the token call's
-/// whole retry budget); a store refuses a save under an expired or replaced lease.
+/// Either it expires after a TTL that the holder renews ([`TokenStore::renew`]) while its
+/// refresh runs, or (FileStore) it is an OS lock held until it is released or the process
+/// dies. A store refuses a save under an expired or replaced lease.
 pub struct Lease {
     key: StoreKey,
     owner: String,
     fence: u64,
-    expires: Instant,
+    /// `None`: held until released (an OS lock).
+    expires: Mutex<Option<Instant>>,
     guard: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
@@ -131,8 +149,9 @@ impl fmt::Debug for Lease {
 }
 
 impl Lease {
-    /// A lease; for store implementations. `guard` is dropped when the lease is released
-    /// (an OS file lock, a connection).
+    /// A lease that expires after `ttl` unless renewed; for store implementations.
+    /// `guard` is dropped when the lease is released or dropped (release the backend's
+    /// lock in its `Drop`).
     pub fn new(
         key: StoreKey,
         owner: impl Into<String>,
@@ -144,8 +163,34 @@ impl Lease {
             key,
             owner: owner.into(),
             fence,
-            expires: far_instant(ttl),
+            expires: Mutex::new(Some(far_instant(ttl))),
             guard,
+        }
+    }
+
+    /// A lease held until released, with no TTL: an OS lock that the kernel releases if
+    /// the process dies (FileStore). `guard` holds the lock.
+    pub fn held_until_released(
+        key: StoreKey,
+        owner: impl Into<String>,
+        fence: u64,
+        guard: Box<dyn std::any::Any + Send + Sync>,
+    ) -> Self {
+        Self {
+            key,
+            owner: owner.into(),
+            fence,
+            expires: Mutex::new(None),
+            guard: Some(guard),
+        }
+    }
+
+    /// Moves this handle's expiry to `ttl` from now; for store implementations, after the
+    /// backend confirmed the renewal.
+    pub fn extend(&self, ttl: Duration) {
+        let mut expires = self.expires.lock().unwrap_or_else(|e| e.into_inner());
+        if expires.is_some() {
+            *expires = Some(far_instant(ttl));
         }
     }
 
@@ -161,12 +206,21 @@ impl Lease {
     pub fn fence(&self) -> u64 {
         self.fence
     }
-    /// Whether its TTL has passed.
+    /// Whether its TTL has passed (never, for a lease held until released).
     pub fn is_expired(&self) -> bool {
-        Instant::now() >= self.expires
+        self.expires
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|expires| Instant::now() >= expires)
     }
 
-    fn check(&self) -> Result<(), AuthError> {
+    /// Fails if the lease expired; for store implementations, before a write (the
+    /// backend must still check that the lease was not taken over, atomically with it).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] when the TTL has passed.
+    pub fn check(&self) -> Result<(), AuthError> {
         if self.is_expired() {
             Err(AuthError::Store {
                 message: format!(
@@ -185,6 +239,27 @@ impl Lease {
 ///
 /// Implement it for your own backend (a database, a secrets manager). Records hold
 /// secrets: keep them where only the application can read them.
+///
+/// What each method must guarantee, because the provider's "a single-use refresh token
+/// is spent at most once, and nothing the store accepted is lost" rests on it:
+///
+/// - **Versions**: every write to a key (save, [`mark_refresh_token_dead`]) stores
+///   version `previous + 1` (1 for the first); `load` returns the last write whole
+///   (never a torn or partial record).
+/// - **Exclusive lease**: at most one unexpired lease per key exists at any time, across
+///   every process sharing the backend. Each grant carries a fencing number larger than
+///   every earlier grant's on that key.
+/// - **Fencing**: `save` and `mark_refresh_token_dead` write only if the lease is still
+///   the key's current one (not expired, not taken over), checked atomically with the
+///   write; otherwise they write nothing and fail.
+/// - **Renewal**: `renew` extends an unexpired lease that is still the current one and
+///   fails otherwise (never resurrects a lapsed lease another holder may have taken).
+/// - **Release**: `release` ends the lease if it is still the caller's (compare the
+///   owner and fence, never delete another holder's lease). A [`Lease`] dropped without
+///   `release` (a cancelled refresh) should release too (its `guard`'s `Drop`), or
+///   expire after its TTL.
+///
+/// [`mark_refresh_token_dead`]: Self::mark_refresh_token_dead
 #[async_trait]
 pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     /// Loads the record for `key`, if any.
@@ -207,6 +282,15 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
         wait: Duration,
     ) -> Result<Lease, AuthError>;
 
+    /// Extends `lease` to `ttl` from now, if it is still the key's current lease (the
+    /// provider calls it every third of the TTL while its refresh runs). A lease held
+    /// until released (an OS lock) needs nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] when the lease expired or was taken over, or the backend fails.
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), AuthError>;
+
     /// Saves `token` under `lease` as the next version of the record.
     ///
     /// # Errors
@@ -214,6 +298,15 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     /// [`AuthError::Store`] when the lease was lost (expired or taken over) or the
     /// backend fails. Nothing is written then.
     async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError>;
+
+    /// Marks the refresh token of the record at `version` dead (the vendor answered
+    /// `invalid_grant` to it), as the next version, if the record is still at `version`;
+    /// a newer record is left alone.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](Self::save).
+    async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError>;
 
     /// Releases the lease.
     ///
@@ -360,6 +453,20 @@ impl TokenStore for MemoryStore {
         }
     }
 
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), AuthError> {
+        lease.check()?;
+        let mut entries = self.inner.entries();
+        let entry = entries.entry(lease.key.clone()).or_default();
+        match &mut entry.lease {
+            Some((fence, until)) if *fence == lease.fence => {
+                *until = far_instant(ttl);
+                lease.extend(ttl);
+                Ok(())
+            }
+            _ => Err(lost_lease(&lease.key)),
+        }
+    }
+
     async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
         lease.check()?;
         let mut entries = self.inner.entries();
@@ -367,13 +474,30 @@ impl TokenStore for MemoryStore {
         if entry.lease.map(|(fence, _)| fence) != Some(lease.fence) {
             return Err(lost_lease(&lease.key));
         }
-        let record = TokenRecord {
-            version: entry.record.as_ref().map_or(0, |r| r.version) + 1,
-            token: token.clone(),
-            updated_at: Utc::now(),
-        };
+        let record = TokenRecord::new(
+            entry.record.as_ref().map_or(0, |r| r.version) + 1,
+            token.clone(),
+            Utc::now(),
+        );
         entry.record = Some(record.clone());
         Ok(record)
+    }
+
+    async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
+        lease.check()?;
+        let mut entries = self.inner.entries();
+        let entry = entries.entry(lease.key.clone()).or_default();
+        if entry.lease.map(|(fence, _)| fence) != Some(lease.fence) {
+            return Err(lost_lease(&lease.key));
+        }
+        if let Some(record) = entry.record.as_mut()
+            && record.version == version
+        {
+            record.version += 1;
+            record.refresh_token_dead = true;
+            record.updated_at = Utc::now();
+        }
+        Ok(())
     }
 
     async fn release(&self, lease: Lease) -> Result<(), AuthError> {
@@ -477,12 +601,13 @@ impl TokenStore for FileStore {
                 Ok(()) => {
                     let fence = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
                     let owner = format!("pid {}", std::process::id());
-                    return Ok(Lease::new(
+                    // The OS lock is the lease: held until released, or the process dies.
+                    let _ = ttl;
+                    return Ok(Lease::held_until_released(
                         key.clone(),
                         owner,
                         fence,
-                        ttl,
-                        Some(Box::new(file)),
+                        Box::new(file),
                     ));
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {}
@@ -495,6 +620,14 @@ impl TokenStore for FileStore {
                 return Err(lease_timeout(key, wait));
             }
             tokio::time::sleep(LEASE_POLL.min(deadline - now)).await;
+        }
+    }
+
+    async fn renew(&self, lease: &Lease, _ttl: Duration) -> Result<(), AuthError> {
+        // The OS lock is held until released: nothing to extend.
+        match lease.guard {
+            Some(_) => Ok(()),
+            None => Err(lost_lease(&lease.key)),
         }
     }
 
@@ -512,13 +645,31 @@ impl TokenStore for FileStore {
         let crash = false;
         blocking(move || {
             let version = read_record(&path)?.map_or(0, |r| r.version) + 1;
-            let record = TokenRecord {
-                version,
-                token,
-                updated_at: Utc::now(),
-            };
+            let record = TokenRecord::new(version, token, Utc::now());
             write_atomically(&dir, &path, &record, crash)?;
             Ok(record)
+        })
+        .await
+    }
+
+    async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
+        lease.check()?;
+        if lease.guard.is_none() {
+            return Err(lost_lease(&lease.key));
+        }
+        let path = self.record_path(&lease.key);
+        let dir = self.dir.clone();
+        blocking(move || {
+            let Some(mut record) = read_record(&path)? else {
+                return Ok(());
+            };
+            if record.version != version {
+                return Ok(());
+            }
+            record.version += 1;
+            record.refresh_token_dead = true;
+            record.updated_at = Utc::now();
+            write_atomically(&dir, &path, &record, false)
         })
         .await
     }
@@ -653,6 +804,8 @@ struct StoredRecord {
     issued_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_token_issued_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    refresh_token_dead: bool,
 }
 
 impl Drop for StoredRecord {
@@ -678,6 +831,7 @@ impl StoredRecord {
             scopes: token.scopes().to_string(),
             issued_at: token.issued_at(),
             refresh_token_issued_at: token.refresh_token_issued_at(),
+            refresh_token_dead: record.refresh_token_dead,
         }
     }
 
@@ -704,6 +858,7 @@ impl StoredRecord {
             version: self.version,
             token,
             updated_at: self.updated_at,
+            refresh_token_dead: self.refresh_token_dead,
         }
     }
 }
@@ -799,6 +954,58 @@ mod tests {
 
     #[tokio::test]
     async fn save_after_lease_expired_is_refused() {
+        let store = MemoryStore::new();
+        let lease = store
+            .lease(&key(), Duration::ZERO, Duration::ZERO)
+            .await
+            .unwrap();
+        assert!(store.save(&lease, &token(1)).await.is_err());
+        assert!(store.renew(&lease, Duration::from_secs(60)).await.is_err());
+        assert!(store.load(&key()).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_renewed_memory_lease_holds_past_its_first_ttl() {
+        let store = MemoryStore::new();
+        let lease = store
+            .lease(&key(), Duration::from_millis(50), Duration::ZERO)
+            .await
+            .unwrap();
+        store.renew(&lease, Duration::from_secs(60)).await.unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(store.save(&lease, &token(1)).await.is_ok());
+        // Still exclusive.
+        assert!(
+            store
+                .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_lease_is_the_os_lock_and_never_expires_while_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        // Whatever TTL is asked for: the OS lock is held until released.
+        let lease = store
+            .lease(&key(), Duration::ZERO, Duration::ZERO)
+            .await
+            .unwrap();
+        assert!(!lease.is_expired());
+        store.renew(&lease, Duration::ZERO).await.unwrap();
+        assert!(store.save(&lease, &token(1)).await.is_ok());
+        let other = FileStore::new(dir.path());
+        assert!(
+            other
+                .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn marking_a_refresh_token_dead_is_a_new_version_of_that_record_only() {
         let dir = tempfile::tempdir().unwrap();
         let stores: [Box<dyn TokenStore>; 2] = [
             Box::new(MemoryStore::new()),
@@ -806,11 +1013,35 @@ mod tests {
         ];
         for store in stores {
             let lease = store
-                .lease(&key(), Duration::ZERO, Duration::ZERO)
+                .lease(&key(), Duration::from_secs(60), Duration::ZERO)
                 .await
                 .unwrap();
-            assert!(store.save(&lease, &token(1)).await.is_err(), "{store:?}");
-            assert!(store.load(&key()).await.unwrap().is_none(), "{store:?}");
+            store.save(&lease, &token(1)).await.unwrap();
+            store.save(&lease, &token(2)).await.unwrap();
+            // Version 1 is not the record any more: nothing changes.
+            store.mark_refresh_token_dead(&lease, 1).await.unwrap();
+            let record = store.load(&key()).await.unwrap().unwrap();
+            assert_eq!(
+                (record.version, record.refresh_token_dead),
+                (2, false),
+                "{store:?}"
+            );
+            store.mark_refresh_token_dead(&lease, 2).await.unwrap();
+            let record = store.load(&key()).await.unwrap().unwrap();
+            assert_eq!(
+                (record.version, record.refresh_token_dead),
+                (3, true),
+                "{store:?}"
+            );
+            assert_eq!(
+                record
+                    .token
+                    .refresh_token()
+                    .map(|r| r.expose_secret().to_owned()),
+                token(2)
+                    .refresh_token()
+                    .map(|r| r.expose_secret().to_owned()),
+            );
         }
     }
 

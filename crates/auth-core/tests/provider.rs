@@ -71,6 +71,10 @@ impl TestSource {
 #[async_trait]
 impl TokenSource for TestSource {
     async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
+        if self.needs_refresh_token && previous.and_then(|p| p.refresh_token()).is_none() {
+            // What every refresh grant does: nothing is sent.
+            return Err(AuthError::NoRefreshToken);
+        }
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         self.seen_refresh_tokens.lock().unwrap().push(
             previous
@@ -375,7 +379,12 @@ async fn missing_refresh_token_is_reported_as_reauthorization() {
     let source = Arc::new(source);
     let provider = provider(&source);
     let err = provider.token().await.unwrap_err();
-    assert!(err.is_invalid_grant(), "{err}");
+    assert!(matches!(err, AuthError::NoRefreshToken), "{err}");
+    assert!(
+        !err.is_invalid_grant(),
+        "not what users read as a revoked grant"
+    );
+    assert!(err.to_string().contains("seed"), "it names the fix: {err}");
     assert_eq!(source.calls(), 0, "nothing is sent without a refresh token");
     assert!(provider.status().reauthorization_required);
 }
@@ -445,6 +454,12 @@ impl TokenStore for ControlledStore {
             });
         }
         self.inner.save(lease, token).await
+    }
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), AuthError> {
+        self.inner.renew(lease, ttl).await
+    }
+    async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
+        self.inner.mark_refresh_token_dead(lease, version).await
     }
     async fn release(&self, lease: Lease) -> Result<(), AuthError> {
         self.inner.release(lease).await

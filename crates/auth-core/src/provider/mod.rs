@@ -1,0 +1,738 @@
+//! [`CachedTokenProvider`]: a cached, single-flight, auto-refreshing token.
+//!
+//! Three files: `state.rs` holds the state and its transitions (pure), `refresh.rs` the
+//! refresh procedure (lease, reload, fetch, save, publish), and this one the public API
+//! and the lock-free hot path.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::clock::{self, Reading};
+use crate::store::{StoreKey, TokenStore};
+use crate::{AccessToken, AuthError, Clock, RefreshToken, Token, TokenSource};
+
+mod refresh;
+mod state;
+
+use state::{Call, Deadlines, Policy, State, Ticket};
+
+type Outcome = Result<Arc<Token>, AuthError>;
+
+/// Default upper bound of the refresh window: refresh 5 minutes before expiry, or 10% of
+/// the token's lifetime if that is smaller.
+pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(300);
+/// Default `min_valid`: a token closer than this to expiry is not handed out.
+pub const DEFAULT_MIN_VALID: Duration = Duration::from_secs(30);
+/// Default time a failed refresh is remembered (the negative cache).
+pub const DEFAULT_FAILURE_BACKOFF: Duration = Duration::from_secs(5);
+/// Default TTL of the store lease; the provider renews it every third of it while the
+/// refresh runs, so it only has to outlive one renewal period, not the refresh.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
+/// Default longest wait for another process's lease before a caller gets an error.
+pub const DEFAULT_LEASE_WAIT: Duration = Duration::from_secs(15);
+
+/// Every duration setting is capped at a day, so no arithmetic on it can overflow.
+const MAX_SETTING: Duration = Duration::from_secs(24 * 3600);
+
+/// How many refreshes a waiting caller sits through before giving up on getting a token
+/// that is still usable when it arrives (a paused process, a stepping clock).
+const MAX_ROUNDS: usize = 3;
+
+/// A token kept up to date for many concurrent callers.
+///
+/// - **Hot path**: [`token`](Self::token) on a fresh token is one lock-free read
+///   (`arc-swap`), a reading of the coarse monotonic and wall clocks (or the injected
+///   [`Clock`]), two comparisons and an `Arc` clone: no lock, no allocation. A token is
+///   handed out only while both clocks say it has not reached its refresh window, so
+///   neither a machine suspend (the monotonic clock stops, the wall clock does not) nor
+///   a backward clock step (the other way round) hands out a token past its time; see
+///   [`SystemClock`](crate::SystemClock).
+/// - **Refresh window**: from `refresh_before` ahead of expiry (default: 5 minutes or 10%
+///   of the lifetime, whichever is smaller, made earlier by up to 20% jitter so a fleet
+///   does not refresh in step) a call starts one background refresh and still returns the
+///   current token; closer than `min_valid` to expiry (default 30 s, at most half the
+///   refresh window) callers wait for the refresh. A refreshed token is checked against
+///   `min_valid` on the provider's clock before it is handed to anyone.
+/// - **Single flight**: however many callers, one refresh runs at a time. A failure is
+///   handed to every waiter and remembered for `failure_backoff` (default 5 s);
+///   `invalid_grant` is remembered until [`force_refresh`](Self::force_refresh),
+///   [`replace_token`](Self::replace_token) or a new authorization appearing in the store,
+///   and the refresh token it was answered to is never sent again. A failed refresh never
+///   replaces a token that is still valid: whether it came from a fetch, the store, a
+///   seed or `replace_token`, a token with more than `min_valid` left is handed out while
+///   refreshes fail.
+/// - **Stale outcomes**: every refresh carries the generation of the state it started
+///   from. Its failure changes nothing if [`replace_token`](Self::replace_token),
+///   [`force_refresh`](Self::force_refresh), [`invalidate`](Self::invalidate) or a newer
+///   stored record came in between; its success is dropped if a new authorization
+///   (`replace_token`) came in between.
+/// - **Stores**: with a [`TokenStore`], a refresh first reads the store (another process
+///   may have refreshed already), then takes the store's lease, renews it while it runs,
+///   reloads the record, refreshes with the *stored* refresh token, saves, and only then
+///   publishes. A stored token wins over a configured seed. While another process holds
+///   the lease, waiting callers watch the store and adopt what it saves; they give up with
+///   an error after `lease_wait` (default 15 s). If the save fails, the new token is kept
+///   here, not published to the hot path, and saved on a later call or by
+///   [`flush`](Self::flush). A refresh token the vendor refused (`invalid_grant`) is
+///   marked dead in the store, so no other process presents it again.
+///
+/// # The window no client can close
+///
+/// A single-use refresh token (Easyship) is spent when the vendor answers. If the process
+/// dies after the vendor rotated it and before the store's save completes (with
+/// [`FileStore`](crate::FileStore): the answer's parse, the write and two fsyncs,
+/// measured at 10–40 ms), the new refresh token is lost with the process and the seller
+/// must authorize again. The provider keeps that window as short as it can: it saves
+/// before anything else sees the token.
+///
+/// # Cancel safety
+///
+/// `token()` is cancel safe: the refresh runs in a spawned task, so dropping every caller
+/// never cancels it, and a rotated refresh token it obtains is always saved. The task runs
+/// on the caller's Tokio runtime: if that runtime shuts down mid-refresh the task is lost
+/// (a store lease it held is released or expires) and the next call starts another.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), auth_core::AuthError> {
+/// use auth_core::{AccessToken, CachedTokenProvider, FnSource, Token};
+/// use chrono::{Duration, Utc};
+///
+/// let provider = CachedTokenProvider::new(FnSource::new(|_previous| async {
+///     Ok(Token::new(AccessToken::new("fresh"), Some(Utc::now() + Duration::hours(1))))
+/// }));
+/// let token = provider.token().await?;
+/// assert_eq!(token.access_token().expose_secret(), "fresh");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CachedTokenProvider {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    source: Arc<dyn TokenSource>,
+    store: Option<(Arc<dyn TokenStore>, StoreKey)>,
+    clock: ClockRef,
+    policy: Policy,
+    lease_ttl: Duration,
+    lease_wait: Duration,
+    published: ArcSwapOption<Published>,
+    /// Monotonic nanoseconds before which the hot path does not try to start a refresh.
+    next_background: AtomicU64,
+    slow: Mutex<Slow>,
+}
+
+/// The state, and the running refresh's channel.
+struct Slow {
+    state: State,
+    inflight: Option<watch::Receiver<Option<Outcome>>>,
+}
+
+/// The token the hot path hands out, with its deadlines.
+// Cache lines of its own (128 bytes: a pair, as adjacent-line prefetch moves them
+// together): the allocator could otherwise place it beside the token's reference count,
+// which every caller's `Arc` clone writes, and each core's read would miss.
+#[repr(align(128))]
+struct Published {
+    token: Arc<Token>,
+    deadlines: Deadlines,
+}
+
+/// The clock, with the system clock inlined on the hot path.
+enum ClockRef {
+    System,
+    Custom(Arc<dyn Clock>),
+}
+
+impl ClockRef {
+    #[inline]
+    fn reading(&self) -> Reading {
+        match self {
+            Self::System => clock::coarse_now(),
+            Self::Custom(clock) => Reading {
+                monotonic: u64::try_from(clock.monotonic().as_nanos()).unwrap_or(u64::MAX),
+                wall: clock.now().timestamp_nanos_opt().unwrap_or(i64::MAX),
+            },
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        match self {
+            Self::System => Utc::now(),
+            Self::Custom(clock) => clock.now(),
+        }
+    }
+
+    fn resolution(&self) -> Duration {
+        match self {
+            Self::System => clock::COARSE_RESOLUTION,
+            Self::Custom(_) => Duration::ZERO,
+        }
+    }
+}
+
+/// Builds a [`CachedTokenProvider`].
+pub struct CachedTokenProviderBuilder {
+    source: Arc<dyn TokenSource>,
+    store: Option<(Arc<dyn TokenStore>, StoreKey)>,
+    clock: Option<Arc<dyn Clock>>,
+    policy: Policy,
+    lease_ttl: Duration,
+    lease_wait: Duration,
+    seed: Option<Token>,
+}
+
+impl fmt::Debug for CachedTokenProviderBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedTokenProviderBuilder")
+            .field("source", &self.source)
+            .field("store", &self.store)
+            .field("policy", &self.policy)
+            .field("lease_ttl", &self.lease_ttl)
+            .field("lease_wait", &self.lease_wait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CachedTokenProviderBuilder {
+    /// Keeps the token in `store` under `key`, shared with other providers and processes.
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn TokenStore>, key: StoreKey) -> Self {
+        self.store = Some((store, key));
+        self
+    }
+
+    /// Starts from this token (for example the result of an authorization-code exchange):
+    /// it is handed out while it has `min_valid` left, even while refreshes fail. With a
+    /// store it only seeds an empty store (it is saved there on the first `token()`): a
+    /// stored token wins.
+    #[must_use]
+    pub fn seed(mut self, token: Token) -> Self {
+        self.seed = Some(token);
+        self
+    }
+
+    /// Starts from a refresh token alone (the first `token()` refreshes with it). With a
+    /// store it only seeds an empty store: a stored refresh token wins, because it may be
+    /// a newer rotation than the configured one.
+    #[must_use]
+    pub fn seed_refresh_token(self, refresh_token: RefreshToken) -> Self {
+        let placeholder = Token::new(AccessToken::new(String::new()), Some(DateTime::UNIX_EPOCH))
+            .with_refresh_token(refresh_token);
+        self.seed(placeholder)
+    }
+
+    /// Sets the clock: a [`ManualClock`](crate::ManualClock) in tests. The default is the
+    /// system's coarse clocks (see [`SystemClock`](crate::SystemClock)).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Upper bound of the background-refresh window before expiry (default 5 minutes; the
+    /// window is also never more than 10% of the token's lifetime). At most a day.
+    #[must_use]
+    pub fn refresh_before(mut self, window: Duration) -> Self {
+        self.policy.refresh_before = window.min(MAX_SETTING);
+        self
+    }
+
+    /// Do not hand out a token with less than this left; callers wait for the refresh
+    /// instead (default 30 s; never more than half the refresh window).
+    #[must_use]
+    pub fn min_valid(mut self, min_valid: Duration) -> Self {
+        self.policy.min_valid = min_valid.min(MAX_SETTING);
+        self
+    }
+
+    /// The refresh window is widened by a share of itself up to this fraction, fixed per
+    /// token (default 0.2; 0 disables jitter). Jitter only ever makes refreshes earlier.
+    #[must_use]
+    pub fn jitter(mut self, fraction: f64) -> Self {
+        self.policy.jitter = fraction.clamp(0.0, 1.0);
+        self
+    }
+
+    /// How long a failed refresh is remembered and handed to callers before another is
+    /// tried (default 5 s).
+    #[must_use]
+    pub fn failure_backoff(mut self, backoff: Duration) -> Self {
+        self.policy.failure_backoff = backoff.min(MAX_SETTING);
+        self
+    }
+
+    /// The store lease's TTL (default [`DEFAULT_LEASE_TTL`], renewed every third of it
+    /// while a refresh runs) and the longest a caller waits for another holder's refresh
+    /// (default [`DEFAULT_LEASE_WAIT`]; meanwhile it adopts whatever the holder saves).
+    #[must_use]
+    pub fn lease(mut self, ttl: Duration, wait: Duration) -> Self {
+        self.lease_ttl = ttl.clamp(Duration::from_millis(30), MAX_SETTING);
+        self.lease_wait = wait.min(MAX_SETTING);
+        self
+    }
+
+    /// Builds the provider. Synchronous: the store is read on the first `token()`.
+    pub fn build(self) -> CachedTokenProvider {
+        let clock = match self.clock {
+            Some(clock) => ClockRef::Custom(clock),
+            None => ClockRef::System,
+        };
+        let policy = Policy {
+            resolution: clock.resolution(),
+            ..self.policy
+        };
+        let state = State::new(self.seed, self.store.is_some(), &policy, clock.reading());
+        let shared = Shared {
+            source: self.source,
+            store: self.store,
+            clock,
+            policy,
+            lease_ttl: self.lease_ttl,
+            lease_wait: self.lease_wait,
+            published: ArcSwapOption::const_empty(),
+            next_background: AtomicU64::new(0),
+            slow: Mutex::new(Slow {
+                state,
+                inflight: None,
+            }),
+        };
+        shared.sync_published(&shared.lock().state);
+        CachedTokenProvider {
+            shared: Arc::new(shared),
+        }
+    }
+}
+
+/// What a provider knows about its token, for health checks and alerts.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProviderStatus {
+    /// Expiry of the current token (`None`: none yet, or it never expires).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the next background refresh is due, by the wall clock.
+    pub next_refresh_at: Option<DateTime<Utc>>,
+    /// When a token was last fetched from the source (not merely adopted from the store).
+    pub last_refreshed_at: Option<DateTime<Utc>>,
+    /// The last refresh error, until a refresh succeeds.
+    pub last_error: Option<AuthError>,
+    /// The grant is dead (`invalid_grant`, or no refresh token where one is needed): the
+    /// user must authorize the app again.
+    pub reauthorization_required: bool,
+    /// A token is held that the store has not accepted yet.
+    pub unsaved: bool,
+    /// A refresh is running.
+    pub refreshing: bool,
+}
+
+impl CachedTokenProvider {
+    /// A provider with the default settings and no store.
+    pub fn new(source: impl TokenSource) -> Self {
+        Self::builder(source).build()
+    }
+
+    /// A builder.
+    pub fn builder(source: impl TokenSource) -> CachedTokenProviderBuilder {
+        Self::builder_arc(Arc::new(source))
+    }
+
+    /// A builder for a source already in an `Arc`.
+    pub fn builder_arc(source: Arc<dyn TokenSource>) -> CachedTokenProviderBuilder {
+        CachedTokenProviderBuilder {
+            source,
+            store: None,
+            clock: None,
+            policy: Policy {
+                refresh_before: DEFAULT_REFRESH_BEFORE,
+                min_valid: DEFAULT_MIN_VALID,
+                jitter: 0.2,
+                failure_backoff: DEFAULT_FAILURE_BACKOFF,
+                resolution: Duration::ZERO,
+            },
+            lease_ttl: DEFAULT_LEASE_TTL,
+            lease_wait: DEFAULT_LEASE_WAIT,
+            seed: None,
+        }
+    }
+
+    /// A token with at least `min_valid` left, refreshing if needed.
+    ///
+    /// # Errors
+    ///
+    /// The refresh's error (shared by every caller waiting on it, and repeated for
+    /// `failure_backoff`, or until [`force_refresh`](Self::force_refresh) for
+    /// `invalid_grant`); [`AuthError::Store`] when another process's refresh lease was
+    /// held for longer than the lease wait.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe. A refresh runs in a spawned task: dropping this future does not cancel
+    /// it, and its result is saved and published for the next caller.
+    #[inline]
+    pub async fn token(&self) -> Result<Arc<Token>, AuthError> {
+        match self.cached() {
+            Some(token) => Ok(token),
+            // Boxed, and built out of line, so the hot path's future stays a few words and
+            // its code small: the slow path's state machine is large.
+            None => self.shared.token_slow_boxed().await,
+        }
+    }
+
+    /// The cached token if it can be handed out without waiting (the hot path of
+    /// [`token`](Self::token), synchronous). Starts a background refresh when one is due.
+    ///
+    /// Outside a Tokio runtime no background refresh can be spawned; the token is still
+    /// handed out while it has `min_valid` left.
+    #[inline]
+    pub fn cached(&self) -> Option<Arc<Token>> {
+        let shared = &self.shared;
+        let guard = shared.published.load();
+        let published = guard.as_ref()?;
+        let now = shared.clock.reading();
+        if Deadlines::before(now, published.deadlines.refresh_at) {
+            return Some(Arc::clone(&published.token));
+        }
+        shared.cached_near_expiry(published, now)
+    }
+
+    /// Forgets the current token (after the API rejected it): the next `token()` gets a
+    /// new one, and a stored copy of the same token is not adopted again.
+    pub fn invalidate(&self) {
+        let mut slow = self.shared.lock();
+        slow.state.invalidate(None);
+        self.shared.sync_published(&slow.state);
+    }
+
+    /// Like [`invalidate`](Self::invalidate), but only if `token` is still the current
+    /// token (another caller may have replaced it already). Returns whether it was.
+    pub fn invalidate_token(&self, token: &Token) -> bool {
+        let mut slow = self.shared.lock();
+        let was_current = slow.state.invalidate(Some(token.access_token()));
+        self.shared.sync_published(&slow.state);
+        was_current
+    }
+
+    /// Refreshes now, whatever the current token's state, clearing a remembered failure
+    /// (`invalid_grant` included). Joins a refresh already running, then runs its own.
+    ///
+    /// # Errors
+    ///
+    /// The refresh's error.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`token`](Self::token).
+    pub async fn force_refresh(&self) -> Result<Arc<Token>, AuthError> {
+        loop {
+            let (rx, ours) = {
+                let mut slow = self.shared.lock();
+                match Shared::live_inflight(&mut slow) {
+                    Some(rx) => (rx, false),
+                    None => {
+                        slow.state.force();
+                        (self.shared.start_refresh(&mut slow), true)
+                    }
+                }
+            };
+            let outcome = self.shared.wait(rx).await;
+            if ours {
+                return outcome;
+            }
+            // That refresh started before this call and may have kept the current token:
+            // force one of our own.
+        }
+    }
+
+    /// Installs a token obtained outside the provider (a new authorization after
+    /// `invalid_grant`): saves it (overwriting the store's record), clears remembered
+    /// failures and publishes it. A refresh still running from the old authorization
+    /// neither saves nor publishes its result.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] if it could not be saved; it is still held and used, and saved
+    /// on a later call or by [`flush`](Self::flush).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before the save completes leaves the old authorization's
+    /// refreshes unable to save (they were superseded) and the new token not installed:
+    /// call it again.
+    pub async fn replace_token(&self, token: Token) -> Result<Arc<Token>, AuthError> {
+        let token = Arc::new(token);
+        // First: a refresh of the old authorization, holding the lease now, must not save.
+        self.shared.lock().state.supersede();
+        let saved = match &self.shared.store {
+            Some((store, key)) => Some(self.shared.save_under_lease(store, key, &token).await),
+            None => None,
+        };
+        let mut slow = self.shared.lock();
+        let now = self.shared.clock.reading();
+        let version = match &saved {
+            Some(Ok(version)) => Some(*version),
+            _ => None,
+        };
+        slow.state.replace(
+            Arc::clone(&token),
+            version,
+            self.shared.store.is_some(),
+            &self.shared.policy,
+            now,
+        );
+        self.shared.sync_published(&slow.state);
+        match saved {
+            Some(Err(error)) => Err(error),
+            _ => Ok(token),
+        }
+    }
+
+    /// Saves a token the store has not accepted yet. Call it at shutdown.
+    ///
+    /// An unsaved token derived from a record the store has since replaced (another
+    /// process saved a newer rotation) is dropped instead: the store's is newer.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] if the save fails again.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave the token unsaved (it is kept; call again).
+    pub async fn flush(&self) -> Result<(), AuthError> {
+        let Some((store, key)) = &self.shared.store else {
+            return Ok(());
+        };
+        let unsaved = {
+            let slow = self.shared.lock();
+            slow.state
+                .current
+                .as_ref()
+                .is_some_and(|c| c.unsaved.is_some())
+        };
+        if !unsaved {
+            return Ok(());
+        }
+        let lease = store
+            .lease(key, self.shared.lease_ttl, self.shared.lease_wait)
+            .await?;
+        let saved = self.shared.save_pending(store.as_ref(), key, &lease).await;
+        refresh::release(store.as_ref(), key, lease).await;
+        saved
+    }
+
+    /// What the provider knows about its token.
+    pub fn status(&self) -> ProviderStatus {
+        let slow = self.shared.lock();
+        let state = &slow.state;
+        let current = state.current.as_ref();
+        let next_refresh_at = current
+            .filter(|c| c.deadlines.refresh_at.wall != i64::MAX)
+            .map(|c| DateTime::from_timestamp_nanos(c.deadlines.refresh_at.wall));
+        ProviderStatus {
+            expires_at: current.and_then(|c| c.token.expires_at()),
+            next_refresh_at,
+            last_refreshed_at: state.last_refreshed_at,
+            last_error: state.failure.as_ref().map(|f| f.error.clone()),
+            reauthorization_required: state.reauthorization_required(),
+            unsaved: current.is_some_and(|c| c.unsaved.is_some()),
+            refreshing: state.refreshing.is_some(),
+        }
+    }
+}
+
+impl fmt::Debug for CachedTokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let status = self.status();
+        f.debug_struct("CachedTokenProvider")
+            .field("source", &self.shared.source)
+            .field("store", &self.shared.store)
+            .field("expires_at", &status.expires_at)
+            .field("refreshing", &status.refreshing)
+            .field("last_error", &status.last_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Slow> {
+        self.slow.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes the hot path hand out what the state says may be handed out without a lock.
+    /// Call after every state change, under the lock.
+    fn sync_published(&self, state: &State) {
+        let Some(current) = state.publishable() else {
+            self.published.store(None);
+            return;
+        };
+        let same = self.published.load().as_ref().is_some_and(|p| {
+            Arc::ptr_eq(&p.token, &current.token) && p.deadlines == current.deadlines
+        });
+        if !same {
+            self.next_background.store(0, Ordering::Release);
+            self.published.store(Some(Arc::new(Published {
+                token: Arc::clone(&current.token),
+                deadlines: current.deadlines,
+            })));
+        }
+    }
+
+    /// The rest of [`CachedTokenProvider::cached`]: the token is in its refresh window
+    /// (start a background refresh, hand it out) or too close to expiry.
+    #[cold]
+    fn cached_near_expiry(
+        self: &Arc<Self>,
+        published: &Published,
+        now: Reading,
+    ) -> Option<Arc<Token>> {
+        if !published.deadlines.usable(now) {
+            return None;
+        }
+        self.maybe_background_refresh(now);
+        Some(Arc::clone(&published.token))
+    }
+
+    /// Called from the hot path inside the refresh window: starts one background refresh,
+    /// at most once per `failure_backoff`, without taking the lock on other calls.
+    #[cold]
+    fn maybe_background_refresh(self: &Arc<Self>, now: Reading) {
+        let next = self.next_background.load(Ordering::Relaxed);
+        if now.monotonic < next {
+            return;
+        }
+        let backoff = u64::try_from(self.policy.failure_backoff.as_nanos()).unwrap_or(u64::MAX);
+        let claim = now.monotonic.saturating_add(backoff);
+        if self
+            .next_background
+            .compare_exchange(next, claim, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        // Outside a Tokio runtime nothing can be spawned; the next async call refreshes.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let mut slow = self.lock();
+        if Self::live_inflight(&mut slow).is_some() {
+            return;
+        }
+        if let Call::Serve { refresh: true, .. } =
+            slow.state.on_call(&self.policy, now, self.store.is_some())
+        {
+            // The receiver is dropped: nobody waits, the task runs to completion anyway.
+            let _ = self.start_refresh(&mut slow);
+        }
+    }
+
+    /// The running refresh, if its task is still alive.
+    fn live_inflight(slow: &mut Slow) -> Option<watch::Receiver<Option<Outcome>>> {
+        if slow
+            .inflight
+            .as_ref()
+            .is_some_and(|rx| rx.has_changed().is_err())
+        {
+            // Its task ended without reporting (dropped with its runtime).
+            slow.inflight = None;
+            slow.state.refreshing = None;
+        }
+        slow.inflight.clone()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn token_slow_boxed(self: &Arc<Self>) -> Pin<Box<dyn Future<Output = Outcome> + Send + '_>> {
+        Box::pin(self.token_slow())
+    }
+
+    async fn token_slow(self: &Arc<Self>) -> Outcome {
+        for _ in 0..MAX_ROUNDS {
+            let rx = {
+                let mut slow = self.lock();
+                let now = self.clock.reading();
+                match slow.state.on_call(&self.policy, now, self.store.is_some()) {
+                    Call::Serve { token, refresh } => {
+                        if refresh && Self::live_inflight(&mut slow).is_none() {
+                            let _ = self.start_refresh(&mut slow);
+                        }
+                        return Ok(token);
+                    }
+                    Call::Fail(error) => return Err(error),
+                    Call::Wait => match Self::live_inflight(&mut slow) {
+                        Some(rx) => rx,
+                        None => self.start_refresh(&mut slow),
+                    },
+                }
+            };
+            let token = self.wait(rx).await?;
+            // A refresh's result may arrive late (a paused process, a long lease wait):
+            // checked on our clock before anyone gets it.
+            let now = self.clock.reading();
+            if self.policy.deadlines(&token, now).usable(now) {
+                return Ok(token);
+            }
+            tracing::warn!(
+                "a refreshed token had less than min_valid left when it arrived; refreshing again"
+            );
+        }
+        Err(AuthError::RefreshAborted(
+            "refreshed tokens kept arriving with less than min_valid left (is the process \
+             being paused, or the clock stepping?)"
+                .into(),
+        ))
+    }
+
+    /// Starts the refresh task for the state's next ticket.
+    fn start_refresh(self: &Arc<Self>, slow: &mut Slow) -> watch::Receiver<Option<Outcome>> {
+        let ticket = slow.state.begin();
+        let (tx, rx) = watch::channel(None);
+        slow.inflight = Some(rx.clone());
+        let ended = RefreshEnded {
+            shared: Arc::clone(self),
+            ticket,
+        };
+        tokio::spawn(async move {
+            let outcome = ended.shared.run_refresh(&ended.ticket).await;
+            drop(ended);
+            let _ = tx.send(Some(outcome));
+        });
+        rx
+    }
+
+    async fn wait(&self, mut rx: watch::Receiver<Option<Outcome>>) -> Outcome {
+        let outcome = match rx.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone(),
+            Err(_) => None,
+        };
+        outcome.unwrap_or_else(|| {
+            Err(AuthError::RefreshAborted(
+                "the token source panicked or the runtime shut down; the next call tries again"
+                    .into(),
+            ))
+        })
+    }
+}
+
+/// Marks the refresh ended when its task finishes, panics or is dropped with its runtime.
+struct RefreshEnded {
+    shared: Arc<Shared>,
+    ticket: Ticket,
+}
+
+impl Drop for RefreshEnded {
+    fn drop(&mut self) {
+        let mut slow = self.shared.lock();
+        slow.state.end(&self.ticket);
+        slow.inflight = None;
+    }
+}

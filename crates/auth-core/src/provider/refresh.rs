@@ -1,0 +1,358 @@
+//! The refresh procedure: read the store, take and renew the lease, reload, fetch, save,
+//! publish. Every decision is a transition of [`State`](super::state::State); this file
+//! does the I/O between them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::state::Ticket;
+use super::{Outcome, Shared};
+use crate::store::{Lease, StoreKey, TokenStore};
+use crate::{AuthError, Token};
+
+/// While another process holds the lease, how often a waiting refresh looks at the store.
+const LEASE_PROBE: Duration = Duration::from_millis(250);
+
+/// What waiting for the lease ended with.
+enum Leased {
+    Held(Lease),
+    /// Another process saved a token that needs no refresh.
+    Adopted(Arc<Token>),
+}
+
+impl Shared {
+    /// Runs the refresh for `ticket`, applying each outcome to the state.
+    pub(super) async fn run_refresh(self: &Arc<Self>, ticket: &Ticket) -> Outcome {
+        match &self.store {
+            None => self.refresh_alone(ticket).await,
+            Some((store, key)) => self.refresh_stored(store.as_ref(), key, ticket).await,
+        }
+    }
+
+    /// Remembers a store failure like a failed fetch (the negative cache), and returns it.
+    fn store_failed(&self, ticket: &Ticket, error: AuthError) -> AuthError {
+        tracing::warn!(error = %error, key = ?self.store.as_ref().map(|(_, k)| k), "token store failed");
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        slow.state
+            .on_failed(ticket, &error, None, &self.policy, now);
+        error
+    }
+
+    async fn refresh_alone(&self, ticket: &Ticket) -> Outcome {
+        let candidate = {
+            let slow = self.lock();
+            let now = self.clock.reading();
+            slow.state.may_fetch(ticket, now)?;
+            if let Some(current) = &slow.state.current
+                && slow.state.fresh_enough(ticket, current, now)
+            {
+                return Ok(Arc::clone(&current.token));
+            }
+            slow.state.candidate()
+        };
+        let token = self.fetch(ticket, candidate.as_deref()).await?;
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        slow.state.on_fetched(
+            ticket,
+            Arc::clone(&token),
+            Ok(None),
+            &self.policy,
+            now,
+            self.clock.now(),
+        );
+        self.sync_published(&slow.state);
+        Ok(current_or(&slow.state, token))
+    }
+
+    async fn refresh_stored(
+        &self,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        ticket: &Ticket,
+    ) -> Outcome {
+        // Another process may have refreshed already: no lease needed to adopt that.
+        if let Some(token) = self.adopt_stored(store, key, ticket).await? {
+            return Ok(token);
+        }
+        // A remembered failure: this refresh only looked at the store.
+        self.lock().state.may_fetch(ticket, self.clock.reading())?;
+        let lease = match self.acquire_lease(store, key, ticket).await? {
+            Leased::Held(lease) => lease,
+            Leased::Adopted(token) => return Ok(token),
+        };
+        let outcome = with_renewal(
+            store,
+            &lease,
+            self.lease_ttl,
+            self.under_lease(store, key, &lease, ticket),
+        )
+        .await;
+        release(store, key, lease).await;
+        outcome
+    }
+
+    /// Takes the lease; while another process holds it, adopts what that process saves.
+    async fn acquire_lease(
+        &self,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        ticket: &Ticket,
+    ) -> Result<Leased, AuthError> {
+        let deadline = tokio::time::Instant::now() + self.lease_wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match store
+                .lease(key, self.lease_ttl, LEASE_PROBE.min(left))
+                .await
+            {
+                Ok(lease) => return Ok(Leased::Held(lease)),
+                Err(error) if left.is_zero() => {
+                    return Err(self.store_failed(
+                        ticket,
+                        AuthError::Store {
+                            message: format!(
+                                "another refresh of {key} has held the store's lease for over {:?} \
+                             (a stalled or paused process?); no token was requested",
+                                self.lease_wait
+                            ),
+                            source: Some(Arc::new(error)),
+                        },
+                    ));
+                }
+                Err(_) => {}
+            }
+            if let Some(token) = self.adopt_stored(store, key, ticket).await? {
+                return Ok(Leased::Adopted(token));
+            }
+        }
+    }
+
+    /// Under the lease: save what is pending, reload, fetch with the stored refresh
+    /// token, save, publish.
+    async fn under_lease(
+        &self,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        lease: &Lease,
+        ticket: &Ticket,
+    ) -> Outcome {
+        self.save_pending(store, key, lease)
+            .await
+            .map_err(|e| self.store_failed(ticket, e))?;
+        if let Some(token) = self.adopt_stored(store, key, ticket).await? {
+            return Ok(token);
+        }
+        let (candidate, base) = {
+            let slow = self.lock();
+            slow.state.may_fetch(ticket, self.clock.reading())?;
+            if !slow.state.accepts(ticket) {
+                return superseded(&slow.state);
+            }
+            // The version this refresh derives from (0: an empty store).
+            let base = slow.state.current.as_ref().and_then(|c| c.version);
+            (slow.state.candidate(), base)
+        };
+        let token = match self.fetch(ticket, candidate.as_deref()).await {
+            Ok(token) => token,
+            Err(error) => {
+                if error.is_invalid_grant()
+                    && let Some(version) = base
+                {
+                    // Share the verdict: no other process presents this refresh token.
+                    if let Err(e) = store.mark_refresh_token_dead(lease, version).await {
+                        tracing::warn!(%key, error = %e, "could not mark the refused refresh token in the store");
+                    }
+                }
+                return Err(error);
+            }
+        };
+        if !self.lock().state.accepts(ticket) {
+            // A new authorization came in while we fetched: the old chain's token is
+            // neither saved nor published.
+            return superseded(&self.lock().state);
+        }
+        let saved = match store.save(lease, &token).await {
+            Ok(record) => {
+                tracing::info!(%key, version = record.version, expires_at = ?token.expires_at(), "token refreshed and saved");
+                Ok(Some(record.version))
+            }
+            Err(error) => {
+                tracing::warn!(%key, error = %error, "token not saved; holding it and retrying the save later");
+                Err(Some(base.unwrap_or(0)))
+            }
+        };
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        slow.state.on_fetched(
+            ticket,
+            Arc::clone(&token),
+            saved,
+            &self.policy,
+            now,
+            self.clock.now(),
+        );
+        self.sync_published(&slow.state);
+        Ok(current_or(&slow.state, token))
+    }
+
+    /// Reads the store and adopts a newer record. Returns the token held if it needs no
+    /// refresh for `ticket`.
+    async fn adopt_stored(
+        &self,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        ticket: &Ticket,
+    ) -> Result<Option<Arc<Token>>, AuthError> {
+        let record = store
+            .load(key)
+            .await
+            .map_err(|e| self.store_failed(ticket, e))?;
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        match &record {
+            None => slow.state.store_empty(now),
+            Some(record) => {
+                if slow.state.on_stored(record, &self.policy, now) {
+                    tracing::debug!(%key, version = record.version, "adopted the stored token");
+                }
+            }
+        }
+        self.sync_published(&slow.state);
+        Ok(slow
+            .state
+            .current
+            .as_ref()
+            .filter(|c| c.unsaved.is_none() && slow.state.fresh_enough(ticket, c, now))
+            .map(|c| Arc::clone(&c.token)))
+    }
+
+    /// Saves the held unsaved token under `lease`, unless the store moved past the
+    /// version it derives from (then the store's record is newer and is adopted next).
+    pub(super) async fn save_pending(
+        &self,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        lease: &Lease,
+    ) -> Result<(), AuthError> {
+        let (token, base) = {
+            let slow = self.lock();
+            match &slow.state.current {
+                Some(current) => match current.unsaved {
+                    Some(base) => (Arc::clone(&current.token), base),
+                    None => return Ok(()),
+                },
+                None => return Ok(()),
+            }
+        };
+        if let Some(base) = base
+            && let Some(record) = store.load(key).await?
+            && record.version != base
+        {
+            tracing::warn!(%key, base, version = record.version, "the store holds a newer token than the unsaved one; adopting the store's");
+            let mut slow = self.lock();
+            slow.state
+                .on_stored(&record, &self.policy, self.clock.reading());
+            self.sync_published(&slow.state);
+            return Ok(());
+        }
+        let record = store.save(lease, &token).await?;
+        let mut slow = self.lock();
+        slow.state.on_saved(&token, record.version);
+        self.sync_published(&slow.state);
+        Ok(())
+    }
+
+    /// Fetches from the source with `candidate`'s refresh token, unless it is known dead.
+    async fn fetch(&self, ticket: &Ticket, candidate: Option<&Token>) -> Outcome {
+        let known_dead = self.lock().state.known_dead(candidate);
+        let result = match known_dead {
+            Some(error) => Err(error),
+            None => {
+                let started = self.clock.now();
+                self.source.fetch_token(candidate).await.map(|token| {
+                    // The issue time anchors the 10%-of-lifetime refresh window.
+                    Arc::new(match token.issued_at() {
+                        Some(_) => token,
+                        None => token.with_issued_at(started),
+                    })
+                })
+            }
+        };
+        if let Err(error) = &result {
+            tracing::warn!(error = %error, key = ?self.store.as_ref().map(|(_, k)| k), "token refresh failed");
+            let mut slow = self.lock();
+            let now = self.clock.reading();
+            let presented = candidate.and_then(Token::refresh_token);
+            slow.state
+                .on_failed(ticket, error, presented, &self.policy, now);
+        }
+        result
+    }
+
+    /// Saves `token` as a new authorization (`replace_token`). Returns its version.
+    pub(super) async fn save_under_lease(
+        &self,
+        store: &Arc<dyn TokenStore>,
+        key: &StoreKey,
+        token: &Token,
+    ) -> Result<u64, AuthError> {
+        let lease = store.lease(key, self.lease_ttl, self.lease_wait).await?;
+        let saved = store.save(&lease, token).await;
+        release(store.as_ref(), key, lease).await;
+        saved.map(|record| record.version)
+    }
+}
+
+/// The token to hand out after a refresh: the state's servable current token (a newer
+/// one may have been adopted meanwhile), else what the refresh produced.
+fn current_or(state: &super::state::State, token: Arc<Token>) -> Arc<Token> {
+    match state.publishable().or(state.current.as_ref()) {
+        Some(current) if current.token.expires_at() >= token.expires_at() => {
+            Arc::clone(&current.token)
+        }
+        _ => token,
+    }
+}
+
+/// A refresh overtaken by `replace_token`: the new authorization's token, if any.
+fn superseded(state: &super::state::State) -> Outcome {
+    state
+        .current
+        .as_ref()
+        .map(|c| Arc::clone(&c.token))
+        .ok_or_else(|| {
+            AuthError::RefreshAborted(
+                "a new authorization replaced the token being refreshed".into(),
+            )
+        })
+}
+
+/// Runs `work`, renewing `lease` every third of `ttl` until it completes.
+async fn with_renewal<T>(
+    store: &dyn TokenStore,
+    lease: &Lease,
+    ttl: Duration,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let mut work = std::pin::pin!(work);
+    loop {
+        match tokio::time::timeout(ttl / 3, &mut work).await {
+            Ok(out) => return out,
+            Err(_) => {
+                if let Err(error) = store.renew(lease, ttl).await {
+                    // The save will be refused (fenced) if the lease is really lost.
+                    tracing::warn!(key = %lease.key(), error = %error, "could not renew the refresh lease");
+                }
+            }
+        }
+    }
+}
+
+/// Releases `lease`, logging a failure (the lease then expires by itself).
+pub(super) async fn release(store: &dyn TokenStore, key: &StoreKey, lease: Lease) {
+    if let Err(error) = store.release(lease).await {
+        tracing::warn!(%key, error = %error, "could not release the refresh lease; it will expire");
+    }
+}

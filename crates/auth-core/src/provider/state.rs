@@ -1,0 +1,892 @@
+//! The provider's state and its transitions: pure functions of state, event and time,
+//! tested without a runtime. The refresh procedure (`refresh.rs`) and the public API
+//! (`mod.rs`) hold the state under a mutex and call these.
+//!
+//! Two counters make outcomes of old refreshes harmless:
+//! - `generation` grows with every event after which an older refresh's *failure* must
+//!   change nothing: [`State::replace`], [`State::force`], [`State::invalidate`], and
+//!   adopting a newer stored record;
+//! - `authorization` grows with [`State::replace`] only: a refresh started under an older
+//!   authorization must not save or publish its *success* either (it would overwrite the
+//!   new authorization with the old chain).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Reading;
+use crate::store::TokenRecord;
+use crate::{AccessToken, AuthError, OAuthErrorCode, RefreshToken, Token};
+
+/// The provider's settings that decide when a token is due and when it is usable.
+#[derive(Debug, Clone)]
+pub(crate) struct Policy {
+    pub(crate) refresh_before: Duration,
+    pub(crate) min_valid: Duration,
+    pub(crate) jitter: f64,
+    pub(crate) failure_backoff: Duration,
+    /// How far behind the true time the clock's readings may lag (coarse clocks).
+    pub(crate) resolution: Duration,
+}
+
+/// The two instants that matter for a token, on both clocks (see [`Reading`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadlines {
+    /// From here a background refresh is due.
+    pub(crate) refresh_at: Reading,
+    /// From here the token is not handed out.
+    pub(crate) usable_until: Reading,
+}
+
+impl Deadlines {
+    const NEVER: Reading = Reading {
+        monotonic: u64::MAX,
+        wall: i64::MAX,
+    };
+
+    /// Whether `now` is before `deadline` on both clocks: a suspended machine (the wall
+    /// clock moved, the monotonic one did not) and a backward clock step (the other way
+    /// round) both count against the token.
+    #[inline]
+    pub(crate) fn before(now: Reading, deadline: Reading) -> bool {
+        now.monotonic < deadline.monotonic && now.wall < deadline.wall
+    }
+
+    pub(crate) fn usable(&self, now: Reading) -> bool {
+        Self::before(now, self.usable_until)
+    }
+
+    pub(crate) fn not_due(&self, now: Reading) -> bool {
+        Self::before(now, self.refresh_at)
+    }
+}
+
+impl Policy {
+    /// `refresh_before`, capped at 10% of the token's lifetime when its issue time is
+    /// known. (Without one the configured window alone: a guess from the time left would
+    /// shrink on every look and the token would never come due.)
+    pub(crate) fn base_window(&self, token: &Token) -> Duration {
+        let lifetime = match (token.expires_at(), token.issued_at()) {
+            (Some(exp), Some(issued)) => (exp - issued).to_std().ok(),
+            _ => None,
+        };
+        match lifetime {
+            Some(lifetime) => self.refresh_before.min(lifetime / 10),
+            None => self.refresh_before,
+        }
+    }
+
+    /// The base window widened by this token's jitter: a fraction fixed per token (a hash
+    /// of it), so every look at the same token agrees and a fleet of tokens spreads out.
+    /// Jitter only makes refreshes earlier.
+    pub(crate) fn window(&self, token: &Token) -> Duration {
+        let fraction = self.jitter * token_jitter(token);
+        self.base_window(token).mul_f64(1.0 + fraction)
+    }
+
+    /// `min_valid`, at most half the base window (a short-lived token is still usable).
+    pub(crate) fn min_valid(&self, token: &Token) -> Duration {
+        self.min_valid.min(self.base_window(token) / 2)
+    }
+
+    /// The token's deadlines, as readings of the clock that produced `now`.
+    pub(crate) fn deadlines(&self, token: &Token, now: Reading) -> Deadlines {
+        let Some(expires_at) = token.expires_at() else {
+            return Deadlines {
+                refresh_at: Deadlines::NEVER,
+                usable_until: Deadlines::NEVER,
+            };
+        };
+        let expires = expires_at.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let at = |before: Duration| {
+            let before = i64::try_from((before + self.resolution).as_nanos()).unwrap_or(i64::MAX);
+            let wall = expires.saturating_sub(before);
+            // The same instant on the monotonic clock: as far ahead of `now` as on the wall.
+            let ahead = u64::try_from(wall.saturating_sub(now.wall)).unwrap_or(0);
+            Reading {
+                monotonic: now.monotonic.saturating_add(ahead),
+                wall,
+            }
+        };
+        Deadlines {
+            refresh_at: at(self.window(token)),
+            usable_until: at(self.min_valid(token)),
+        }
+    }
+}
+
+/// A fraction in `[0, 1)` fixed for a token (FNV-1a of the access token): its refresh
+/// jitter. Only a number derived from a hash, never shown.
+fn token_jitter(token: &Token) -> f64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in token.access_token().expose_secret().bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The token held, with its deadlines.
+#[derive(Debug, Clone)]
+pub(crate) struct Current {
+    pub(crate) token: Arc<Token>,
+    pub(crate) deadlines: Deadlines,
+    /// The store version it was loaded from or saved as (`None`: not in the store).
+    pub(crate) version: Option<u64>,
+    /// Not accepted by the store yet: `Some(base)`, the store version it derives from
+    /// (`Some(None)`: a new authorization, saved whatever the store holds).
+    pub(crate) unsaved: Option<Option<u64>>,
+}
+
+/// A remembered failure (the negative cache).
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub(crate) error: AuthError,
+    /// Monotonic time until which it is handed out; `None`: until a new authorization
+    /// (`invalid_grant`, no refresh token) or [`State::force`].
+    pub(crate) until: Option<u64>,
+}
+
+impl Failure {
+    fn active(&self, now: Reading) -> bool {
+        self.until.is_none_or(|until| now.monotonic < until)
+    }
+}
+
+/// What a call to `token()` should do, decided under the lock.
+#[derive(Debug)]
+pub(crate) enum Call {
+    /// Hand this token out; start a background refresh first if `refresh`.
+    Serve { token: Arc<Token>, refresh: bool },
+    /// Hand out this remembered failure.
+    Fail(AuthError),
+    /// Wait for a refresh (join the running one, or start one).
+    Wait,
+}
+
+/// What a refresh starts from, captured when it starts.
+#[derive(Debug, Clone)]
+pub(crate) struct Ticket {
+    pub(crate) generation: u64,
+    pub(crate) authorization: u64,
+    /// Fetch even if the held token is not due (`force_refresh`).
+    pub(crate) force: bool,
+}
+
+/// The provider's state.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    pub(crate) generation: u64,
+    pub(crate) authorization: u64,
+    pub(crate) current: Option<Current>,
+    /// A configured token for an empty store: served while valid, its refresh token used
+    /// only if the store holds nothing.
+    pub(crate) seed: Option<Current>,
+    pub(crate) failure: Option<Failure>,
+    /// Refresh tokens the vendor answered `invalid_grant` to: never presented again.
+    pub(crate) dead_refresh_token: Option<RefreshToken>,
+    /// An access token the API rejected: never handed out again.
+    pub(crate) rejected: Option<AccessToken>,
+    /// The running refresh's ticket.
+    pub(crate) refreshing: Option<Ticket>,
+    pub(crate) force: bool,
+    pub(crate) last_refreshed_at: Option<DateTime<Utc>>,
+    /// Monotonic time before which a remembered failure is not re-checked against the
+    /// store, nor an unsaved token's save retried.
+    pub(crate) recheck_at: u64,
+    /// The store has been read once (until then the seed is served only if it is down).
+    pub(crate) store_checked: bool,
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl State {
+    /// A state holding `seed`; without a store the seed simply is the current token.
+    pub(crate) fn new(seed: Option<Token>, has_store: bool, policy: &Policy, now: Reading) -> Self {
+        let seed = seed.map(|token| Current {
+            deadlines: policy.deadlines(&token, now),
+            token: Arc::new(token),
+            version: None,
+            // With a store, the seed is to be saved there if the store is empty.
+            unsaved: has_store.then_some(None),
+        });
+        let (current, seed) = if has_store {
+            (None, seed)
+        } else {
+            (seed, None)
+        };
+        Self {
+            current,
+            seed,
+            ..Self::default()
+        }
+    }
+
+    fn is_rejected(&self, token: &Token) -> bool {
+        self.rejected
+            .as_ref()
+            .is_some_and(|r| r.ct_eq(token.access_token()))
+    }
+
+    /// The token that may be handed out now: the current one, else the seed.
+    pub(crate) fn servable(&self, now: Reading) -> Option<&Current> {
+        [self.current.as_ref(), self.seed.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|c| c.deadlines.usable(now) && !self.is_rejected(&c.token))
+    }
+
+    /// The token the hot path may hand out without a lock: current, saved, not rejected.
+    pub(crate) fn publishable(&self) -> Option<&Current> {
+        self.current
+            .as_ref()
+            .filter(|c| c.unsaved.is_none() && !self.is_rejected(&c.token))
+    }
+
+    /// The remembered failure, if it still applies.
+    pub(crate) fn active_failure(&self, now: Reading) -> Option<&AuthError> {
+        self.failure
+            .as_ref()
+            .filter(|f| f.active(now))
+            .map(|f| &f.error)
+    }
+
+    /// Decides a `token()` call that the hot path could not serve.
+    pub(crate) fn on_call(&mut self, policy: &Policy, now: Reading, has_store: bool) -> Call {
+        // The first call reads the store (it may hold a newer token than the seed);
+        // if the store is down, the seed is served meanwhile.
+        let read_store_first =
+            has_store && !self.store_checked && self.active_failure(now).is_none();
+        if let Some(current) = self.servable(now).filter(|_| !read_store_first) {
+            let token = Arc::clone(&current.token);
+            let due = !current.deadlines.not_due(now) || current.unsaved.is_some();
+            let refresh = due && self.refreshing.is_none() && self.may_start_background(now);
+            if refresh && current.unsaved.is_some() {
+                self.recheck_at = now.monotonic.saturating_add(nanos(policy.failure_backoff));
+            }
+            return Call::Serve { token, refresh };
+        }
+        if self.refreshing.is_some() {
+            return Call::Wait;
+        }
+        if let Some(error) = self.active_failure(now) {
+            // With a store, look again now and then: another process may have saved a
+            // valid token or a new authorization. That refresh only reads the store.
+            if has_store && now.monotonic >= self.recheck_at {
+                self.recheck_at = now
+                    .monotonic
+                    .saturating_add(nanos(policy.failure_backoff.min(Duration::from_secs(1))));
+                return Call::Wait;
+            }
+            return Call::Fail(error.clone());
+        }
+        Call::Wait
+    }
+
+    /// Whether a background refresh may start (no failure remembered, and for an unsaved
+    /// token, its save retry is due).
+    fn may_start_background(&self, now: Reading) -> bool {
+        let unsaved = self.current.as_ref().is_some_and(|c| c.unsaved.is_some());
+        if unsaved {
+            return now.monotonic >= self.recheck_at;
+        }
+        self.active_failure(now).is_none()
+    }
+
+    /// A refresh starts: its ticket.
+    pub(crate) fn begin(&mut self) -> Ticket {
+        let ticket = Ticket {
+            generation: self.generation,
+            authorization: self.authorization,
+            force: std::mem::take(&mut self.force),
+        };
+        self.refreshing = Some(ticket.clone());
+        ticket
+    }
+
+    /// Whether a refresh for `ticket` may fetch from the vendor, or only look at the
+    /// store (a failure is remembered and it was not forced).
+    pub(crate) fn may_fetch(&self, ticket: &Ticket, now: Reading) -> Result<(), AuthError> {
+        if ticket.force {
+            return Ok(());
+        }
+        match self.active_failure(now) {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// What the refresh starts from: the current token (even expired: its refresh token),
+    /// else the seed.
+    pub(crate) fn candidate(&self) -> Option<Arc<Token>> {
+        self.current
+            .as_ref()
+            .or(self.seed.as_ref())
+            .map(|c| Arc::clone(&c.token))
+    }
+
+    /// Whether `token` needs no refresh for `ticket`: usable, outside its window, not
+    /// forced.
+    pub(crate) fn fresh_enough(&self, ticket: &Ticket, current: &Current, now: Reading) -> bool {
+        !ticket.force && current.deadlines.not_due(now) && !self.is_rejected(&current.token)
+    }
+
+    /// The refresh token is known dead: the error to return instead of presenting it.
+    pub(crate) fn known_dead(&self, candidate: Option<&Token>) -> Option<AuthError> {
+        let presented = candidate?.refresh_token()?;
+        let dead = self.dead_refresh_token.as_ref()?;
+        dead.ct_eq(presented).then(|| {
+            AuthError::oauth(
+                OAuthErrorCode::InvalidGrant,
+                Some("this refresh token was already refused by the vendor".into()),
+                None,
+            )
+        })
+    }
+
+    /// A record read from the store. Adopts it when it is newer than what is held;
+    /// returns whether it did.
+    pub(crate) fn on_stored(
+        &mut self,
+        record: &TokenRecord,
+        policy: &Policy,
+        now: Reading,
+    ) -> bool {
+        let held = self.current.as_ref().and_then(|c| c.version);
+        // An unsaved token derives from `base`: the store moving past it makes it stale.
+        let unsaved_base = self.current.as_ref().and_then(|c| c.unsaved);
+        let newer = match (held, unsaved_base) {
+            (_, Some(None)) => false, // a new authorization waits to overwrite the store
+            (_, Some(Some(base))) => record.version > base,
+            (Some(held), None) => record.version > held,
+            (None, None) => true,
+        };
+        self.store_checked = true;
+        if !newer {
+            return false;
+        }
+        if record.refresh_token_dead
+            && let Some(refresh_token) = record.token.refresh_token()
+        {
+            // Another process was told `invalid_grant` for this refresh token.
+            self.dead_refresh_token = Some(refresh_token.clone());
+            self.failure = Some(Failure {
+                error: AuthError::oauth(
+                    OAuthErrorCode::InvalidGrant,
+                    Some("the stored refresh token was refused by the vendor".into()),
+                    None,
+                ),
+                until: None,
+            });
+        } else if self.dead_refresh_token.as_ref().is_none_or(|dead| {
+            record
+                .token
+                .refresh_token()
+                .is_none_or(|rt| !dead.ct_eq(rt))
+        }) {
+            // A token we have not seen refused: whatever failed before may not apply.
+            self.failure = None;
+        }
+        self.generation += 1;
+        self.seed = None;
+        self.current = Some(Current {
+            deadlines: policy.deadlines(&record.token, now),
+            token: Arc::new(record.token.clone()),
+            version: Some(record.version),
+            unsaved: None,
+        });
+        true
+    }
+
+    /// The store holds nothing: the seed becomes the token to save.
+    pub(crate) fn store_empty(&mut self, now: Reading) {
+        self.store_checked = true;
+        if self.current.is_none()
+            && let Some(mut seed) = self.seed.take()
+        {
+            if !seed.deadlines.usable(now) {
+                // A refresh token alone (or an expired seed): the configuration still has
+                // it, and the refresh it is about to feed saves the result.
+                seed.unsaved = None;
+            }
+            self.current = Some(seed);
+        }
+    }
+
+    /// A saved held token: records its version.
+    pub(crate) fn on_saved(&mut self, token: &Arc<Token>, version: u64) {
+        if let Some(current) = self.current.as_mut()
+            && Arc::ptr_eq(&current.token, token)
+        {
+            current.version = Some(version);
+            current.unsaved = None;
+        }
+    }
+
+    /// `replace_token` begins: refreshes running now are superseded (they must neither
+    /// save nor publish), even before the new token is saved.
+    pub(crate) fn supersede(&mut self) {
+        self.generation += 1;
+        self.authorization += 1;
+    }
+
+    /// Whether a fetched token for `ticket` may still be saved and published.
+    pub(crate) fn accepts(&self, ticket: &Ticket) -> bool {
+        ticket.authorization == self.authorization
+    }
+
+    /// A refresh fetched `token`; `saved`: the store version it was saved as, `Ok(None)`
+    /// without a store, `Err(base)` if the save failed (the version it derives from).
+    /// Returns whether it became the current token.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn on_fetched(
+        &mut self,
+        ticket: &Ticket,
+        token: Arc<Token>,
+        saved: Result<Option<u64>, Option<u64>>,
+        policy: &Policy,
+        now: Reading,
+        wall: DateTime<Utc>,
+    ) -> bool {
+        self.last_refreshed_at = Some(wall);
+        if !self.accepts(ticket) {
+            return false;
+        }
+        let (version, unsaved) = match saved {
+            Ok(version) => (version, None),
+            Err(base) => (None, Some(base)),
+        };
+        // A newer stored record adopted meanwhile wins over this (older) save.
+        let held = self.current.as_ref().and_then(|c| c.version);
+        if let (Some(held), Some(version)) = (held, version.or(unsaved.flatten()))
+            && held > version
+        {
+            return false;
+        }
+        if ticket.generation == self.generation {
+            self.failure = None;
+        }
+        self.seed = None;
+        self.current = Some(Current {
+            deadlines: policy.deadlines(&token, now),
+            token,
+            version,
+            unsaved,
+        });
+        if unsaved.is_some() {
+            self.recheck_at = now.monotonic.saturating_add(nanos(policy.failure_backoff));
+        }
+        true
+    }
+
+    /// A refresh for `ticket` failed after presenting `presented` (its refresh token).
+    pub(crate) fn on_failed(
+        &mut self,
+        ticket: &Ticket,
+        error: &AuthError,
+        presented: Option<&RefreshToken>,
+        policy: &Policy,
+        now: Reading,
+    ) {
+        if error.is_invalid_grant()
+            && let Some(presented) = presented
+        {
+            // A fact about that refresh token, whatever happened since.
+            self.dead_refresh_token = Some(presented.clone());
+        }
+        if ticket.generation != self.generation {
+            // Started before replace_token, force_refresh, invalidate or a newer stored
+            // record: its failure says nothing about what is held now.
+            return;
+        }
+        let sticky = error.is_invalid_grant() || matches!(error, AuthError::NoRefreshToken);
+        self.failure = Some(Failure {
+            error: error.clone(),
+            until: (!sticky).then(|| now.monotonic.saturating_add(nanos(policy.failure_backoff))),
+        });
+    }
+
+    /// The running refresh ended (whatever its outcome).
+    pub(crate) fn end(&mut self, ticket: &Ticket) {
+        if self.refreshing.as_ref().is_some_and(|r| {
+            r.generation == ticket.generation && r.authorization == ticket.authorization
+        }) {
+            self.refreshing = None;
+        }
+    }
+
+    /// A token obtained outside the provider (a new authorization). `saved`: its version.
+    pub(crate) fn replace(
+        &mut self,
+        token: Arc<Token>,
+        saved: Option<u64>,
+        has_store: bool,
+        policy: &Policy,
+        now: Reading,
+    ) {
+        self.generation += 1;
+        self.authorization += 1;
+        self.failure = None;
+        self.dead_refresh_token = None;
+        self.rejected = None;
+        self.seed = None;
+        let unsaved = (has_store && saved.is_none()).then_some(None);
+        self.current = Some(Current {
+            deadlines: policy.deadlines(&token, now),
+            token,
+            version: saved,
+            unsaved,
+        });
+        if unsaved.is_some() {
+            self.recheck_at = now.monotonic.saturating_add(nanos(policy.failure_backoff));
+        }
+    }
+
+    /// The API rejected `access` (`None`: whatever is current). Returns whether it was the
+    /// current token.
+    pub(crate) fn invalidate(&mut self, access: Option<&AccessToken>) -> bool {
+        let Some(current) = &self.current else {
+            return false;
+        };
+        let held = current.token.access_token();
+        if access.is_some_and(|a| !a.ct_eq(held)) {
+            return false;
+        }
+        self.rejected = Some(held.clone());
+        self.generation += 1;
+        // A remembered transient failure predates the rejection: try again now.
+        if self.failure.as_ref().is_some_and(|f| f.until.is_some()) {
+            self.failure = None;
+        }
+        true
+    }
+
+    /// `force_refresh`: clears every remembered failure; the next refresh fetches.
+    pub(crate) fn force(&mut self) {
+        self.generation += 1;
+        self.failure = None;
+        self.dead_refresh_token = None;
+        self.force = true;
+    }
+
+    /// Whether the user must authorize again.
+    pub(crate) fn reauthorization_required(&self) -> bool {
+        self.failure.as_ref().is_some_and(|f| {
+            f.until.is_none()
+                && (f.error.is_invalid_grant() || matches!(f.error, AuthError::NoRefreshToken))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECOND: u64 = 1_000_000_000;
+
+    fn policy() -> Policy {
+        Policy {
+            refresh_before: Duration::from_secs(300),
+            min_valid: Duration::from_secs(30),
+            jitter: 0.0,
+            failure_backoff: Duration::from_secs(5),
+            resolution: Duration::ZERO,
+        }
+    }
+
+    fn epoch() -> DateTime<Utc> {
+        "2026-06-01T00:00:00Z".parse().unwrap()
+    }
+
+    /// A reading `secs` after the epoch on both clocks.
+    fn at(secs: u64) -> Reading {
+        Reading {
+            monotonic: secs * SECOND,
+            wall: epoch().timestamp_nanos_opt().unwrap() + (secs * SECOND) as i64,
+        }
+    }
+
+    /// A token issued at `issued` (seconds) lasting `lifetime` seconds, refresh token `rt`.
+    fn token(name: &str, issued: i64, lifetime: i64, rt: &str) -> Token {
+        let issued = epoch() + chrono::Duration::seconds(issued);
+        Token::new(
+            AccessToken::new(name),
+            Some(issued + chrono::Duration::seconds(lifetime)),
+        )
+        .with_issued_at(issued)
+        .with_refresh_token(RefreshToken::new(rt))
+    }
+
+    fn record(version: u64, token: Token) -> TokenRecord {
+        TokenRecord::new(version, token, epoch())
+    }
+
+    fn grant_error() -> AuthError {
+        AuthError::oauth(OAuthErrorCode::InvalidGrant, None, Some(400))
+    }
+
+    fn down() -> AuthError {
+        AuthError::Http {
+            status: 503,
+            excerpt: String::new(),
+            retry_after: None,
+        }
+    }
+
+    fn fetched(state: &mut State, ticket: &Ticket, token: Token, now: Reading) -> bool {
+        state.on_fetched(ticket, Arc::new(token), Ok(None), &policy(), now, epoch())
+    }
+
+    #[test]
+    fn deadlines_are_the_window_and_min_valid_before_expiry_on_both_clocks() {
+        // An hour-long token: window min(300 s, 360 s) = 300 s, min_valid 30 s.
+        let d = policy().deadlines(&token("a", 0, 3600, "r"), at(100));
+        assert_eq!(d.refresh_at, at(3300));
+        assert_eq!(d.usable_until, at(3570));
+        // A 60 s token: window 6 s, min_valid 3 s.
+        let d = policy().deadlines(&token("a", 0, 60, "r"), at(0));
+        assert_eq!((d.refresh_at, d.usable_until), (at(54), at(57)));
+        // Coarse clocks: each deadline comes earlier by the resolution.
+        let coarse = Policy {
+            resolution: Duration::from_millis(20),
+            ..policy()
+        };
+        let d = coarse.deadlines(&token("a", 0, 3600, "r"), at(0));
+        assert_eq!(d.usable_until.monotonic, 3570 * SECOND - 20_000_000);
+    }
+
+    #[test]
+    fn either_clock_alone_can_end_a_token() {
+        let d = policy().deadlines(&token("a", 0, 3600, "r"), at(0));
+        assert!(d.usable(at(3569)));
+        // Suspended for an hour: the wall clock moved, the monotonic one did not.
+        let resumed = Reading {
+            monotonic: 10 * SECOND,
+            wall: at(3600).wall,
+        };
+        assert!(!d.usable(resumed));
+        // The wall clock stepped back an hour: the monotonic clock still counts.
+        let stepped = Reading {
+            monotonic: 3600 * SECOND,
+            wall: at(0).wall,
+        };
+        assert!(!d.usable(stepped));
+    }
+
+    #[test]
+    fn a_seed_with_time_left_is_served_while_its_refresh_fails() {
+        let mut state = State::new(Some(token("seed", 0, 3600, "r0")), false, &policy(), at(0));
+        // 4 minutes left: in the window.
+        let now = at(3360);
+        let Call::Serve {
+            token,
+            refresh: true,
+        } = state.on_call(&policy(), now, false)
+        else {
+            panic!("a due seed is served and refreshed");
+        };
+        assert_eq!(token.access_token().expose_secret(), "seed");
+        let ticket = state.begin();
+        state.on_failed(&ticket, &down(), None, &policy(), now);
+        state.end(&ticket);
+        // Failing: still served, no new refresh during the backoff.
+        assert!(matches!(
+            state.on_call(&policy(), at(3361), false),
+            Call::Serve { refresh: false, .. }
+        ));
+        // After the backoff a refresh starts again, the seed still served.
+        assert!(matches!(
+            state.on_call(&policy(), at(3366), false),
+            Call::Serve { refresh: true, .. }
+        ));
+        // Past min_valid (the failure has expired): callers wait for a refresh.
+        assert!(matches!(
+            state.on_call(&policy(), at(3571), false),
+            Call::Wait
+        ));
+    }
+
+    #[test]
+    fn a_stale_failure_does_not_mark_a_new_authorization_dead() {
+        let mut state = State::new(
+            Some(token("old", 0, 3600, "revoked")),
+            false,
+            &policy(),
+            at(0),
+        );
+        let ticket = state.begin();
+        // A new authorization arrives while that refresh runs.
+        state.replace(
+            Arc::new(token("new", 10, 3600, "fresh")),
+            None,
+            false,
+            &policy(),
+            at(10),
+        );
+        let revoked = RefreshToken::new("revoked");
+        state.on_failed(&ticket, &grant_error(), Some(&revoked), &policy(), at(11));
+        state.end(&ticket);
+        assert!(!state.reauthorization_required());
+        assert!(state.active_failure(at(11)).is_none());
+        // Near the new token's expiry, the refresh presents the new refresh token.
+        assert!(matches!(
+            state.on_call(&policy(), at(3600), false),
+            Call::Wait
+        ));
+        let candidate = state.candidate().unwrap();
+        assert!(state.known_dead(Some(&candidate)).is_none());
+        assert_eq!(candidate.refresh_token().unwrap().expose_secret(), "fresh");
+        // The revoked one stays known dead.
+        let old = token("old", 0, 3600, "revoked");
+        assert!(state.known_dead(Some(&old)).is_some());
+    }
+
+    #[test]
+    fn a_stale_success_from_an_older_authorization_is_discarded() {
+        let mut state = State::new(None, false, &policy(), at(0));
+        let ticket = state.begin();
+        state.replace(
+            Arc::new(token("new", 0, 3600, "r-new")),
+            None,
+            false,
+            &policy(),
+            at(0),
+        );
+        assert!(!fetched(
+            &mut state,
+            &ticket,
+            token("from-old", 0, 3600, "r-old"),
+            at(1)
+        ));
+        assert_eq!(
+            state.candidate().unwrap().access_token().expose_secret(),
+            "new"
+        );
+    }
+
+    #[test]
+    fn a_success_that_started_before_invalidate_is_kept() {
+        // Its rotated refresh token must not be lost; it is not the rejected token.
+        let mut state = State::new(Some(token("a", 0, 3600, "r0")), false, &policy(), at(0));
+        let ticket = state.begin();
+        assert!(state.invalidate(None));
+        assert!(fetched(
+            &mut state,
+            &ticket,
+            token("b", 1, 3600, "r1"),
+            at(1)
+        ));
+        let Call::Serve { token, .. } = state.on_call(&policy(), at(2), false) else {
+            panic!("the new token is served");
+        };
+        assert_eq!(token.access_token().expose_secret(), "b");
+    }
+
+    #[test]
+    fn invalid_grant_sticks_until_forced_and_transient_failures_expire() {
+        let mut state = State::new(Some(token("a", 0, 60, "r0")), false, &policy(), at(0));
+        let ticket = state.begin();
+        state.on_failed(&ticket, &down(), None, &policy(), at(100));
+        state.end(&ticket);
+        assert!(matches!(
+            state.on_call(&policy(), at(101), false),
+            Call::Fail(_)
+        ));
+        assert!(matches!(
+            state.on_call(&policy(), at(105), false),
+            Call::Wait
+        ));
+
+        let ticket = state.begin();
+        let r0 = RefreshToken::new("r0");
+        state.on_failed(&ticket, &grant_error(), Some(&r0), &policy(), at(105));
+        state.end(&ticket);
+        assert!(state.reauthorization_required());
+        assert!(
+            matches!(state.on_call(&policy(), at(1_000), false), Call::Fail(e) if e.is_invalid_grant())
+        );
+        // With a store, now and then a look at the store (it reads, it does not fetch).
+        assert!(matches!(
+            state.on_call(&policy(), at(1_000), true),
+            Call::Wait
+        ));
+        let ticket = state.begin();
+        assert!(state.may_fetch(&ticket, at(1_000)).is_err());
+        state.end(&ticket);
+
+        state.force();
+        let ticket = state.begin();
+        assert!(ticket.force);
+        assert!(state.may_fetch(&ticket, at(1_000)).is_ok());
+        assert!(state.known_dead(state.candidate().as_deref()).is_none());
+    }
+
+    #[test]
+    fn a_newer_stored_record_is_adopted_and_clears_a_transient_failure() {
+        let mut state = State::new(None, true, &policy(), at(0));
+        assert!(state.on_stored(&record(1, token("a", 0, 3600, "r1")), &policy(), at(0)));
+        let ticket = state.begin();
+        state.on_failed(&ticket, &down(), None, &policy(), at(1));
+        state.end(&ticket);
+        // An older or equal version is not adopted.
+        assert!(!state.on_stored(&record(1, token("x", 0, 3600, "rx")), &policy(), at(2)));
+        assert!(state.on_stored(&record(2, token("b", 0, 3600, "r2")), &policy(), at(2)));
+        assert!(state.active_failure(at(2)).is_none());
+        // A failure of a refresh that started before the adoption changes nothing.
+        state.on_failed(&ticket, &grant_error(), None, &policy(), at(3));
+        assert!(!state.reauthorization_required());
+    }
+
+    #[test]
+    fn a_record_marked_dead_shares_the_verdict() {
+        let mut state = State::new(None, true, &policy(), at(0));
+        let mut dead = record(3, token("a", 0, 60, "spent"));
+        dead.refresh_token_dead = true;
+        assert!(state.on_stored(&dead, &policy(), at(0)));
+        assert!(state.reauthorization_required());
+        assert!(state.known_dead(state.candidate().as_deref()).is_some());
+    }
+
+    #[test]
+    fn an_unsaved_token_is_dropped_when_the_store_moved_past_its_base() {
+        let mut state = State::new(None, true, &policy(), at(0));
+        state.on_stored(&record(4, token("a", 0, 60, "r4")), &policy(), at(0));
+        let ticket = state.begin();
+        let unsaved = Arc::new(token("b", 50, 3600, "r5"));
+        assert!(state.on_fetched(
+            &ticket,
+            Arc::clone(&unsaved),
+            Err(Some(4)),
+            &policy(),
+            at(50),
+            epoch()
+        ));
+        assert!(
+            state.publishable().is_none(),
+            "unsaved tokens stay off the hot path"
+        );
+        assert!(state.servable(at(51)).is_some(), "but are served");
+        // Another process saved version 5 (from r4 too): ours is stale.
+        assert!(state.on_stored(&record(5, token("c", 50, 3600, "r5b")), &policy(), at(52)));
+        assert_eq!(
+            state.candidate().unwrap().access_token().expose_secret(),
+            "c"
+        );
+    }
+
+    #[test]
+    fn a_new_authorization_is_never_dropped_for_the_stores_record() {
+        let mut state = State::new(None, true, &policy(), at(0));
+        state.replace(
+            Arc::new(token("new", 0, 3600, "r")),
+            None,
+            true,
+            &policy(),
+            at(0),
+        );
+        assert!(!state.on_stored(&record(9, token("old", 0, 3600, "o")), &policy(), at(1)));
+    }
+}
