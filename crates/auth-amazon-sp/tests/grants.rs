@@ -555,6 +555,37 @@ async fn server_errors_are_retried_within_the_policy() {
 }
 
 #[tokio::test]
+async fn refresh_is_idempotent_and_retried_after_an_attempt_timeout() {
+    // LWA refresh tokens do not rotate: a refresh may be sent again after a timeout.
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|_, then| {
+            then.status(200)
+                .json_body(token_body())
+                .delay(Duration::from_millis(300));
+        })
+        .await;
+    let client = builder(&server)
+        .retry_policy(
+            fast_retries()
+                .with_max_attempts(2)
+                .with_attempt_timeout(Duration::from_millis(100))
+                .with_budget(Duration::from_secs(2)),
+        )
+        .build()
+        .unwrap();
+    let err = client
+        .refresh(&RefreshToken::new(REFRESH_TOKEN))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AuthError::Timeout { after } if after == Duration::from_millis(100)),
+        "{err:?}"
+    );
+    mock.assert_calls_async(2).await;
+}
+
+#[tokio::test]
 async fn error_bodies_echoing_secrets_are_redacted() {
     let server = MockServer::start_async().await;
     server

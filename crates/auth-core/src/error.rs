@@ -168,7 +168,8 @@ pub enum AuthError {
     StateMismatch,
 
     /// A request that spends a single-use credential (a rotating refresh token) was sent,
-    /// but no answer arrived (a timeout after sending, a connection lost mid-response).
+    /// but no usable answer arrived (none within the retry budget, a connection lost
+    /// mid-response, an HTTP 5xx other than 503).
     ///
     /// The vendor may have rotated the refresh token, and its answer, the only copy of the
     /// new one, is lost; or the request never arrived and the old one still works. It is

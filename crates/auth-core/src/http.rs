@@ -18,6 +18,12 @@ use crate::{
 
 /// Limits of the token call. Every field has a documented default.
 ///
+/// A request that spends a single-use credential
+/// ([`TokenRequest::spends_single_use_credential`]) is retried only when it provably never
+/// reached the vendor (a connect, DNS or TLS error, an HTTP 429 or 503 answer), and once
+/// sent it waits for its answer until the budget runs out instead of one attempt's
+/// timeout: see [`TokenHttpClient::execute`].
+///
 /// # Examples
 ///
 /// ```
@@ -55,7 +61,10 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Timeout of one attempt, connection and body included (default 10 s).
+    /// Timeout of one attempt, connection and body included (default 10 s). Also the
+    /// connect timeout of [`default_http_client`]. A request that spends a single-use
+    /// credential waits for its answer until the [`budget`](Self::budget) runs out
+    /// instead.
     pub fn attempt_timeout(&self) -> Duration {
         self.attempt_timeout
     }
@@ -155,6 +164,7 @@ pub struct TokenRequest {
     headers: HeaderMap,
     body: RequestBody,
     redactor: Redactor,
+    single_use: bool,
 }
 
 impl fmt::Debug for TokenRequest {
@@ -163,6 +173,7 @@ impl fmt::Debug for TokenRequest {
             .field("method", &self.method)
             .field("host", &self.url.host_str())
             .field("path", &self.url.path())
+            .field("single_use", &self.single_use)
             .finish_non_exhaustive()
     }
 }
@@ -176,6 +187,7 @@ impl TokenRequest {
             headers: HeaderMap::new(),
             body: RequestBody::Empty,
             redactor: Redactor::new(),
+            single_use: false,
         }
     }
 
@@ -272,6 +284,44 @@ impl TokenRequest {
     pub fn redact(mut self, secret: &str) -> Self {
         self.redactor.add(secret);
         self
+    }
+
+    /// Marks this request as spending a single-use credential: a refresh token the vendor
+    /// rotates on use (Easyship), or may rotate (Orange Connex). Sending it twice would
+    /// spend the credential twice, and the second answer would be `invalid_grant` while
+    /// the first one, lost, held the only copy of the new refresh token.
+    ///
+    /// [`TokenHttpClient::execute`] then sends it again only when it provably never
+    /// reached the vendor (a connect, DNS or TLS error; an HTTP 429 or 503 answer), waits
+    /// for its answer until the policy's budget runs out rather than one attempt's
+    /// timeout, and reports a failure after sending with no answer to go by (none in
+    /// time, the connection lost mid-response, another 5xx) as
+    /// [`AuthError::OutcomeUnknown`].
+    ///
+    /// Leave idempotent requests (client credentials, a refresh token that does not
+    /// rotate) unmarked: they keep the full retries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_core::http::TokenRequest;
+    ///
+    /// let url = "https://api.example.com/oauth/token".parse().unwrap();
+    /// let request = TokenRequest::post(url)
+    ///     .form([("grant_type", "refresh_token")])
+    ///     .spends_single_use_credential();
+    /// assert!(request.is_single_use());
+    /// ```
+    #[must_use]
+    pub fn spends_single_use_credential(mut self) -> Self {
+        self.single_use = true;
+        self
+    }
+
+    /// Whether this request spends a single-use credential
+    /// ([`spends_single_use_credential`](Self::spends_single_use_credential)).
+    pub fn is_single_use(&self) -> bool {
+        self.single_use
     }
 
     /// The request method.
@@ -796,10 +846,21 @@ impl TokenHttpClient {
     /// `parse` sees every response, 2xx or not, and decides what is an error (Orange
     /// Connex answers errors with HTTP 200).
     ///
+    /// A request that [spends a single-use credential](TokenRequest::spends_single_use_credential)
+    /// is sent again only when the last attempt provably never reached the vendor: a
+    /// connect, DNS or TLS error, or an HTTP 429 or 503 answer (`Retry-After` honoured).
+    /// Once sent, it waits for its answer until the budget runs out, not one attempt's
+    /// timeout. A failure after sending with no answer to go by (none within the budget,
+    /// the connection lost mid-response, a 5xx other than 503) is
+    /// [`AuthError::OutcomeUnknown`]: the vendor may have spent the credential, and
+    /// sending it again would spend it twice. Any other error answer is returned as it is,
+    /// not retried.
+    ///
     /// # Errors
     ///
     /// The last attempt's error: [`AuthError::InvalidConfig`] for a non-HTTPS endpoint,
-    /// [`AuthError::Timeout`], [`AuthError::Transport`], or what `parse` returned.
+    /// [`AuthError::Timeout`], [`AuthError::Transport`], [`AuthError::OutcomeUnknown`]
+    /// (single-use requests only), or what `parse` returned.
     ///
     /// # Cancel safety
     ///
@@ -820,12 +881,19 @@ impl TokenHttpClient {
         loop {
             attempt += 1;
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let timeout = policy.attempt_timeout.min(remaining);
+            // The answer to a single-use request may hold the only copy of the rotated
+            // credential: once sent, it is awaited as long as the budget allows.
+            let timeout = if request.single_use {
+                remaining
+            } else {
+                policy.attempt_timeout.min(remaining)
+            };
             // The server's Retry-After counts whatever the error body's format.
             let mut server_retry_after = None;
-            let result = match tokio::time::timeout(timeout, self.attempt(request)).await {
-                Err(_) => Err(AuthError::Timeout { after: timeout }),
-                Ok(Err(e)) => Err(e),
+            let (result, reached) = match tokio::time::timeout(timeout, self.attempt(request)).await
+            {
+                Err(_) => (Err(AuthError::Timeout { after: timeout }), Reached::Unknown),
+                Ok(Err((e, reached))) => (Err(e), reached),
                 Ok(Ok(mut raw)) => {
                     let response = RawResponse {
                         status: raw.status,
@@ -836,7 +904,7 @@ impl TokenHttpClient {
                         redactor: &request.redactor,
                     };
                     server_retry_after = response.retry_after();
-                    parse(&response).map_err(|e| match e {
+                    let result = parse(&response).map_err(|e| match e {
                         AuthError::Http {
                             status,
                             excerpt,
@@ -847,15 +915,21 @@ impl TokenHttpClient {
                             retry_after: server_retry_after,
                         },
                         e => e,
-                    })
+                    });
+                    (result, Reached::Answered(raw.status))
                 }
             };
             let error = match result {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
-            if !error.is_retryable() {
-                return Err(error);
+            match after_failure(&error, reached, request.single_use) {
+                AfterFailure::Retry => {}
+                AfterFailure::GiveUp => return Err(error),
+                AfterFailure::OutcomeUnknown(message) => {
+                    tracing::warn!(%host, attempt, %message, "token request spending a single-use credential failed after it may have been sent; not sending it again");
+                    return Err(AuthError::OutcomeUnknown { message });
+                }
             }
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             let Some(delay) = policy.next_delay(
@@ -872,7 +946,7 @@ impl TokenHttpClient {
         }
     }
 
-    async fn attempt(&self, request: &TokenRequest) -> Result<Attempt, AuthError> {
+    async fn attempt(&self, request: &TokenRequest) -> Result<Attempt, (AuthError, Reached)> {
         let inner = &self.inner;
         let mut builder = inner
             .http
@@ -886,13 +960,21 @@ impl TokenHttpClient {
             RequestBody::Form(body) => builder.body(body.clone()),
         };
         let sent_at = inner.clock.now();
-        let mut response = builder.send().await.map_err(AuthError::transport)?;
-        if response.url().origin() != request.url.origin() {
-            return Err(AuthError::InvalidConfig(
-                "the HTTP client followed a redirect to another origin; token calls need a client built with redirect::Policy::none()".into(),
-            ));
-        }
+        let mut response = builder.send().await.map_err(|e| {
+            let reached = if e.is_connect() {
+                Reached::NotSent
+            } else {
+                Reached::Unknown
+            };
+            (AuthError::transport(e), reached)
+        })?;
         let status = response.status();
+        let answered = |e| (e, Reached::Answered(status));
+        if response.url().origin() != request.url.origin() {
+            return Err(answered(AuthError::InvalidConfig(
+                "the HTTP client followed a redirect to another origin; token calls need a client built with redirect::Policy::none()".into(),
+            )));
+        }
         let headers = response.headers().clone();
         let date = headers
             .get(header::DATE)
@@ -901,12 +983,16 @@ impl TokenHttpClient {
             .map(|d| d.with_timezone(&Utc));
         let cap = inner.policy.max_body_bytes;
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(AuthError::transport)? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| (AuthError::transport(e), Reached::Unknown))?
+        {
             if body.len() + chunk.len() > cap {
-                return Err(AuthError::Decode {
+                return Err(answered(AuthError::Decode {
                     status: status.as_u16(),
                     detail: format!("response body is larger than the {cap}-byte limit"),
-                });
+                }));
             }
             body.extend_from_slice(&chunk);
         }
@@ -917,6 +1003,66 @@ impl TokenHttpClient {
             sent_at,
             date,
         })
+    }
+}
+
+/// How far a failed attempt got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    /// Not the vendor: the connection was never made (a connect, DNS or TLS error).
+    NotSent,
+    /// Maybe the vendor: the request was or may have been sent, and no whole answer came.
+    Unknown,
+    /// The vendor, which answered with this status.
+    Answered(StatusCode),
+}
+
+/// What [`TokenHttpClient::execute`] does after a failed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AfterFailure {
+    /// Try again if the attempts and the budget allow.
+    Retry,
+    /// Return the error as it is.
+    GiveUp,
+    /// Return [`AuthError::OutcomeUnknown`] with this message.
+    OutcomeUnknown(String),
+}
+
+/// The one retry rule. An error [`AuthError::is_retryable`] says is final is returned as
+/// it is. Otherwise an idempotent request is retried; a single-use one only when it
+/// provably never reached the vendor (a connect error; 429 or 503, the vendor refusing to
+/// handle it). After sending, no whole answer or another 5xx leaves its outcome unknown;
+/// any other answer is returned as it is.
+fn after_failure(error: &AuthError, reached: Reached, single_use: bool) -> AfterFailure {
+    if !error.is_retryable() {
+        return AfterFailure::GiveUp;
+    }
+    if !single_use {
+        return AfterFailure::Retry;
+    }
+    match reached {
+        Reached::NotSent => AfterFailure::Retry,
+        Reached::Answered(status)
+            if status == StatusCode::TOO_MANY_REQUESTS
+                || status == StatusCode::SERVICE_UNAVAILABLE =>
+        {
+            AfterFailure::Retry
+        }
+        Reached::Answered(status) if status.is_server_error() => {
+            AfterFailure::OutcomeUnknown(format!("HTTP {}", status.as_u16()))
+        }
+        // The vendor's own answer (`temporarily_unavailable` in a 400, Orange Connex's
+        // errors in a 200): final, but not proof that nothing was spent.
+        Reached::Answered(_) => AfterFailure::GiveUp,
+        Reached::Unknown => AfterFailure::OutcomeUnknown(match error {
+            // In whole milliseconds, rounded up: the remaining budget is never round.
+            AuthError::Timeout { after } => format!(
+                "no answer within {:?}",
+                Duration::from_millis(after.as_micros().div_ceil(1000) as u64)
+            ),
+            AuthError::Transport { message, .. } => format!("no whole answer: {message}"),
+            other => other.to_string(),
+        }),
     }
 }
 
@@ -989,6 +1135,68 @@ mod tests {
             None
         );
         assert_eq!(p.next_delay(1, 0.0, None, Duration::from_millis(50)), None);
+    }
+
+    #[test]
+    fn a_single_use_request_is_retried_only_when_it_never_reached_the_vendor() {
+        let http = |status: u16| AuthError::Http {
+            status,
+            excerpt: String::new(),
+            retry_after: None,
+        };
+        let answered = |status: u16| Reached::Answered(StatusCode::from_u16(status).unwrap());
+        let transport = AuthError::Transport {
+            message: "connection reset".into(),
+            source: None,
+        };
+        let timeout = AuthError::Timeout {
+            after: Duration::from_micros(1_499_001),
+        };
+        let invalid_grant = AuthError::oauth(OAuthErrorCode::InvalidGrant, None, Some(400));
+        let unknown = |m: &str| AfterFailure::OutcomeUnknown(m.to_owned());
+        for (error, reached, single_use, expected) in [
+            // Idempotent requests: every retryable failure is retried.
+            (&transport, Reached::NotSent, false, AfterFailure::Retry),
+            (&transport, Reached::Unknown, false, AfterFailure::Retry),
+            (&timeout, Reached::Unknown, false, AfterFailure::Retry),
+            (&http(502), answered(502), false, AfterFailure::Retry),
+            (&invalid_grant, answered(400), false, AfterFailure::GiveUp),
+            // Single-use: retried only when it provably never reached the vendor.
+            (&transport, Reached::NotSent, true, AfterFailure::Retry),
+            (&http(429), answered(429), true, AfterFailure::Retry),
+            (&http(503), answered(503), true, AfterFailure::Retry),
+            (&http(500), answered(500), true, unknown("HTTP 500")),
+            (&http(502), answered(502), true, unknown("HTTP 502")),
+            (&http(504), answered(504), true, unknown("HTTP 504")),
+            (
+                &timeout,
+                Reached::Unknown,
+                true,
+                unknown("no answer within 1.5s"),
+            ),
+            (
+                &transport,
+                Reached::Unknown,
+                true,
+                unknown("no whole answer: connection reset"),
+            ),
+            // A definite answer is final either way.
+            (&invalid_grant, answered(400), true, AfterFailure::GiveUp),
+            (&http(400), answered(400), true, AfterFailure::GiveUp),
+            // A retryable error in a non-5xx answer is the vendor's: returned, not resent.
+            (
+                &AuthError::oauth(OAuthErrorCode::TemporarilyUnavailable, None, Some(400)),
+                answered(400),
+                true,
+                AfterFailure::GiveUp,
+            ),
+        ] {
+            assert_eq!(
+                after_failure(error, reached, single_use),
+                expected,
+                "{error:?} {reached:?} single_use={single_use}"
+            );
+        }
     }
 
     #[test]

@@ -36,7 +36,9 @@
 //!   only make it earlier ([`token::expiry`]).
 //! - [`AuthError`] is `Clone` and never holds a secret.
 //! - [`http::TokenHttpClient`] is the one token call: timeouts, retries, no redirects,
-//!   body cap, HTTPS only (loopback excepted).
+//!   body cap, HTTPS only (loopback excepted). A request that spends a single-use
+//!   refresh token is never sent twice unless it provably never reached the vendor
+//!   ([`http::TokenRequest::spends_single_use_credential`]).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

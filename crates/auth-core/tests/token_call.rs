@@ -1002,3 +1002,297 @@ async fn the_parser_decides_what_is_an_error_even_for_http_200() {
     assert!(matches!(err, AuthError::Vendor { .. }), "{err:?}");
     mock.assert_calls_async(3).await;
 }
+
+// ---------------------------------------------------------------------------------------
+// A request that spends a single-use credential
+// ---------------------------------------------------------------------------------------
+
+/// 100 ms per attempt, a 1.5 s budget: an answer after 300 ms is within the budget but
+/// not within one attempt.
+fn single_use_policy() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_backoff(Duration::from_millis(1), Duration::from_millis(5))
+        .with_attempt_timeout(Duration::from_millis(100))
+        .with_budget(Duration::from_millis(1500))
+}
+
+fn single_use(url: url::Url) -> TokenRequest {
+    TokenRequest::post(url)
+        .form([("grant_type", "refresh_token"), ("refresh_token", "rt-0")])
+        .redact("rt-0")
+        .spends_single_use_credential()
+}
+
+/// Answers `POST /oauth/token` with `statuses` in turn (the last one repeated), with a
+/// `Retry-After: retry_after` header on each non-200 answer when given.
+async fn answers<'a>(
+    server: &'a MockServer,
+    statuses: &'static [u16],
+    retry_after: Option<&'static str>,
+) -> httpmock::Mock<'a> {
+    let calls = Arc::new(AtomicUsize::new(0));
+    server
+        .mock_async(move |when, then| {
+            when.method(POST).path("/oauth/token");
+            then.respond_with(move |_: &HttpMockRequest| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                let status = statuses[n.min(statuses.len() - 1)];
+                let mut response = HttpMockResponse::builder().status(status);
+                if status == 200 {
+                    response = response.body(r#"{"access_token":"at-1","refresh_token":"rt-1"}"#);
+                } else if let Some(seconds) = retry_after {
+                    response = response.header("retry-after", seconds);
+                }
+                response.build()
+            });
+        })
+        .await
+}
+
+#[test]
+fn requests_are_idempotent_unless_marked() {
+    let url: url::Url = "https://api.example.com/oauth/token".parse().unwrap();
+    assert!(!TokenRequest::post(url.clone()).is_single_use());
+    let marked = TokenRequest::post(url).spends_single_use_credential();
+    assert!(marked.is_single_use());
+    assert!(format!("{marked:?}").contains("single_use: true"));
+}
+
+#[tokio::test]
+async fn single_use_request_awaits_a_slow_answer_for_the_whole_budget() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/oauth/token");
+            then.status(200)
+                .body(r#"{"access_token":"at-1","refresh_token":"rt-1"}"#)
+                .delay(Duration::from_millis(300));
+        })
+        .await;
+
+    let value = client(single_use_policy())
+        .execute(&single_use(token_url(&server)), parse)
+        .await
+        .expect("the answer arrives within the budget");
+
+    assert_eq!(value["refresh_token"], "rt-1");
+    mock.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn single_use_request_without_an_answer_in_the_budget_is_outcome_unknown_sent_once() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/oauth/token");
+            then.status(200).body("{}").delay(Duration::from_secs(5));
+        })
+        .await;
+    let started = Instant::now();
+
+    let err = client(single_use_policy().with_budget(Duration::from_millis(400)))
+        .execute(&single_use(token_url(&server)), parse)
+        .await
+        .unwrap_err();
+
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    match &err {
+        AuthError::OutcomeUnknown { message } => {
+            // The budget, less the moments before the request was sent.
+            assert!(
+                ["no answer within 400ms", "no answer within 399ms"].contains(&message.as_str()),
+                "{message}"
+            );
+        }
+        other => panic!("expected OutcomeUnknown: {other:?}"),
+    }
+    assert!(!err.is_invalid_grant());
+    assert!(!err.is_retryable());
+    let text = err.to_string();
+    assert!(
+        text.contains("may have rotated the refresh token"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("rt-0") && !text.contains("/oauth/token"),
+        "{text}"
+    );
+    mock.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn single_use_request_is_retried_after_503() {
+    let server = MockServer::start_async().await;
+    let mock = answers(&server, &[503, 200], None).await;
+
+    let value = client(single_use_policy())
+        .execute(&single_use(token_url(&server)), parse)
+        .await
+        .expect("the second attempt succeeds");
+
+    assert_eq!(value["refresh_token"], "rt-1");
+    mock.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn single_use_request_is_retried_after_429_honouring_retry_after() {
+    let server = MockServer::start_async().await;
+    let mock = answers(&server, &[429, 200], Some("1")).await;
+    let started = Instant::now();
+
+    let value = client(single_use_policy().with_budget(Duration::from_secs(3)))
+        .execute(&single_use(token_url(&server)), parse)
+        .await
+        .expect("the second attempt succeeds");
+
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(value["refresh_token"], "rt-1");
+    mock.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn single_use_request_answered_by_another_5xx_is_outcome_unknown_sent_once() {
+    let cases: [(u16, &'static [u16]); 3] =
+        [(500, &[500, 200]), (502, &[502, 200]), (504, &[504, 200])];
+    for (status, statuses) in cases {
+        let server = MockServer::start_async().await;
+        let mock = answers(&server, statuses, None).await;
+
+        let err = client(single_use_policy())
+            .execute(&single_use(token_url(&server)), parse)
+            .await
+            .unwrap_err();
+
+        let AuthError::OutcomeUnknown { message } = &err else {
+            panic!("{status}: expected OutcomeUnknown: {err:?}");
+        };
+        assert_eq!(*message, format!("HTTP {status}"));
+        assert!(!err.is_invalid_grant() && !err.is_retryable(), "{status}");
+        mock.assert_calls_async(1).await;
+    }
+}
+
+#[tokio::test]
+async fn single_use_request_refused_as_invalid_grant_is_not_retried() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/oauth/token");
+            then.status(400).body(r#"{"error":"invalid_grant"}"#);
+        })
+        .await;
+
+    let err = client(single_use_policy())
+        .execute(&single_use(token_url(&server)), parse)
+        .await
+        .unwrap_err();
+
+    assert!(err.is_invalid_grant(), "{err:?}");
+    mock.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn single_use_request_whose_connection_is_refused_is_retried_up_to_max_attempts() {
+    let url: url::Url = format!("http://127.0.0.1:{}/oauth/token", closed_port())
+        .parse()
+        .unwrap();
+    let clock = CountingClock::new();
+
+    let err = client_with_clock(single_use_policy(), clock.clone())
+        .execute(&single_use(url), parse)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, AuthError::Transport { .. }), "{err:?}");
+    assert_eq!(clock.reads(), 3, "three attempts: none reached a server");
+}
+
+#[tokio::test]
+async fn single_use_request_whose_connection_drops_after_sending_is_outcome_unknown_sent_once() {
+    use tokio::io::AsyncReadExt;
+
+    // A server that reads the request head, then closes the connection without answering.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url: url::Url = format!("http://{}/oauth/token", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            drop(stream);
+        }
+    });
+
+    let err = client(single_use_policy())
+        .execute(&single_use(url), parse)
+        .await
+        .unwrap_err();
+
+    match &err {
+        AuthError::OutcomeUnknown { message } => {
+            assert!(message.starts_with("no whole answer: "), "{message}");
+            assert!(
+                !message.contains("rt-0") && !message.contains("/oauth/token"),
+                "{message}"
+            );
+        }
+        other => panic!("expected OutcomeUnknown: {other:?}"),
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "sent once");
+}
+
+#[tokio::test]
+async fn single_use_request_answered_with_a_truncated_body_is_outcome_unknown_sent_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // A server that answers 200 with a content-length longer than the body it sends.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url: url::Url = format!("http://{}/oauth/token", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"access_token\":")
+                .await;
+            drop(stream);
+        }
+    });
+
+    let err = client(single_use_policy())
+        .execute(&single_use(url), parse)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, AuthError::OutcomeUnknown { .. }), "{err:?}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1, "sent once");
+}

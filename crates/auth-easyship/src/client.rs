@@ -180,7 +180,8 @@ impl ClientBuilder {
     }
 
     /// Timeouts and retries of token calls (default: auth-core's
-    /// [`RetryPolicy::default`]).
+    /// [`RetryPolicy::default`]). A refresh, which spends a single-use refresh token, is
+    /// retried only when it never reached Easyship; see [`Client::refresh`].
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.http = self.http.retry_policy(policy);
         self
@@ -487,12 +488,21 @@ impl Client {
     /// have demanded, but the access token just issued serves until then instead of being
     /// thrown away.
     ///
+    /// The request is sent once: it is sent again only when it provably never reached
+    /// Easyship (a connect, DNS or TLS error; an HTTP 429 or 503 answer), and a slow answer
+    /// is awaited for the retry policy's whole budget rather than one attempt's timeout,
+    /// because it holds the only copy of the next refresh token
+    /// ([`TokenRequest::spends_single_use_credential`]).
+    ///
     /// # Errors
     ///
     /// `invalid_grant` when the refresh token was already used, expired or revoked: the
     /// error says the seller must authorize the app again
-    /// ([`AuthError::is_invalid_grant`]); otherwise as
-    /// [`exchange_code`](Self::exchange_code).
+    /// ([`AuthError::is_invalid_grant`]); [`AuthError::OutcomeUnknown`] when the request
+    /// was sent but no answer came within the budget, the connection was lost
+    /// mid-response, or Easyship answered a 5xx other than 503: the refresh token may or
+    /// may not have been rotated, and the next refresh with it tells (it is not
+    /// `invalid_grant`); otherwise as [`exchange_code`](Self::exchange_code).
     pub async fn refresh(&self, refresh_token: &RefreshToken) -> Result<Token, AuthError> {
         self.refresh_inner(refresh_token, None).await
     }
@@ -530,8 +540,15 @@ impl Client {
             refresh_token: refresh_token.expose_secret(),
             scope,
         };
+        // Easyship spends the refresh token on receipt: the request must never be sent
+        // twice, and its answer holds the only copy of the next refresh token.
+        let request = self
+            .token_request(&body, &[refresh_token.expose_secret()])?
+            .spends_single_use_credential();
         let token = self
-            .token_call(&body, &[refresh_token.expose_secret()])
+            .inner
+            .http
+            .execute(&request, error::parse_token_response)
             .await
             .map_err(|e| e.with_hint_for(&OAuthErrorCode::InvalidGrant, REFRESH_SPENT_HINT))?;
         if token.refresh_token().is_some() {
@@ -660,16 +677,27 @@ impl Client {
         body: &B,
         secrets: &[&str],
     ) -> Result<Token, AuthError> {
+        let request = self.token_request(body, secrets)?;
+        self.inner
+            .http
+            .execute(&request, error::parse_token_response)
+            .await
+    }
+
+    /// A `POST` of `body` to the token endpoint, the client secret and `secrets`
+    /// registered for redaction.
+    fn token_request<B: Serialize>(
+        &self,
+        body: &B,
+        secrets: &[&str],
+    ) -> Result<TokenRequest, AuthError> {
         let mut request = TokenRequest::post(self.endpoint_url(&self.inner.token_url)?.clone())
             .json(body)?
             .redact(self.inner.client_secret.expose_secret());
         for secret in secrets {
             request = request.redact(secret);
         }
-        self.inner
-            .http
-            .execute(&request, error::parse_token_response)
-            .await
+        Ok(request)
     }
 
     /// The checks every grant shares: non-empty when `required`, one generation, and

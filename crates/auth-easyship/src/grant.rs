@@ -11,9 +11,20 @@
 //!
 //! Sources are pure: a rotated refresh token is simply in the returned
 //! [`Token`]. With a [`TokenStore`](auth_core::TokenStore) the provider saves it, under the
-//! store's lease, before anyone uses the new access token, so a crash between the refresh
-//! and the save cannot lose the only valid refresh token of a seller, and two processes
-//! never spend the same one.
+//! store's lease, before anyone uses the new access token, and two processes never spend
+//! the same one.
+//!
+//! No client can make the rotation itself crash-proof: once Easyship has answered, the
+//! new refresh token exists only in this process until the store has it. If the process
+//! dies in between, the seller's chain is lost (the old token is spent) and the seller
+//! must authorize again. Saving before publishing keeps that window to the time from
+//! Easyship's answer to the store's durable write (10–40 ms measured with
+//! [`FileStore`](auth_core::FileStore), which fsyncs).
+//!
+//! Every `refresh_token` request is sent once ([`Client::refresh`]): it is retried only
+//! when it never reached Easyship, a slow answer is awaited for the whole retry budget,
+//! and when its outcome is unknown the error is
+//! [`AuthError::OutcomeUnknown`], never `invalid_grant`.
 
 use std::sync::Mutex;
 

@@ -83,7 +83,10 @@
 //!   [`RefreshGrant`]: it refreshes once for all callers and processes, and saves the new
 //!   refresh token before publishing the access token. [`Client::store_key`] keys the
 //!   store by environment, client id and seller, so a sandbox token is never served in
-//!   production.
+//!   production. A refresh request is never sent twice unless it provably never reached
+//!   Easyship; an unknown outcome (no answer within the retry budget, a connection lost
+//!   mid-response, a 5xx other than 503) is
+//!   [`AuthError::OutcomeUnknown`](auth_core::AuthError::OutcomeUnknown).
 //! - API requests carry `Authorization: Bearer <token>` ([`Client::auth_scheme`]);
 //!   [`token_rejected`] tells the provider's `send_with_token` when Easyship refused a
 //!   token, so it refreshes and retries once. Send API calls with

@@ -478,11 +478,19 @@ impl Client {
     /// not rotate, use [`refresh_from`](Self::refresh_from) with the previous token (as
     /// [`RefreshGrant`](crate::RefreshGrant) does).
     ///
+    /// Since a rotation is possible, the request is treated as spending a single-use
+    /// credential ([`TokenRequest::spends_single_use_credential`]): sent again only when
+    /// it provably never reached the vendor, and a slow answer is awaited for the retry
+    /// policy's whole budget.
+    ///
     /// # Errors
     ///
     /// [`AuthError::InvalidConfig`] for a blank refresh token (nothing sent); otherwise as
     /// described in [the crate docs](crate#errors): [`AuthError::is_invalid_grant`] means the refresh
-    /// token is expired (after one year) or revoked and the seller must authorize again.
+    /// token is expired (after one year) or revoked and the seller must authorize again;
+    /// [`AuthError::OutcomeUnknown`] means the request was sent but no usable answer came
+    /// (none within the budget, a connection lost mid-response, a 5xx other than 503), so
+    /// the refresh token may have rotated; the next refresh with it tells.
     ///
     /// # Cancel safety
     ///
@@ -528,7 +536,10 @@ impl Client {
                 ("grant_type", "refresh_token"),
                 ("refresh_token", secret),
             ])
-            .redact(secret);
+            .redact(secret)
+            // Orange Connex does not say whether it rotates refresh tokens; if it does, a
+            // second send would spend one twice and lose the new one.
+            .spends_single_use_credential();
         let request = self.with_client_key(request)?;
         let previous = PreviousRefreshToken {
             refresh_token,

@@ -9,7 +9,7 @@
 //! | 2xx without `access_token` | [`AuthError::Decode`] (or [`AuthError::Vendor`] if only an `error_description` came) |
 //! | 2xx that is not JSON | [`AuthError::Decode`], describing the body by its shape only |
 //! | 401 / 403 / 404 without an `error` | [`AuthError::Vendor`] saying what to check |
-//! | other non-2xx | [`AuthError::Http`] with a scrubbed excerpt (5xx and 429 are retried) |
+//! | other non-2xx | [`AuthError::Http`] with a scrubbed excerpt (5xx and 429 are retried; a refresh only after 429 and 503, see [the crate docs](crate#errors)) |
 
 use auth_core::http::{RawResponse, invalid_token_challenge};
 use auth_core::{AuthError, OAuthErrorCode};

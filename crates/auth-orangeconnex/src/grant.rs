@@ -64,8 +64,9 @@ pub fn refresh_token_expires_at(token: &Token) -> Option<DateTime<Utc>> {
 ///
 /// What [`CachedTokenProvider`](auth_core::CachedTokenProvider) drives once a token (or a
 /// seed refresh token) is known. The refresh token the response returns is kept; if the
-/// response has none, the previous one is kept (Orange Connex refresh tokens are not
-/// documented as single-use, so reusing one is safe).
+/// response has none, the previous one is kept (the vendor did not rotate it, so it still
+/// works). Each refresh request itself is sent once, as if the refresh token were
+/// single-use: see [`Client::refresh`](crate::Client::refresh).
 ///
 /// # Examples
 ///

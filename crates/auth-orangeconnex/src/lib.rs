@@ -117,8 +117,17 @@
 //! | 2xx with a `token_type` other than `bearer` (any case) | `Decode` |
 //! | 2xx that is not JSON | `Decode`, describing the body's shape, never its values |
 //! | 401 / 403 / 404 without an `error` | `Vendor` saying what to check: client id or `clientKey`; the client's access; the URL |
-//! | other non-2xx | `Http` with a scrubbed excerpt; 5xx and 429 are retried |
-//! | no response | `Transport` or `Timeout`, without the URL; retried |
+//! | other non-2xx | `Http` with a scrubbed excerpt; 5xx and 429 are retried (a refresh: see below) |
+//! | no response | `Transport` or `Timeout`, without the URL; retried (a refresh: see below) |
+//!
+//! A refresh is sent once, as if its refresh token were single-use: Orange Connex does
+//! not say whether it rotates them, and if it does, a second send would spend one twice
+//! and lose the new one. It is retried only when it provably never reached the vendor (a
+//! connect, DNS or TLS error; HTTP 429 or 503), a slow answer is awaited for the retry
+//! policy's whole budget, and when the outcome is unknown (no answer within the budget,
+//! a connection lost mid-response, another 5xx) the error is
+//! [`AuthError::OutcomeUnknown`](auth_core::AuthError::OutcomeUnknown), never
+//! `invalid_grant`. Code exchanges keep the full retries.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -87,11 +87,13 @@ async fn timeout_does_not_contain_the_url_or_the_token() {
                 .body(r#"{"access_token":"late"}"#);
         })
         .await;
+    // A refresh waits for its answer as long as the budget allows: the budget ends first.
     let client = common::builder(&server)
         .retry_policy(
             RetryPolicy::default()
                 .with_max_attempts(1)
-                .with_attempt_timeout(Duration::from_millis(100)),
+                .with_attempt_timeout(Duration::from_millis(100))
+                .with_budget(Duration::from_millis(300)),
         )
         .build()
         .unwrap();
@@ -99,8 +101,65 @@ async fn timeout_does_not_contain_the_url_or_the_token() {
         .refresh(&RefreshToken::new(REFRESH))
         .await
         .unwrap_err();
+    assert!(matches!(err, AuthError::OutcomeUnknown { .. }), "{err:?}");
+    assert_clean("refresh outcome unknown", &error_text(&err));
+    let err = client
+        .exchange_code(CODE, "https://app.example.com/cb")
+        .await
+        .unwrap_err();
     assert!(matches!(err, AuthError::Timeout { .. }), "{err:?}");
     assert_clean("timeout", &error_text(&err));
+}
+
+#[tokio::test]
+async fn slow_refresh_answer_is_awaited_not_resent() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.path("/oauth/token");
+            then.status(200)
+                .delay(Duration::from_millis(300))
+                .header("content-type", "application/json")
+                .body(r#"{"access_token":"at-1","token_type":"bearer","expires_in":3600,"refresh_token":"rt-1"}"#);
+        })
+        .await;
+    let client = common::builder(&server)
+        .retry_policy(
+            RetryPolicy::default()
+                .with_attempt_timeout(Duration::from_millis(100))
+                .with_budget(Duration::from_secs(2))
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
+
+    let token = client.refresh(&RefreshToken::new(REFRESH)).await.unwrap();
+
+    assert_eq!(token.refresh_token().unwrap().expose_secret(), "rt-1");
+    mock.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn refresh_answered_by_a_500_is_outcome_unknown_and_not_resent() {
+    let server = MockServer::start_async().await;
+    let (mock, _) = token_endpoint(
+        &server,
+        500,
+        "application/json",
+        r#"{"error":"server_error","error_description":"Internal Server Error"}"#,
+    )
+    .await;
+    let err = common::client(&server)
+        .refresh(&RefreshToken::new(REFRESH))
+        .await
+        .unwrap_err();
+    mock.assert_calls_async(1).await;
+    assert!(
+        matches!(&err, AuthError::OutcomeUnknown { message } if message == "HTTP 500"),
+        "{err:?}"
+    );
+    assert!(!err.is_invalid_grant() && !err.is_retryable());
+    assert_clean("outcome unknown", &error_text(&err));
 }
 
 #[tokio::test]
