@@ -50,6 +50,7 @@ pub mod redirect;
 mod scheme;
 mod scope;
 mod secret;
+mod send;
 mod source;
 pub mod store;
 pub mod token;
