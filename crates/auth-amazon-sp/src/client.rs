@@ -634,13 +634,27 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`AuthError::InvalidConfig`] when credentials are missing, empty or given twice
-    /// (`credentials` together with `client_id`/`client_secret`), or an endpoint is not
-    /// `https` (plain `http` only to loopback hosts).
+    /// [`AuthError::InvalidConfig`] when credentials are missing, empty or blank, or given
+    /// twice (`credentials` together with `client_id`/`client_secret`), or an endpoint is
+    /// not `https` (plain `http` only to loopback hosts). A
+    /// [`credentials`](Self::credentials) provider's client id is checked here when it
+    /// reports one; its secrets are checked before every token call.
     pub fn build(self) -> Result<Client, AuthError> {
         let credentials: Arc<dyn CredentialsProvider> =
             match (self.credentials, self.client_id, self.client_secret) {
-                (Some(provider), None, None) => provider,
+                (Some(provider), None, None) => {
+                    // The secret of a provider is only known asynchronously (and may
+                    // rotate): it is checked before every token call instead.
+                    if provider
+                        .client_id()
+                        .is_some_and(|id| id.as_str().trim().is_empty())
+                    {
+                        return Err(AuthError::InvalidConfig(
+                            "the LWA client id is empty".into(),
+                        ));
+                    }
+                    provider
+                }
                 (Some(_), _, _) => {
                     return Err(AuthError::InvalidConfig(
                     "set either credentials(..) or client_id(..) and client_secret(..), not both"
@@ -784,6 +798,34 @@ mod tests {
         ];
         for case in cases {
             assert!(matches!(case, Err(AuthError::InvalidConfig(_))), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn blank_credentials_are_refused_at_build_naming_the_setting() {
+        let cases = [
+            (
+                Client::builder().client_id(" ").client_secret("cs"),
+                "client id",
+            ),
+            (
+                Client::builder().client_id("id").client_secret("\t"),
+                "client secret",
+            ),
+            (
+                Client::builder().credentials(Arc::new(StaticCredentials::new(Credentials::new(
+                    "  ", "cs",
+                )))),
+                "client id",
+            ),
+        ];
+        for (builder, setting) in cases {
+            match builder.build() {
+                Err(AuthError::InvalidConfig(message)) => {
+                    assert!(message.contains(setting), "{message:?} lacks {setting:?}")
+                }
+                other => panic!("expected InvalidConfig naming {setting}, got {other:?}"),
+            }
         }
     }
 

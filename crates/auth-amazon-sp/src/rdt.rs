@@ -99,7 +99,8 @@ impl RestrictedDataTokens {
     ///
     /// # Errors
     ///
-    /// As [`token`](Self::token), or [`AuthError::Transport`] when the call fails.
+    /// As [`token`](Self::token), or [`AuthError::ApiTransport`] when the call gets no
+    /// response.
     pub async fn send(
         &self,
         request: &CreateRestrictedDataTokenRequest,

@@ -156,7 +156,8 @@ impl SellerTokens {
     ///
     /// # Errors
     ///
-    /// As [`token`](Self::token), or [`AuthError::Transport`] when the call fails.
+    /// As [`token`](Self::token), or [`AuthError::ApiTransport`] when the call gets no
+    /// response.
     pub async fn send(
         &self,
         selling_partner_id: &str,

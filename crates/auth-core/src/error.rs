@@ -83,7 +83,8 @@ pub enum AuthError {
     /// The request did not get a response (connection refused, reset, TLS, DNS).
     #[error("could not reach the token endpoint: {message}")]
     Transport {
-        /// What failed, without the URL.
+        /// What failed, in a few words ("connection refused"), without the URL; the
+        /// details are in the source chain, not repeated here.
         message: String,
         /// The underlying error (its URL removed).
         #[source]
@@ -201,7 +202,8 @@ pub enum AuthError {
     /// The API (not the token endpoint) could not be reached.
     #[error("could not reach the API: {message}")]
     ApiTransport {
-        /// What failed, without the URL.
+        /// What failed, in a few words ("connection refused"), without the URL; the
+        /// details are in the source chain, not repeated here.
         message: String,
         /// The underlying error (its URL removed).
         #[source]
@@ -355,27 +357,79 @@ impl AuthError {
 
     /// A transport error from reqwest, with the URL removed (Orange Connex puts tokens in
     /// the query string, so a URL must never reach a message).
+    ///
+    /// The message says in a few words what failed ("connection refused"); the reqwest
+    /// error, with its own chain of causes, is the [`source`](std::error::Error::source),
+    /// so a report that prints the chain (`anyhow`'s `{:#}`, `tracing`) shows each cause
+    /// once.
     pub fn transport(error: reqwest::Error) -> Self {
         let error = error.without_url();
-        if error.is_timeout() {
-            // The per-attempt timeout is ours and reported as Timeout by the caller;
-            // this is reqwest's own (connect) timeout.
-            return Self::Transport {
-                message: "timed out".into(),
-                source: Some(Arc::new(error)),
-            };
-        }
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(inner) = source {
-            message.push_str(": ");
-            message.push_str(&inner.to_string());
-            source = inner.source();
-        }
         Self::Transport {
-            message,
+            message: transport_summary(&error).into(),
             source: Some(Arc::new(error)),
         }
+    }
+
+    /// An [`ApiTransport`](Self::ApiTransport) error: an API call (not a token call) got
+    /// no response. The URL is removed and the message built as in
+    /// [`transport`](Self::transport).
+    pub fn api_transport(error: reqwest::Error) -> Self {
+        let error = error.without_url();
+        Self::ApiTransport {
+            message: transport_summary(&error).into(),
+            source: Some(Arc::new(error)),
+        }
+    }
+}
+
+/// What went wrong with a request that got no response, in words of our own: the texts of
+/// the error and its causes are left to the source chain, which would repeat them.
+fn transport_summary(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        // The per-attempt timeout is ours and reported as Timeout by the caller; this is
+        // reqwest's own (connect) timeout.
+        return "timed out";
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(inner) = cause {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind;
+            let summary = match io.kind() {
+                ErrorKind::ConnectionRefused => Some("connection refused"),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+                    Some("connection closed by the other end")
+                }
+                ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => {
+                    Some("connection closed before the response was complete")
+                }
+                ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable => {
+                    Some("host or network unreachable")
+                }
+                ErrorKind::AddrNotAvailable => Some("address not available"),
+                ErrorKind::TimedOut => Some("timed out"),
+                ErrorKind::PermissionDenied => Some("connection not permitted"),
+                _ => None,
+            };
+            if let Some(summary) = summary {
+                return summary;
+            }
+        }
+        #[cfg(feature = "rustls")]
+        if inner.downcast_ref::<rustls::Error>().is_some() {
+            return "TLS handshake failed";
+        }
+        // hyper-util's connector names a resolver failure only in its message.
+        if inner.to_string() == "dns error" {
+            return "host name not resolved";
+        }
+        cause = inner.source();
+    }
+    if error.is_connect() {
+        "could not connect"
+    } else if error.is_body() || error.is_decode() {
+        "the response body could not be read"
+    } else {
+        "no response"
     }
 }
 
@@ -470,6 +524,61 @@ mod tests {
             OAuthErrorCode::parse("invalid_account"),
             OAuthErrorCode::Other("invalid_account".into())
         );
+    }
+
+    /// The error's `Display`, then each `source()` in turn: what a report prints.
+    fn chain(error: &AuthError) -> Vec<String> {
+        let mut lines = vec![error.to_string()];
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            lines.push(inner.to_string());
+            source = inner.source();
+        }
+        lines
+    }
+
+    async fn refused_connection() -> (reqwest::Error, u16) {
+        crate::install_crypto_provider();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let error = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/oauth/token?code=in-query"))
+            .send()
+            .await
+            .unwrap_err();
+        (error, port)
+    }
+
+    #[tokio::test]
+    async fn transport_errors_print_each_cause_once() {
+        for (constructor, what) in [
+            (
+                AuthError::transport as fn(reqwest::Error) -> AuthError,
+                "token endpoint",
+            ),
+            (AuthError::api_transport, "API"),
+        ] {
+            let (error, port) = refused_connection().await;
+            let error = constructor(error);
+            let lines = chain(&error);
+            let shown = lines.join("\n");
+            assert_eq!(
+                lines[0],
+                format!("could not reach the {what}: connection refused")
+            );
+            assert!(lines.len() > 2, "the reqwest error and its causes: {shown}");
+            for (i, line) in lines.iter().enumerate() {
+                for later in &lines[i + 1..] {
+                    assert!(
+                        !line.contains(later.as_str()),
+                        "{later:?} repeated:\n{shown}"
+                    );
+                }
+                assert!(!line.contains(&port.to_string()) && !line.contains("in-query"));
+            }
+            assert_eq!(lines[1], "error sending request", "reqwest's own error");
+        }
     }
 
     #[test]

@@ -67,12 +67,14 @@ pub use provider::{
 pub use scheme::{AuthScheme, RequestBuilderExt, api_http_client, same_origin_redirects};
 pub use scope::{Scope, Scopes, UnknownScope};
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, State};
+pub use send::REJECTED_BODY_PREFIX;
 pub use source::{FnSource, StaticSource, TokenSource};
 pub use store::{FileStore, Lease, MemoryStore, StoreKey, TokenRecord, TokenStore};
 pub use token::Token;
 
 /// The vendor's check that an API response means "this access token was rejected"
-/// (status, headers, body), used by [`CachedTokenProvider::send_with_token`].
+/// (status, headers, body), used by [`CachedTokenProvider::send_with_token`]. The body is
+/// at most the first [`REJECTED_BODY_PREFIX`] bytes of the response's.
 pub type RejectedTokenCheck = fn(reqwest::StatusCode, &reqwest::header::HeaderMap, &[u8]) -> bool;
 
 /// Installs rustls' ring crypto provider as the process default, unless one is installed.

@@ -1,6 +1,23 @@
-//! [`CachedTokenProvider::send_with_token`]: an API call with the token on it.
+//! [`CachedTokenProvider::send_with_token`]: an API call with the provider's token, sent
+//! once more with a new token when the API rejects the first.
 
-use crate::{AuthError, CachedTokenProvider};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Frame, SizeHint};
+use reqwest::ResponseBuilderExt as _;
+
+use crate::{AuthError, AuthScheme, CachedTokenProvider, RejectedTokenCheck, RequestBuilderExt};
+
+/// How much of a 401 or 403 response body [`CachedTokenProvider::send_with_token`] reads
+/// before asking the [`RejectedTokenCheck`]: 64 KiB.
+///
+/// A longer body is not read whole: the check sees its first `REJECTED_BODY_PREFIX` bytes
+/// (a vendor says "token expired" in a small JSON document, well inside them), and a
+/// response handed back to the caller still yields the whole body, the rest streamed
+/// from the connection after the part already read.
+pub const REJECTED_BODY_PREFIX: usize = 64 * 1024;
 
 impl CachedTokenProvider {
     /// Sends `request` with the token put on it as `scheme` says. When the response says
@@ -8,12 +25,18 @@ impl CachedTokenProvider {
     /// and 403 only), the token is invalidated and the request sent once more with a new
     /// one, if it can be cloned (streaming bodies cannot).
     ///
+    /// The check sees at most the first [`REJECTED_BODY_PREFIX`] bytes of the body. A 401
+    /// or 403 response returned to the caller (the check said no, the request could not
+    /// be cloned, or the new token was rejected as well) keeps its status, headers, URL
+    /// and whole body.
+    ///
     /// Use a client that does not carry tokens across origins on redirects, such as
     /// [`api_http_client`](crate::api_http_client).
     ///
     /// # Errors
     ///
-    /// The token's error, or [`AuthError::Transport`] when the API call fails.
+    /// The token's error, or [`AuthError::ApiTransport`] when the API call gets no
+    /// response (or its 401/403 body cannot be read).
     ///
     /// # Cancel safety
     ///
@@ -22,24 +45,23 @@ impl CachedTokenProvider {
     pub async fn send_with_token(
         &self,
         request: reqwest::RequestBuilder,
-        scheme: &crate::AuthScheme,
-        rejected: crate::RejectedTokenCheck,
+        scheme: &AuthScheme,
+        rejected: RejectedTokenCheck,
     ) -> Result<reqwest::Response, AuthError> {
-        use crate::RequestBuilderExt as _;
         let token = self.token().await?;
         let retry = request.try_clone();
         let response = request
             .auth_token(scheme, &token)
             .send()
             .await
-            .map_err(AuthError::transport)?;
+            .map_err(AuthError::api_transport)?;
         let status = response.status();
         if !matches!(status.as_u16(), 401 | 403) {
             return Ok(response);
         }
-        let (response, body) = buffer(response).await?;
-        if !rejected(status, response.headers(), &body) {
-            return Ok(rebuild(response, body));
+        let read = Prefix::read(response).await?;
+        if !rejected(status, read.response.headers(), read.checked()) {
+            return Ok(read.into_response());
         }
         tracing::info!(
             status = status.as_u16(),
@@ -47,34 +69,112 @@ impl CachedTokenProvider {
         );
         self.invalidate_token(&token);
         let Some(retry) = retry else {
-            return Ok(rebuild(response, body));
+            return Ok(read.into_response());
         };
+        // The rejected response's connection is dropped with the rest of its body unread.
+        drop(read);
         let token = self.token().await?;
         retry
             .auth_token(scheme, &token)
             .send()
             .await
-            .map_err(AuthError::transport)
+            .map_err(AuthError::api_transport)
     }
 }
 
-async fn buffer(
+/// A response whose body was read up to [`REJECTED_BODY_PREFIX`] bytes.
+struct Prefix {
+    url: reqwest::Url,
+    /// The response with the rest of its body (empty if `complete`).
     response: reqwest::Response,
-) -> Result<(http::Response<()>, bytes::Bytes), AuthError> {
-    let mut builder = http::Response::builder()
-        .status(response.status())
-        .version(response.version());
-    if let Some(headers) = builder.headers_mut() {
-        *headers = response.headers().clone();
-    }
-    let body = response.bytes().await.map_err(AuthError::transport)?;
-    let parts = builder
-        .body(())
-        .map_err(|e| AuthError::InvalidConfig(format!("cannot rebuild the response: {e}")))?;
-    Ok((parts, body))
+    /// The bytes read: at most the limit plus the last chunk the transport delivered,
+    /// which is never split so that nothing is lost.
+    read: Bytes,
+    complete: bool,
 }
 
-fn rebuild(parts: http::Response<()>, body: bytes::Bytes) -> reqwest::Response {
-    let (parts, ()) = parts.into_parts();
-    reqwest::Response::from(http::Response::from_parts(parts, body))
+impl Prefix {
+    async fn read(mut response: reqwest::Response) -> Result<Self, AuthError> {
+        let url = response.url().clone();
+        let mut read = BytesMut::new();
+        let complete = loop {
+            if read.len() >= REJECTED_BODY_PREFIX {
+                break false;
+            }
+            match response.chunk().await.map_err(AuthError::api_transport)? {
+                Some(chunk) => read.extend_from_slice(&chunk),
+                None => break true,
+            }
+        };
+        Ok(Self {
+            url,
+            response,
+            read: read.freeze(),
+            complete,
+        })
+    }
+
+    /// What the rejected-token check sees.
+    fn checked(&self) -> &[u8] {
+        &self.read[..self.read.len().min(REJECTED_BODY_PREFIX)]
+    }
+
+    /// The response again: status, version, headers, extensions and URL as received, the
+    /// bytes read followed by the rest of the body.
+    fn into_response(self) -> reqwest::Response {
+        let (mut parts, rest) = http::Response::<reqwest::Body>::from(self.response).into_parts();
+        // `reqwest::Response::from(http::Response)` takes its URL from an extension that
+        // only `ResponseBuilderExt::url` can set; without it the URL would read
+        // `http://no.url.provided.local/`.
+        let carrier = http::Response::builder()
+            .url(self.url)
+            .body(())
+            .unwrap_or_default();
+        parts.extensions.extend(carrier.into_parts().0.extensions);
+        let body = if self.complete {
+            reqwest::Body::from(self.read)
+        } else {
+            reqwest::Body::wrap(Prefixed {
+                read: Some(self.read).filter(|read| !read.is_empty()),
+                rest,
+            })
+        };
+        reqwest::Response::from(http::Response::from_parts(parts, body))
+    }
+}
+
+/// The bytes already read, then the rest of the body.
+struct Prefixed {
+    read: Option<Bytes>,
+    rest: reqwest::Body,
+}
+
+impl http_body::Body for Prefixed {
+    type Data = Bytes;
+    type Error = reqwest::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, reqwest::Error>>> {
+        if let Some(read) = self.read.take() {
+            return Poll::Ready(Some(Ok(Frame::data(read))));
+        }
+        Pin::new(&mut self.rest).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.read.is_none() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let read = self.read.as_ref().map_or(0, |read| read.len() as u64);
+        let rest = self.rest.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower().saturating_add(read));
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper.saturating_add(read));
+        }
+        hint
+    }
 }

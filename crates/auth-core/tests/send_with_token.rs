@@ -1,5 +1,6 @@
 //! `CachedTokenProvider::send_with_token`: a rejected token is replaced and the request
-//! sent once more; anything else passes through untouched. Plus: the provider's tracing
+//! sent once more; anything else passes through untouched (status, headers, URL, whole
+//! body), with at most `REJECTED_BODY_PREFIX` bytes buffered. Plus: the provider's tracing
 //! output never holds a secret.
 
 use std::io::Write as _;
@@ -7,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use auth_core::{
-    AccessToken, AuthError, AuthScheme, CachedTokenProvider, FnSource, MemoryStore, RefreshToken,
-    StoreKey, Token,
+    AccessToken, AuthError, AuthScheme, CachedTokenProvider, FnSource, MemoryStore,
+    REJECTED_BODY_PREFIX, RefreshToken, StoreKey, Token,
 };
 use chrono::Utc;
 use httpmock::prelude::*;
@@ -123,6 +124,158 @@ async fn a_token_rejected_twice_is_not_retried_a_third_time() {
         .unwrap();
     assert_eq!(response.status(), 401);
     always.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn a_401_or_403_handed_back_keeps_its_url() {
+    let server = MockServer::start_async().await;
+    let forbidden = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/orders");
+            then.status(403).body(r#"{"message":"missing role"}"#);
+        })
+        .await;
+    let unauthorized = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/labels");
+            then.status(401);
+        })
+        .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let provider = CachedTokenProvider::new(counting_source(&calls));
+
+    // Not about the token: handed back after the check read its body.
+    let url = server.url("/orders?page=2");
+    let response = provider
+        .send_with_token(client().get(&url), &AuthScheme::Bearer, rejected_on_401)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.url().as_str(), url);
+
+    // Rejected, but a streaming body cannot be sent again: handed back as well.
+    let url = server.url("/labels");
+    let streaming = reqwest::Body::wrap(String::from("{}"));
+    let response = provider
+        .send_with_token(
+            client().post(&url).body(streaming),
+            &AuthScheme::Bearer,
+            rejected_on_401,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.url().as_str(), url);
+    forbidden.assert_calls_async(1).await;
+    unauthorized.assert_calls_async(1).await;
+}
+
+/// 1 MiB of bytes that are not all alike, so a lost or reordered chunk shows.
+fn one_mib() -> Vec<u8> {
+    (0..1024 * 1024).map(|i| (i % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn a_401_with_a_1_mib_body_is_checked_on_a_bounded_prefix() {
+    static LONGEST_SEEN: AtomicUsize = AtomicUsize::new(0);
+    fn rejected(status: reqwest::StatusCode, _: &reqwest::header::HeaderMap, body: &[u8]) -> bool {
+        LONGEST_SEEN.fetch_max(body.len(), Ordering::SeqCst);
+        status == 401
+    }
+    let server = MockServer::start_async().await;
+    let stale = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/orders").header("x-token", "at-1");
+            then.status(401).body(one_mib());
+        })
+        .await;
+    let fresh = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/orders").header("x-token", "at-2");
+            then.status(200).body("orders");
+        })
+        .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let provider = CachedTokenProvider::new(counting_source(&calls));
+    let response = provider
+        .send_with_token(
+            client().get(server.url("/orders")),
+            &AuthScheme::header("x-token"),
+            rejected,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "orders");
+    stale.assert_calls_async(1).await;
+    fresh.assert_calls_async(1).await;
+    let seen = LONGEST_SEEN.load(Ordering::SeqCst);
+    assert!(
+        seen > 0 && seen <= REJECTED_BODY_PREFIX,
+        "the check saw {seen} bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_large_403_handed_back_still_has_its_whole_body() {
+    static LONGEST_SEEN: AtomicUsize = AtomicUsize::new(0);
+    fn rejected(_: reqwest::StatusCode, _: &reqwest::header::HeaderMap, body: &[u8]) -> bool {
+        LONGEST_SEEN.fetch_max(body.len(), Ordering::SeqCst);
+        false
+    }
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/report");
+            then.status(403)
+                .header("x-request-id", "r-9")
+                .body(one_mib());
+        })
+        .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let provider = CachedTokenProvider::new(counting_source(&calls));
+    let url = server.url("/report");
+    let response = provider
+        .send_with_token(client().get(&url), &AuthScheme::Bearer, rejected)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.url().as_str(), url);
+    assert_eq!(response.headers()["x-request-id"], "r-9");
+    assert_eq!(response.content_length(), Some(1024 * 1024));
+    let body = response.bytes().await.unwrap();
+    assert!(body[..] == one_mib()[..], "the body came back changed");
+    let seen = LONGEST_SEEN.load(Ordering::SeqCst);
+    assert!(
+        seen > 0 && seen <= REJECTED_BODY_PREFIX,
+        "the check saw {seen} bytes"
+    );
+}
+
+#[tokio::test]
+async fn an_api_host_that_is_down_is_an_api_transport_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let provider = CachedTokenProvider::new(counting_source(&calls));
+    let err = provider
+        .send_with_token(
+            client().get(format!("http://127.0.0.1:{port}/orders?token=in-query")),
+            &AuthScheme::Bearer,
+            rejected_on_401,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::ApiTransport { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("API"), "{text}");
+    assert!(!text.contains("token endpoint"), "{text}");
+    // The URL is gone (Debug still shows the socket address hyper tried, not a secret).
+    let all = format!("{err} {err:?}");
+    assert!(
+        !all.contains("in-query") && !all.contains("/orders"),
+        "{all}"
+    );
 }
 
 /// A `MakeWriter` collecting everything tracing prints.

@@ -864,6 +864,10 @@ mod tests {
     fn build_refuses_missing_credentials_and_plain_http() {
         let err = |b: ClientBuilder| b.build().unwrap_err().to_string();
         assert!(err(Client::builder().client_secret("s")).contains("client_id is required"));
+        assert!(
+            err(Client::builder().client_id(" \t").client_secret("s"))
+                .contains("client_id is required")
+        );
         assert!(err(Client::builder().client_id("i")).contains("client_secret is required"));
         assert!(
             err(Client::builder().client_id("i").client_secret(" "))

@@ -222,7 +222,8 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`AuthError::InvalidConfig`] if the client id is missing or blank, a URL override
+    /// [`AuthError::InvalidConfig`] if the client id is missing or blank, a client key is
+    /// set but blank or not a valid header value, a URL override
     /// is not `https` (plain `http` is allowed for loopback hosts only), has a query or
     /// fragment, or the HTTP client cannot be created.
     pub fn build(self) -> Result<Client, AuthError> {
@@ -234,6 +235,17 @@ impl ClientBuilder {
                     "an Orange Connex client id is required (ClientBuilder::client_id)".into(),
                 )
             })?;
+        if let Some(key) = &self.client_key
+            && key.expose_secret().trim().is_empty()
+        {
+            // An empty `clientKey` header is worse than none: the gateway would see a key
+            // and refuse it. Usually an unset environment variable.
+            return Err(AuthError::InvalidConfig(
+                "the Orange Connex client_key is empty or blank (ClientBuilder::client_key); \
+                 leave it unset if Orange Connex issued you none"
+                    .into(),
+            ));
+        }
         if let Some(key) = &self.client_key
             && reqwest::header::HeaderValue::from_str(key.expose_secret()).is_err()
         {
@@ -627,6 +639,37 @@ pub fn parse_redirect_query(query: &str, expected: &State) -> Result<Secret, Aut
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_client_id_or_client_key_is_refused_at_build() {
+        let cases = [
+            (Client::builder(), "client_id"),
+            (Client::builder().client_id(""), "client_id"),
+            (Client::builder().client_id(" \t "), "client_id"),
+            (
+                Client::builder().client_id("id").client_key(""),
+                "client_key",
+            ),
+            (
+                Client::builder().client_id("id").client_key("   "),
+                "client_key",
+            ),
+        ];
+        for (builder, setting) in cases {
+            match builder.build() {
+                Err(AuthError::InvalidConfig(message)) => {
+                    assert!(message.contains(setting), "{message:?} lacks {setting:?}")
+                }
+                other => panic!("expected InvalidConfig naming {setting}, got {other:?}"),
+            }
+        }
+        let client = Client::builder()
+            .client_id("id")
+            .client_key("k-1")
+            .build()
+            .unwrap();
+        assert_eq!(client.client_id().as_str(), "id");
+    }
 
     #[test]
     fn debug_of_client_and_builder_shows_no_url_credentials_or_query() {

@@ -291,6 +291,16 @@ async fn invalid_configuration_is_refused_before_any_request() {
             .build(),
     );
     assert!(!message.contains("key-value"), "{message}");
+    for blank in ["", "  "] {
+        let message = config_error(
+            Client::builder()
+                .client_id("id")
+                .client_key(blank)
+                .token_url(server.url("/oauth/token").parse().unwrap())
+                .build(),
+        );
+        assert!(message.contains("client_key"), "{message}");
+    }
 
     let client = common::client(&server);
     for result in [

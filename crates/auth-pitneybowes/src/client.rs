@@ -473,9 +473,9 @@ fn missing(what: &str) -> AuthError {
 }
 
 fn check_credential(what: &str, value: &str) -> Result<(), AuthError> {
-    if value.is_empty() {
+    if value.trim().is_empty() {
         return Err(AuthError::InvalidConfig(format!(
-            "the Pitney Bowes {what} is empty"
+            "the Pitney Bowes {what} is empty or blank"
         )));
     }
     if value.trim() != value {
@@ -603,6 +603,14 @@ mod tests {
             (
                 Client::builder().api_key("k").api_secret(""),
                 "API secret is empty",
+            ),
+            (
+                Client::builder().api_key("  ").api_secret("s"),
+                "API key is empty or blank",
+            ),
+            (
+                Client::builder().api_key("k").api_secret("\t \n"),
+                "API secret is empty or blank",
             ),
             (
                 Client::builder().api_key("k\n").api_secret("s"),
