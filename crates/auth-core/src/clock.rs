@@ -25,7 +25,7 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 ///
 /// A [`CachedTokenProvider`](crate::CachedTokenProvider) on the system clock (the default)
 /// reads two cheap coarse clocks on every hot-path call (about 4 ns each through the
-/// vDSO on Linux; see [`coarse_now`]): the monotonic one, which no clock step moves,
+/// vDSO on Linux, `CLOCK_MONOTONIC_COARSE` and `CLOCK_REALTIME_COARSE`): the monotonic one, which no clock step moves,
 /// and the wall one, which keeps counting while the machine is suspended. A token is
 /// handed out only while **both** say it is outside its refresh window, so neither a
 /// suspend nor a backward clock step can make a token look younger than it is. (A forward
