@@ -938,3 +938,336 @@ async fn system_clock_serves_fresh_tokens_and_refreshes_due_ones() {
     assert_eq!(at(&provider.token().await.unwrap()), "at-3");
     assert_eq!(fetches.load(Ordering::SeqCst), 3);
 }
+
+// ---------------------------------------------------------------------------------------
+// Second pass: each reproduction of the auth-core second-pass issue.
+
+/// A token named `name` expiring `left` from now on `clock`, with refresh token `rt`.
+fn token_left(clock: &ManualClock, name: &str, left: Duration, rt: &str) -> Token {
+    let now = clock.now();
+    Token::new(
+        AccessToken::new(name),
+        Some(now + chrono::Duration::from_std(left).unwrap()),
+    )
+    .with_issued_at(now + chrono::Duration::from_std(left).unwrap() - chrono::Duration::hours(1))
+    .with_refresh_token(RefreshToken::new(rt))
+}
+
+fn last_presented(source: &TestSource) -> Option<String> {
+    source
+        .seen_refresh_tokens
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .flatten()
+}
+
+#[tokio::test]
+async fn a_stale_invalid_grant_does_not_mark_a_new_authorization_dead() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let revoked = token_left(&clock, "old", Duration::ZERO, "revoked");
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .jitter(0.0)
+        .seed(revoked)
+        .build();
+    // A refresh with the revoked refresh token starts and is held.
+    let waiting = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    until("the old refresh to start", || source.calls() == 1).await;
+    // Meanwhile the seller authorizes again.
+    let fresh = token_left(&clock, "new", Duration::from_secs(600), "fresh");
+    provider.replace_token(fresh).await.unwrap();
+    // The old refresh now fails with invalid_grant.
+    source.push(Err(invalid_grant()));
+    source.release(1);
+    let _ = waiting.await.unwrap();
+
+    assert!(!provider.status().reauthorization_required);
+    assert_eq!(at(&provider.token().await.unwrap()), "new");
+    // Near the new token's expiry its refresh token is presented.
+    clock.advance(Duration::from_secs(590));
+    source.release(1);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    assert_eq!(last_presented(&source).as_deref(), Some("fresh"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_seed_in_its_refresh_window_is_served_while_refreshes_fail() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    for _ in 0..100 {
+        source.push(Err(AuthError::Http {
+            status: 502,
+            excerpt: "bad gateway".into(),
+            retry_after: None,
+        }));
+    }
+    // 4 minutes left: inside the 5-minute window, well above min_valid.
+    let seed = token_left(&clock, "seeded", Duration::from_secs(240), "rt-seed");
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .seed(seed)
+        .build();
+    for step in 0..12 {
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let p = provider.clone();
+                tokio::spawn(async move { p.token().await })
+            })
+            .collect();
+        for task in tasks {
+            let token = task.await.unwrap().expect("the valid seed is served");
+            assert_eq!(at(&token), "seeded", "step {step}");
+        }
+        clock.advance(Duration::from_secs(1));
+    }
+    // One attempt per failure backoff (5 s) over 12 s.
+    assert!(source.calls() <= 3, "{} fetches", source.calls());
+}
+
+#[tokio::test]
+async fn a_seeded_refresh_token_alone_is_refreshed_through_the_provider() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .seed_refresh_token(RefreshToken::new("rt-seed"))
+        .build();
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    assert_eq!(last_presented(&source).as_deref(), Some("rt-seed"));
+}
+
+#[tokio::test]
+async fn an_outcome_unknown_is_not_invalid_grant_and_the_next_refresh_decides() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    source.push(Err(AuthError::OutcomeUnknown {
+        message: "no answer within 60s".into(),
+    }));
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .seed_refresh_token(RefreshToken::new("rt-0"))
+        .build();
+    let error = provider.token().await.unwrap_err();
+    assert!(!error.is_invalid_grant());
+    assert!(error.to_string().contains("may have"), "{error}");
+    assert!(!provider.status().reauthorization_required);
+    clock.advance(DEFAULT_BACKOFF);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    // The same refresh token is presented again: only the vendor's answer says it died.
+    assert_eq!(last_presented(&source).as_deref(), Some("rt-0"));
+}
+
+const DEFAULT_BACKOFF: Duration = auth_core::DEFAULT_FAILURE_BACKOFF;
+
+#[tokio::test]
+async fn a_remembered_failure_is_not_returned_while_the_store_holds_a_valid_token() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let failing = TestSource::new(&clock);
+    failing.push(Err(server_error()));
+    let ours = stored_provider(&failing, Arc::clone(&store));
+    assert_eq!(ours.token().await.unwrap_err().status(), Some(503));
+
+    // Another process refreshes successfully and saves.
+    let other_source = TestSource::new(&clock);
+    let other = stored_provider(&other_source, Arc::clone(&store));
+    assert_eq!(at(&other.token().await.unwrap()), "at-1");
+
+    // Still within our backoff, yet the store's valid token is handed out.
+    assert_eq!(at(&ours.token().await.unwrap()), "at-1");
+    assert_eq!(failing.calls(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_is_marked_dead_in_the_store_for_every_process() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let lease = store.lease(&key(), HOUR, Duration::ZERO).await.unwrap();
+    store
+        .save(&lease, &token_left(&clock, "old", Duration::ZERO, "spent"))
+        .await
+        .unwrap();
+    store.release(lease).await.unwrap();
+
+    let first = TestSource::new(&clock);
+    first.push(Err(invalid_grant()));
+    let a = stored_provider(&first, Arc::clone(&store));
+    assert!(a.token().await.unwrap_err().is_invalid_grant());
+    assert!(
+        store
+            .load(&key())
+            .await
+            .unwrap()
+            .unwrap()
+            .refresh_token_dead
+    );
+
+    // Another process never presents it.
+    let second = TestSource::new(&clock);
+    let b = stored_provider(&second, Arc::clone(&store));
+    let error = b.token().await.unwrap_err();
+    assert!(error.is_invalid_grant(), "{error}");
+    assert!(b.status().reauthorization_required);
+    assert_eq!(second.calls(), 0);
+
+    // A new authorization saved by anyone brings both back.
+    b.replace_token(token_left(&clock, "new", HOUR, "rt-new"))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(at(&a.token().await.unwrap()), "new");
+}
+
+/// A source whose token expires `lifetime` after the fetch *starts*, held until told.
+#[derive(Debug)]
+struct SlowAnswer {
+    clock: Arc<ManualClock>,
+    gate: Semaphore,
+    calls: AtomicUsize,
+    lifetime: Duration,
+}
+
+#[async_trait]
+impl TokenSource for SlowAnswer {
+    async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let sent = self.clock.now();
+        self.gate.acquire().await.unwrap().forget();
+        Ok(Token::new(
+            AccessToken::new(format!("at-{n}")),
+            Some(sent + chrono::Duration::from_std(self.lifetime).unwrap()),
+        )
+        .with_issued_at(sent))
+    }
+}
+
+#[tokio::test]
+async fn a_refreshed_token_that_arrives_expired_is_not_handed_out() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = Arc::new(SlowAnswer {
+        clock: clock.clone(),
+        gate: Semaphore::new(0),
+        calls: AtomicUsize::new(0),
+        lifetime: Duration::from_secs(60),
+    });
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .jitter(0.0)
+        .build();
+    let waiting = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    until("the fetch to start", || {
+        source.calls.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    // The process is frozen for 76 s while the answer (a 60 s token) waits to be read.
+    clock.advance(Duration::from_secs(76));
+    source.gate.add_permits(2);
+    let token = waiting.await.unwrap().unwrap();
+    assert_eq!(at(&token), "at-2", "the expired answer was not handed out");
+    let left = token.expires_at().unwrap() - clock.now();
+    assert!(left >= chrono::Duration::seconds(3), "{left}");
+}
+
+#[tokio::test]
+async fn a_panicking_source_is_reported_as_an_aborted_refresh_and_the_next_call_retries() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&calls);
+    let source = auth_core::FnSource::new(move |_| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            assert!(n > 0, "the token source panicked");
+            Ok(Token::new(AccessToken::new("ok"), None))
+        }
+    });
+    let provider = CachedTokenProvider::new(source);
+    let error = provider.token().await.unwrap_err();
+    assert!(matches!(error, AuthError::RefreshAborted(_)), "{error}");
+    assert!(!provider.status().refreshing);
+    assert_eq!(at(&provider.token().await.unwrap()), "ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_on_another_holders_lease_is_bounded_and_says_why() {
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let held = store.lease(&key(), HOUR, Duration::ZERO).await.unwrap();
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .store(Arc::clone(&store), key())
+        .lease(Duration::from_secs(30), Duration::from_millis(300))
+        .build();
+    let started = std::time::Instant::now();
+    let error = provider.token().await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(matches!(error, AuthError::Store { .. }), "{error}");
+    assert!(
+        error.to_string().contains("held the store's lease"),
+        "{error}"
+    );
+    assert_eq!(source.calls(), 0);
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_caller_adopts_what_the_lease_holder_saves() {
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let held = store.lease(&key(), HOUR, Duration::ZERO).await.unwrap();
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .store(Arc::clone(&store), key())
+        .build();
+    let waiting = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    store
+        .save(&held, &token_left(&clock, "from-holder", HOUR, "rt-h"))
+        .await
+        .unwrap();
+    assert_eq!(at(&waiting.await.unwrap().unwrap()), "from-holder");
+    assert_eq!(source.calls(), 0);
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_is_renewed_while_a_slow_refresh_runs() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .store(store.clone(), key())
+        .lease(Duration::from_millis(90), Duration::from_secs(5))
+        .build();
+    let waiting = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    until("the fetch to start", || source.calls() == 1).await;
+    // Four TTLs later the lease is still ours: nobody else can take it.
+    tokio::time::sleep(Duration::from_millis(360)).await;
+    assert!(
+        store
+            .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+            .await
+            .is_err(),
+        "the lease lapsed while the refresh ran"
+    );
+    source.release(1);
+    assert_eq!(at(&waiting.await.unwrap().unwrap()), "at-1");
+    assert!(!provider.status().unsaved, "the save was not refused");
+    assert_eq!(stored_access_token(&*store).await.as_deref(), Some("at-1"));
+}
