@@ -26,6 +26,10 @@ use state::{Call, Deadlines, Policy, State, Ticket};
 
 type Outcome = Result<Arc<Token>, AuthError>;
 
+/// How a refresh ended, for its waiters: `Ok(None)` when it was superseded (by
+/// `replace_token` or a newer stored record) and has no token of its own to hand out.
+type Refreshed = Result<Option<Arc<Token>>, AuthError>;
+
 /// Default upper bound of the refresh window: refresh 5 minutes before expiry, or 10% of
 /// the token's lifetime if that is smaller.
 pub const DEFAULT_REFRESH_BEFORE: Duration = Duration::from_secs(300);
@@ -135,7 +139,7 @@ struct Shared {
 /// The state, and the running refresh's channel.
 struct Slow {
     state: State,
-    inflight: Option<watch::Receiver<Option<Outcome>>>,
+    inflight: Option<watch::Receiver<Option<Refreshed>>>,
 }
 
 /// The token the hot path hands out, with its deadlines.
@@ -423,7 +427,9 @@ impl CachedTokenProvider {
     }
 
     /// Refreshes now, whatever the current token's state, clearing a remembered failure
-    /// (`invalid_grant` included). Joins a refresh already running, then runs its own.
+    /// (`invalid_grant` included). Joins a refresh already running, then runs its own. A
+    /// refresh token the vendor refused is still never presented again (that fails at
+    /// once with `invalid_grant`); a new authorization in the store is adopted.
     ///
     /// # Errors
     ///
@@ -433,6 +439,7 @@ impl CachedTokenProvider {
     ///
     /// As [`token`](Self::token).
     pub async fn force_refresh(&self) -> Result<Arc<Token>, AuthError> {
+        let mut rounds = 0;
         loop {
             let (rx, ours) = {
                 let mut slow = self.shared.lock();
@@ -445,11 +452,20 @@ impl CachedTokenProvider {
                 }
             };
             let outcome = self.shared.wait(rx).await;
-            if ours {
-                return outcome;
+            if !ours {
+                // That refresh started before this call and may have kept the current
+                // token: force one of our own.
+                continue;
             }
-            // That refresh started before this call and may have kept the current token:
-            // force one of our own.
+            if let Some(token) = outcome?
+                && self.shared.usable_now(&token)
+            {
+                return Ok(token);
+            }
+            rounds += 1;
+            if rounds >= MAX_ROUNDS {
+                return Err(Shared::arrived_late());
+            }
         }
     }
 
@@ -636,7 +652,7 @@ impl Shared {
     }
 
     /// The running refresh, if its task is still alive.
-    fn live_inflight(slow: &mut Slow) -> Option<watch::Receiver<Option<Outcome>>> {
+    fn live_inflight(slow: &mut Slow) -> Option<watch::Receiver<Option<Refreshed>>> {
         if slow
             .inflight
             .as_ref()
@@ -674,26 +690,39 @@ impl Shared {
                     },
                 }
             };
-            let token = self.wait(rx).await?;
-            // A refresh's result may arrive late (a paused process, a long lease wait):
-            // checked on our clock before anyone gets it.
-            let now = self.clock.reading();
-            if self.policy.deadlines(&token, now).usable(now) {
+            if let Some(token) = self.wait(rx).await?
+                && self.usable_now(&token)
+            {
                 return Ok(token);
             }
+        }
+        Err(Self::arrived_late())
+    }
+
+    /// Whether a refresh's result may be handed out now: it may arrive late (a paused
+    /// process, a long lease wait) or be superseded by a new authorization, so it is
+    /// checked on our clock before anyone gets it.
+    fn usable_now(&self, token: &Token) -> bool {
+        let now = self.clock.reading();
+        let usable = self.policy.deadlines(token, now).usable(now);
+        if !usable {
             tracing::warn!(
-                "a refreshed token had less than min_valid left when it arrived; refreshing again"
+                "a refresh produced a token with less than min_valid left by the time it arrived; refreshing again"
             );
         }
-        Err(AuthError::RefreshAborted(
+        usable
+    }
+
+    fn arrived_late() -> AuthError {
+        AuthError::RefreshAborted(
             "refreshed tokens kept arriving with less than min_valid left (is the process \
              being paused, or the clock stepping?)"
                 .into(),
-        ))
+        )
     }
 
     /// Starts the refresh task for the state's next ticket.
-    fn start_refresh(self: &Arc<Self>, slow: &mut Slow) -> watch::Receiver<Option<Outcome>> {
+    fn start_refresh(self: &Arc<Self>, slow: &mut Slow) -> watch::Receiver<Option<Refreshed>> {
         let ticket = slow.state.begin();
         let (tx, rx) = watch::channel(None);
         slow.inflight = Some(rx.clone());
@@ -709,7 +738,7 @@ impl Shared {
         rx
     }
 
-    async fn wait(&self, mut rx: watch::Receiver<Option<Outcome>>) -> Outcome {
+    async fn wait(&self, mut rx: watch::Receiver<Option<Refreshed>>) -> Refreshed {
         let outcome = match rx.wait_for(Option::is_some).await {
             Ok(outcome) => outcome.clone(),
             Err(_) => None,

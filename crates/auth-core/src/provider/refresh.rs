@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::state::Ticket;
-use super::{Outcome, Shared};
+use super::{Refreshed, Shared};
 use crate::store::{Lease, StoreKey, TokenStore};
 use crate::{AuthError, Token};
 
@@ -22,7 +22,7 @@ enum Leased {
 
 impl Shared {
     /// Runs the refresh for `ticket`, applying each outcome to the state.
-    pub(super) async fn run_refresh(self: &Arc<Self>, ticket: &Ticket) -> Outcome {
+    pub(super) async fn run_refresh(self: &Arc<Self>, ticket: &Ticket) -> Refreshed {
         match &self.store {
             None => self.refresh_alone(ticket).await,
             Some((store, key)) => self.refresh_stored(store.as_ref(), key, ticket).await,
@@ -39,7 +39,7 @@ impl Shared {
         error
     }
 
-    async fn refresh_alone(&self, ticket: &Ticket) -> Outcome {
+    async fn refresh_alone(&self, ticket: &Ticket) -> Refreshed {
         let candidate = {
             let slow = self.lock();
             let now = self.clock.reading();
@@ -47,14 +47,14 @@ impl Shared {
             if let Some(current) = &slow.state.current
                 && slow.state.fresh_enough(ticket, current, now)
             {
-                return Ok(Arc::clone(&current.token));
+                return Ok(Some(Arc::clone(&current.token)));
             }
             slow.state.candidate()
         };
         let token = self.fetch(ticket, candidate.as_deref()).await?;
         let mut slow = self.lock();
         let now = self.clock.reading();
-        slow.state.on_fetched(
+        let adopted = slow.state.on_fetched(
             ticket,
             Arc::clone(&token),
             Ok(None),
@@ -63,7 +63,12 @@ impl Shared {
             self.clock.now(),
         );
         self.sync_published(&slow.state);
-        Ok(current_or(&slow.state, token))
+        if adopted {
+            Ok(Some(token))
+        } else {
+            // Superseded by a new authorization or a newer stored record.
+            superseded(&slow.state)
+        }
     }
 
     async fn refresh_stored(
@@ -71,16 +76,16 @@ impl Shared {
         store: &dyn TokenStore,
         key: &StoreKey,
         ticket: &Ticket,
-    ) -> Outcome {
+    ) -> Refreshed {
         // Another process may have refreshed already: no lease needed to adopt that.
         if let Some(token) = self.adopt_stored(store, key, ticket).await? {
-            return Ok(token);
+            return Ok(Some(token));
         }
         // A remembered failure: this refresh only looked at the store.
         self.lock().state.may_fetch(ticket, self.clock.reading())?;
         let lease = match self.acquire_lease(store, key, ticket).await? {
             Leased::Held(lease) => lease,
-            Leased::Adopted(token) => return Ok(token),
+            Leased::Adopted(token) => return Ok(Some(token)),
         };
         let outcome = with_renewal(
             store,
@@ -137,12 +142,12 @@ impl Shared {
         key: &StoreKey,
         lease: &Lease,
         ticket: &Ticket,
-    ) -> Outcome {
+    ) -> Refreshed {
         self.save_pending(store, key, lease)
             .await
             .map_err(|e| self.store_failed(ticket, e))?;
         if let Some(token) = self.adopt_stored(store, key, ticket).await? {
-            return Ok(token);
+            return Ok(Some(token));
         }
         let (candidate, base) = {
             let slow = self.lock();
@@ -185,7 +190,7 @@ impl Shared {
         };
         let mut slow = self.lock();
         let now = self.clock.reading();
-        slow.state.on_fetched(
+        let adopted = slow.state.on_fetched(
             ticket,
             Arc::clone(&token),
             saved,
@@ -194,7 +199,12 @@ impl Shared {
             self.clock.now(),
         );
         self.sync_published(&slow.state);
-        Ok(current_or(&slow.state, token))
+        if adopted {
+            Ok(Some(token))
+        } else {
+            // Superseded by a new authorization or a newer stored record.
+            superseded(&slow.state)
+        }
     }
 
     /// Reads the store and adopts a newer record. Returns the token held if it needs no
@@ -265,7 +275,11 @@ impl Shared {
     }
 
     /// Fetches from the source with `candidate`'s refresh token, unless it is known dead.
-    async fn fetch(&self, ticket: &Ticket, candidate: Option<&Token>) -> Outcome {
+    async fn fetch(
+        &self,
+        ticket: &Ticket,
+        candidate: Option<&Token>,
+    ) -> Result<Arc<Token>, AuthError> {
         let known_dead = self.lock().state.known_dead(candidate);
         let result = match known_dead {
             Some(error) => Err(error),
@@ -305,28 +319,12 @@ impl Shared {
     }
 }
 
-/// The token to hand out after a refresh: the state's servable current token (a newer
-/// one may have been adopted meanwhile), else what the refresh produced.
-fn current_or(state: &super::state::State, token: Arc<Token>) -> Arc<Token> {
-    match state.publishable().or(state.current.as_ref()) {
-        Some(current) if current.token.expires_at() >= token.expires_at() => {
-            Arc::clone(&current.token)
-        }
-        _ => token,
-    }
-}
-
-/// A refresh overtaken by `replace_token`: the new authorization's token, if any.
-fn superseded(state: &super::state::State) -> Outcome {
-    state
-        .current
-        .as_ref()
-        .map(|c| Arc::clone(&c.token))
-        .ok_or_else(|| {
-            AuthError::RefreshAborted(
-                "a new authorization replaced the token being refreshed".into(),
-            )
-        })
+/// A refresh overtaken by `replace_token` (or a newer stored record): the token held now
+/// if it may be handed out, else `None` (its waiters go round again).
+fn superseded(state: &super::state::State) -> Refreshed {
+    Ok(state
+        .publishable()
+        .map(|current| Arc::clone(&current.token)))
 }
 
 /// Runs `work`, renewing `lease` every third of `ttl` until it completes.

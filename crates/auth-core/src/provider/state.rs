@@ -564,11 +564,12 @@ impl State {
         true
     }
 
-    /// `force_refresh`: clears every remembered failure; the next refresh fetches.
+    /// `force_refresh`: clears every remembered failure; the next refresh fetches. A
+    /// refresh token the vendor refused stays refused: it is a fact, not a failure, and
+    /// presenting it again cannot succeed.
     pub(crate) fn force(&mut self) {
         self.generation += 1;
         self.failure = None;
-        self.dead_refresh_token = None;
         self.force = true;
     }
 
@@ -821,7 +822,8 @@ mod tests {
         let ticket = state.begin();
         assert!(ticket.force);
         assert!(state.may_fetch(&ticket, at(1_000)).is_ok());
-        assert!(state.known_dead(state.candidate().as_deref()).is_none());
+        // The refused refresh token is still never presented.
+        assert!(state.known_dead(state.candidate().as_deref()).is_some());
     }
 
     #[test]
