@@ -3,9 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use auth_core::{
-    AuthError, CachedTokenProvider, OAuthErrorCode, RefreshToken, Scopes, Token, TokenSource,
-};
+use auth_core::{AuthError, CachedTokenProvider, RefreshToken, Scopes, Token, TokenSource};
 
 use crate::client::{Client, RdtOutcome, check_grantless_scopes, check_rdt_request};
 use crate::scope::Scope;
@@ -13,21 +11,25 @@ use crate::wire::CreateRestrictedDataTokenRequest;
 
 /// A seller's access tokens from its refresh token (`grant_type=refresh_token`).
 ///
-/// Uses the refresh token of the previous token (what the provider loaded from its store)
-/// and falls back to the one given here. LWA refresh tokens do not rotate, so the token
-/// returned carries the same refresh token. With neither, a fetch sends nothing and fails
-/// with `invalid_grant` ([`AuthError::is_invalid_grant`]): the selling partner must
-/// authorize the application.
+/// Uses the refresh token of the previous token (what the provider holds, or loaded from
+/// its store) and falls back to the one given here, so a provider built on
+/// `RefreshGrant::new(client, Some(refresh_token))` needs no seed: its first fetch
+/// presents `refresh_token`. LWA refresh tokens do not rotate, so the token returned
+/// carries the same refresh token, and later fetches present it again. With no refresh
+/// token at all, a fetch sends nothing (see [`fetch_token`](Self::fetch_token)).
 ///
 /// # Examples
 ///
 /// ```
 /// use auth_amazon_sp::{Client, RefreshGrant};
-/// use auth_core::{RefreshToken, TokenSource};
+/// use auth_core::{CachedTokenProvider, RefreshToken, TokenSource};
 ///
 /// let client = Client::builder().client_id("id").client_secret("secret").build().unwrap();
 /// let grant = RefreshGrant::new(client, Some(RefreshToken::new("Atzr|...")));
 /// assert!(grant.needs_refresh_token());
+/// // The first `provider.token().await` refreshes with "Atzr|...".
+/// let provider = CachedTokenProvider::new(grant);
+/// # drop(provider);
 /// ```
 #[derive(Debug, Clone)]
 pub struct RefreshGrant {
@@ -47,33 +49,25 @@ impl RefreshGrant {
 
 #[async_trait]
 impl TokenSource for RefreshGrant {
+    /// Refreshes with `previous`'s refresh token, else the one given to
+    /// [`new`](Self::new).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::NoRefreshToken`] (nothing sent) with neither: the selling partner must
+    /// authorize the application, or the provider be seeded with its refresh token. It is
+    /// deliberately not `invalid_grant`, which is LWA's own answer for a refresh token
+    /// the seller revoked. Otherwise as [`Client::refresh`].
     async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
         let refresh_token = previous
             .and_then(Token::refresh_token)
             .or(self.refresh_token.as_ref())
-            .ok_or_else(no_refresh_token)?;
+            .ok_or(AuthError::NoRefreshToken)?;
         self.client.refresh(refresh_token).await
     }
 
     fn needs_refresh_token(&self) -> bool {
         true
-    }
-}
-
-/// The error of a refresh with no refresh token: `invalid_grant`, as Easyship and Orange
-/// Connex answer, so that [`AuthError::is_invalid_grant`] and the provider's
-/// `status().reauthorization_required` agree that the seller must act (nothing is sent).
-fn no_refresh_token() -> AuthError {
-    AuthError::OAuth {
-        code: OAuthErrorCode::InvalidGrant,
-        description: Some("no LWA refresh token is known for this selling partner".into()),
-        status: None,
-        request_id: None,
-        hint: Some(
-            "the selling partner must authorize the application (website or Appstore \
-             workflow); give the refresh token from exchange_code to the provider"
-                .into(),
-        ),
     }
 }
 

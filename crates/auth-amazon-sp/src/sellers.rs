@@ -116,7 +116,9 @@ impl SellerTokens {
     ///
     /// # Errors
     ///
-    /// As [`provider`](Self::provider); LWA's error (`invalid_grant`: the seller revoked
+    /// As [`provider`](Self::provider); [`AuthError::NoRefreshToken`] (nothing sent) for a
+    /// seller with no refresh token (none stored, none from the lookup, never
+    /// [`authorize`](Self::authorize)d); LWA's error (`invalid_grant`: the seller revoked
     /// the authorization and must authorize again); a store error.
     ///
     /// # Cancel safety

@@ -419,7 +419,7 @@ async fn refresh_grant_prefers_the_previous_tokens_refresh_token() {
 }
 
 #[tokio::test]
-async fn refresh_grant_without_refresh_token_is_invalid_grant_and_sends_nothing() {
+async fn refresh_grant_without_refresh_token_is_no_refresh_token_and_sends_nothing() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|_, then| {
@@ -430,21 +430,22 @@ async fn refresh_grant_without_refresh_token_is_invalid_grant_and_sends_nothing(
     let no_refresh_token = Token::new(AccessToken::new("old"), None);
     for previous in [None, Some(&no_refresh_token)] {
         let err = grant.fetch_token(previous).await.unwrap_err();
-        // The same answer as Easyship's and Orange Connex's grants: the grant is dead.
-        assert!(err.is_invalid_grant(), "{err:?}");
-        assert!(!err.is_retryable());
-        assert!(
-            err.to_string()
-                .contains("selling partner must authorize the application"),
-            "{err}"
-        );
+        // The same answer as Easyship's and Orange Connex's grants; not `invalid_grant`,
+        // which would say the seller revoked the authorization.
+        assert!(matches!(err, AuthError::NoRefreshToken), "{err:?}");
+        assert!(!err.is_invalid_grant() && !err.is_retryable());
+        assert!(err.to_string().contains("authorize the app"), "{err}");
     }
     let provider = auth_core::CachedTokenProvider::new(grant);
     let err = provider.token().await.unwrap_err();
-    assert!(err.is_invalid_grant(), "{err:?}");
+    assert!(matches!(err, AuthError::NoRefreshToken), "{err:?}");
     let status = provider.status();
     assert!(status.reauthorization_required);
-    assert!(status.last_error.is_some_and(|e| e.is_invalid_grant()));
+    assert!(
+        status
+            .last_error
+            .is_some_and(|e| matches!(e, AuthError::NoRefreshToken))
+    );
     mock.assert_calls_async(0).await;
 }
 

@@ -29,7 +29,7 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use auth_core::{AccessToken, AuthError, OAuthErrorCode, Scopes, Secret, Token, TokenSource};
+use auth_core::{AccessToken, AuthError, Scopes, Secret, Token, TokenSource};
 
 use crate::client::Client;
 use crate::endpoint::Environment;
@@ -91,10 +91,18 @@ impl RefreshGrant {
 
 #[async_trait]
 impl TokenSource for RefreshGrant {
+    /// Refreshes with `previous`'s refresh token, which Easyship spends and replaces.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::NoRefreshToken`] (nothing sent) when `previous` has no refresh token:
+    /// seed the provider with the one from [`Client::exchange_code`], or have the seller
+    /// authorize the app. Otherwise as [`Client::refresh`] (whose `invalid_grant` is
+    /// Easyship's: the refresh token was spent, expired or revoked).
     async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
         let refresh_token = previous
             .and_then(Token::refresh_token)
-            .ok_or_else(no_refresh_token)?;
+            .ok_or(AuthError::NoRefreshToken)?;
         match &self.scopes {
             None => self.client.refresh(refresh_token).await,
             Some(scopes) => self.client.refresh_with_scopes(refresh_token, scopes).await,
@@ -110,9 +118,24 @@ impl TokenSource for RefreshGrant {
 ///
 /// The first fetch without a refresh token exchanges the code; later fetches refresh. A
 /// code is single-use: once exchanged (successfully, or with a definite refusal) it is
-/// dropped, and a fetch that needs it again fails with `invalid_grant` (the seller must
-/// authorize again). After a retryable failure (timeout, 5xx) the code is kept for one
-/// more try: Easyship answers `invalid_grant` if the lost attempt had spent it.
+/// dropped, and a fetch that needs it again fails with [`AuthError::NoRefreshToken`]
+/// (nothing sent; the seller must authorize again). After a retryable failure (timeout,
+/// 5xx) the code is kept for one more try: Easyship answers `invalid_grant` if the lost
+/// attempt had spent it.
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::CachedTokenProvider;
+/// use auth_easyship::{AuthorizationCodeGrant, Client};
+///
+/// let client = Client::builder().client_id("id").client_secret("secret").build().unwrap();
+/// // `code` from the redirect to https://app.example.com/cb, after checking its `state`.
+/// let grant = AuthorizationCodeGrant::new(client, "code", "https://app.example.com/cb");
+/// // The first `provider.token().await` exchanges the code, later ones refresh.
+/// let provider = CachedTokenProvider::new(grant);
+/// # drop(provider);
+/// ```
 #[derive(Debug)]
 pub struct AuthorizationCodeGrant {
     client: Client,
@@ -134,6 +157,14 @@ impl AuthorizationCodeGrant {
 
 #[async_trait]
 impl TokenSource for AuthorizationCodeGrant {
+    /// Refreshes `previous` if it has a refresh token; otherwise exchanges the code, once.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::NoRefreshToken`] (nothing sent) when the code was already exchanged
+    /// and there is no refresh token; otherwise as [`Client::exchange_code`] or
+    /// [`Client::refresh`]. After an error that may be temporary
+    /// ([`AuthError::is_retryable`]) the code is kept for the next attempt.
     async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
         if let Some(refresh_token) = previous.and_then(Token::refresh_token) {
             return self.client.refresh(refresh_token).await;
@@ -143,16 +174,7 @@ impl TokenSource for AuthorizationCodeGrant {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take()
-            .ok_or_else(|| AuthError::OAuth {
-                code: OAuthErrorCode::InvalidGrant,
-                description: Some(
-                    "the authorization code was already exchanged and no refresh token is known"
-                        .into(),
-                ),
-                status: None,
-                request_id: None,
-                hint: None,
-            })?;
+            .ok_or(AuthError::NoRefreshToken)?;
         let result = self
             .client
             .exchange_code(code.clone(), &self.redirect_uri)
@@ -166,6 +188,24 @@ impl TokenSource for AuthorizationCodeGrant {
 
 /// An application token from the client credentials (Enterprise): no seller, no refresh
 /// token; a new one is requested whenever the last expires.
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::{CachedTokenProvider, Scopes};
+/// use auth_easyship::{Client, ClientCredentialsGrant, Endpoint, Scope};
+///
+/// let client = Client::builder()
+///     .client_id("id")
+///     .client_secret("secret")
+///     .endpoint(Endpoint::Enterprise)
+///     .build()
+///     .unwrap();
+/// let scopes = Scopes::from([Scope::PublicShipmentRead, Scope::EnterpriseOrganizationWrite]);
+/// let grant = ClientCredentialsGrant::new(client, scopes).unwrap();
+/// let provider = CachedTokenProvider::new(grant);
+/// # drop(provider);
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientCredentialsGrant {
     client: Client,
@@ -197,7 +237,25 @@ impl TokenSource for ClientCredentialsGrant {
 ///
 /// Unlike a seller's grant, this one never needs a person: when the refresh token is dead
 /// (`invalid_grant`, for example spent by a process that crashed before saving), a new
-/// `delegated_account` grant replaces it.
+/// `delegated_account` grant replaces it. Nor does it need a seed: the first fetch makes
+/// the `delegated_account` grant.
+///
+/// # Examples
+///
+/// ```
+/// use auth_core::{CachedTokenProvider, Scopes};
+/// use auth_easyship::{Client, DelegatedAccountGrant, Endpoint};
+///
+/// let client = Client::builder()
+///     .client_id("id")
+///     .client_secret("secret")
+///     .endpoint(Endpoint::Enterprise)
+///     .build()
+///     .unwrap();
+/// let grant = DelegatedAccountGrant::new(client, "CUS123456", Scopes::new()).unwrap();
+/// let provider = CachedTokenProvider::new(grant);
+/// # drop(provider);
+/// ```
 #[derive(Debug, Clone)]
 pub struct DelegatedAccountGrant {
     client: Client,
@@ -336,18 +394,4 @@ impl TokenSource for ApiKeySource {
 
 fn check(client: &Client, scopes: &Scopes<Scope>) -> Result<(), AuthError> {
     client.check_scopes(scopes, true)
-}
-
-fn no_refresh_token() -> AuthError {
-    AuthError::OAuth {
-        code: OAuthErrorCode::InvalidGrant,
-        description: Some("no Easyship refresh token is known for this seller".into()),
-        status: None,
-        request_id: None,
-        hint: Some(
-            "the seller must authorize the app; seed the provider with the refresh token from \
-             exchange_code"
-                .into(),
-        ),
-    }
 }

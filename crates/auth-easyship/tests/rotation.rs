@@ -8,7 +8,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use auth_core::{
-    AuthScheme, CachedTokenProvider, FileStore, RefreshToken, StoreKey, TokenSource, TokenStore,
+    AuthError, AuthScheme, CachedTokenProvider, FileStore, RefreshToken, StoreKey, TokenSource,
+    TokenStore,
 };
 use auth_easyship::{AuthorizationCodeGrant, DelegatedAccountGrant, RefreshGrant, token_rejected};
 use common::*;
@@ -190,14 +191,15 @@ async fn provider_reports_reauthorization_when_the_stored_refresh_token_is_dead(
 }
 
 #[tokio::test]
-async fn refresh_grant_without_a_refresh_token_is_invalid_grant_without_a_request() {
+async fn refresh_grant_without_a_refresh_token_is_no_refresh_token_without_a_request() {
     let server = MockServer::start_async().await;
     let state = easyship(&server, None).await;
     let err = RefreshGrant::new(partner(&server))
         .fetch_token(None)
         .await
         .unwrap_err();
-    assert!(err.is_invalid_grant(), "{err:?}");
+    assert!(matches!(err, AuthError::NoRefreshToken), "{err:?}");
+    assert!(!err.is_invalid_grant());
     assert_eq!(state.lock().unwrap().issued, 0);
     assert!(RefreshGrant::new(partner(&server)).needs_refresh_token());
 }
@@ -215,7 +217,7 @@ async fn authorization_code_grant_exchanges_once_then_rotates() {
     assert_eq!(state.lock().unwrap().spent, ["rt-1/+="]);
     // The code is gone: without a refresh token the grant is dead, and nothing is sent.
     let err = grant.fetch_token(None).await.unwrap_err();
-    assert!(err.is_invalid_grant());
+    assert!(matches!(err, AuthError::NoRefreshToken), "{err:?}");
     assert_eq!(state.lock().unwrap().issued, 2);
 }
 

@@ -9,8 +9,8 @@ use auth_core::http::{
     check_endpoint, store_environment,
 };
 use auth_core::{
-    AuthError, AuthScheme, ClientId, ClientSecret, Clock, OAuthErrorCode, RefreshToken, Secret,
-    State, StoreKey, Token,
+    AuthError, AuthScheme, ClientId, ClientSecret, Clock, RefreshToken, Secret, State, StoreKey,
+    Token,
 };
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderName;
@@ -516,11 +516,11 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`AuthError::OAuth`] with `invalid_grant` (nothing sent) if `previous` has no
-    /// refresh token; otherwise as [`refresh`](Self::refresh).
+    /// [`AuthError::NoRefreshToken`] (nothing sent) if `previous` has no refresh token;
+    /// otherwise as [`refresh`](Self::refresh).
     pub async fn refresh_from(&self, previous: &Token) -> Result<Token, AuthError> {
         let Some(refresh_token) = previous.refresh_token() else {
-            return Err(no_refresh_token());
+            return Err(AuthError::NoRefreshToken);
         };
         self.refresh_with(refresh_token, previous.refresh_token_issued_at())
             .await
@@ -583,15 +583,6 @@ fn parse_token_response(
     previous: Option<PreviousRefreshToken<'_>>,
 ) -> Result<Token, AuthError> {
     check_response(raw)?.into_token(raw.status.as_u16(), raw.sent_at, previous)
-}
-
-/// The error for a refresh without a refresh token: the grant is gone.
-pub(crate) fn no_refresh_token() -> AuthError {
-    AuthError::oauth(
-        OAuthErrorCode::InvalidGrant,
-        Some("there is no Orange Connex refresh token to refresh with".into()),
-        None,
-    )
 }
 
 /// Reads the authorization redirect (the full URL the seller's browser came back to),

@@ -37,11 +37,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth_core::{AuthError, OAuthErrorCode, Secret, Token, TokenSource};
+use auth_core::{AuthError, Secret, Token, TokenSource};
 use chrono::{DateTime, Utc};
 
 use crate::Client;
-use crate::client::no_refresh_token;
 
 /// How long an Orange Connex refresh token is valid: one year, counted as 365 days (the
 /// shorter reading, so an alert is never late in a leap year).
@@ -71,12 +70,15 @@ pub fn refresh_token_expires_at(token: &Token) -> Option<DateTime<Utc>> {
 /// # Examples
 ///
 /// ```
+/// use auth_core::{CachedTokenProvider, RefreshToken};
 /// use auth_orangeconnex::{Client, RefreshGrant};
 ///
 /// let client = Client::builder().client_id("my-3pp").build().unwrap();
 /// let grant = RefreshGrant::new(client);
-/// // CachedTokenProvider::builder(grant).seed_refresh_token(..).build()
-/// # let _ = grant;
+/// let provider = CachedTokenProvider::builder(grant)
+///     .seed_refresh_token(RefreshToken::new("from exchange_code"))
+///     .build();
+/// # drop(provider);
 /// ```
 #[derive(Debug, Clone)]
 pub struct RefreshGrant {
@@ -118,7 +120,7 @@ impl RefreshGrant {
 
     async fn refresh(&self, previous: &Token) -> Result<Token, AuthError> {
         let Some(refresh_token) = previous.refresh_token() else {
-            return Err(no_refresh_token());
+            return Err(AuthError::NoRefreshToken);
         };
         let issued_at = previous.refresh_token_issued_at().or(self.seed_issued_at);
         let token = self.client.refresh_with(refresh_token, issued_at).await?;
@@ -152,12 +154,14 @@ impl TokenSource for RefreshGrant {
     ///
     /// # Errors
     ///
-    /// `invalid_grant` (nothing sent) without a previous refresh token; otherwise as
-    /// [`Client::refresh`].
+    /// [`AuthError::NoRefreshToken`] (nothing sent) without a previous refresh token
+    /// (seed the provider with one, or have the seller authorize the app); otherwise as
+    /// [`Client::refresh`], whose `invalid_grant` is the vendor's: the refresh token
+    /// lapsed or was revoked.
     async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
         match previous {
             Some(previous) => self.refresh(previous).await,
-            None => Err(no_refresh_token()),
+            None => Err(AuthError::NoRefreshToken),
         }
     }
 
@@ -226,23 +230,16 @@ impl TokenSource for AuthorizationCodeGrant {
     ///
     /// # Errors
     ///
-    /// `invalid_grant` (nothing sent) when the code was already exchanged and there is
-    /// no refresh token; otherwise as [`Client::exchange_code`] or [`Client::refresh`].
-    /// After an error that may be temporary ([`AuthError::is_retryable`]) the code is
-    /// kept for the next attempt.
+    /// [`AuthError::NoRefreshToken`] (nothing sent) when the code was already exchanged
+    /// and there is no refresh token; otherwise as [`Client::exchange_code`] or
+    /// [`Client::refresh`]. After an error that may be temporary
+    /// ([`AuthError::is_retryable`]) the code is kept for the next attempt.
     async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
         if let Some(previous) = previous.filter(|t| t.refresh_token().is_some()) {
             return self.refresh.refresh(previous).await;
         }
         let Some(code) = self.take_code() else {
-            return Err(AuthError::oauth(
-                OAuthErrorCode::InvalidGrant,
-                Some(
-                    "the authorization code was already exchanged and there is no refresh token"
-                        .into(),
-                ),
-                None,
-            ));
+            return Err(AuthError::NoRefreshToken);
         };
         match self
             .refresh

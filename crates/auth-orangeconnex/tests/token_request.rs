@@ -317,7 +317,11 @@ async fn invalid_configuration_is_refused_before_any_request() {
         .refresh_from(&Token::new(AccessToken::new("at"), None))
         .await
         .unwrap_err();
-    assert!(no_refresh.is_invalid_grant(), "{no_refresh}");
+    assert!(
+        matches!(no_refresh, AuthError::NoRefreshToken),
+        "{no_refresh}"
+    );
+    assert!(!no_refresh.is_invalid_grant());
     mock.assert_calls_async(0).await;
 }
 

@@ -1,13 +1,15 @@
 //! The grant driven by auth-core's cached provider: one request for many callers, and a
-//! token the API rejects (`PB-APIM-ERR-1003`) replaced and the call retried once.
+//! token the API rejects (`PB-APIM-ERR-1003`) replaced and the call retried once. The
+//! grant built exactly as its docs show sends the exact client-credentials request on the
+//! first call and again after expiry, and never needs a refresh token.
 
 mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use auth_core::{CachedTokenProvider, MemoryStore, TokenStore};
-use auth_pitneybowes::{AUTH_SCHEME, Client, token_rejected};
+use auth_core::{CachedTokenProvider, Clock, ManualClock, MemoryStore, TokenStore};
+use auth_pitneybowes::{AUTH_SCHEME, Client, ClientCredentialsGrant, token_rejected};
 use httpmock::{HttpMockResponse, MockServer};
 
 /// A token endpoint issuing `tok-1`, `tok-2`... (classic shape, 10 hours).
@@ -146,4 +148,46 @@ async fn provider_saves_under_the_clients_store_key() {
         "tok-1"
     );
     mock.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn client_credentials_grant_as_documented_requests_a_new_token_after_expiry() {
+    let server = MockServer::start_async().await;
+    let (mock, recorder) =
+        common::token_endpoint(&server, 200, "application/json", common::SEED_BODY).await;
+    let start: chrono::DateTime<chrono::Utc> = "2026-05-01T08:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let client = common::builder(&server, "api-key", "se:cr:et")
+        .clock(clock.clone() as Arc<dyn Clock>)
+        .build()
+        .unwrap();
+    let grant = ClientCredentialsGrant::new(client);
+    let provider = CachedTokenProvider::builder(grant)
+        .clock(clock.clone() as Arc<dyn Clock>)
+        .build();
+
+    let token = provider.token().await.unwrap();
+    assert_eq!(
+        token.access_token().expose_secret(),
+        "m22wyEgfHlA0LudkGG9gG2xB04Cv"
+    );
+    assert!(token.refresh_token().is_none());
+    // The sample's `issuedAt` (2016) is far from our clock: the expiry is the send time
+    // plus `expiresIn`.
+    assert_eq!(
+        token.expires_at(),
+        Some(start + chrono::Duration::seconds(35_999))
+    );
+    provider.token().await.unwrap();
+    mock.assert_calls_async(1).await;
+
+    // Expired: the same request again (there is no refresh token to need or present).
+    clock.advance(std::time::Duration::from_secs(35_999));
+    provider.token().await.unwrap();
+    mock.assert_calls_async(2).await;
+    for request in recorder.requests() {
+        common::assert_token_request(&request, "Basic YXBpLWtleTpzZTpjcjpldA==");
+    }
+    let status = provider.status();
+    assert!(status.last_error.is_none() && !status.reauthorization_required);
 }
