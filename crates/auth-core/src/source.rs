@@ -40,12 +40,16 @@ pub trait TokenSource: fmt::Debug + Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// Any [`AuthError`]; [`AuthError::is_invalid_grant`] tells the provider that the
-    /// grant is dead until the user authorizes again.
+    /// Any [`AuthError`]. [`AuthError::is_invalid_grant`] (the vendor refused the code or
+    /// refresh token) and [`AuthError::NoRefreshToken`] (a refresh grant with no refresh
+    /// token to present: return it without sending anything) tell the provider that the
+    /// grant is dead until the user authorizes again. A request whose outcome is unknown
+    /// after it spent a single-use credential is [`AuthError::OutcomeUnknown`].
     async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError>;
 
-    /// Whether a refresh needs `previous` to carry a refresh token (refresh grants).
-    /// The provider uses it to report that re-authorization is needed. Default `false`.
+    /// Whether a refresh needs `previous` to carry a refresh token (refresh grants), for
+    /// tools that describe a grant. The provider does not consult it: the grant itself
+    /// answers [`AuthError::NoRefreshToken`]. Default `false`.
     fn needs_refresh_token(&self) -> bool {
         false
     }
