@@ -44,7 +44,9 @@
 
 mod cache;
 mod clock;
+pub mod endpoint;
 mod error;
+pub mod grant;
 pub mod http;
 mod provider;
 pub mod redact;
@@ -56,9 +58,11 @@ mod send;
 mod source;
 pub mod store;
 pub mod token;
+pub mod vendor;
 
 pub use cache::TokenCache;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use endpoint::IntoUrl;
 pub use error::{AuthError, OAuthErrorCode};
 pub use provider::{
     CachedTokenProvider, CachedTokenProviderBuilder, DEFAULT_FAILURE_BACKOFF, DEFAULT_LEASE_TTL,
@@ -71,6 +75,7 @@ pub use send::REJECTED_BODY_PREFIX;
 pub use source::{FnSource, StaticSource, TokenSource};
 pub use store::{FileStore, Lease, MemoryStore, StoreKey, TokenRecord, TokenStore};
 pub use token::Token;
+pub use vendor::{ApiAccess, VendorClient};
 
 /// The vendor's check that an API response means "this access token was rejected"
 /// (status, headers, body), used by [`CachedTokenProvider::send_with_token`]. The body is
@@ -89,6 +94,24 @@ pub fn install_crypto_provider() {
         // Err only means a provider is installed already, which is what we want.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
+}
+
+/// `"<crate name>/<version>"` of the crate that invokes it: the product a vendor crate
+/// passes to [`TokenHttpClient`](http::TokenHttpClient) (and
+/// [`EndpointConfig::token_http_client`](endpoint::EndpointConfig::token_http_client)),
+/// which makes the `User-Agent` `<product> auth-core/<version>`. One rule for every
+/// vendor crate.
+///
+/// # Examples
+///
+/// ```
+/// assert!(auth_core::product!().starts_with("auth-core/"));
+/// ```
+#[macro_export]
+macro_rules! product {
+    () => {
+        concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"))
+    };
 }
 
 /// Re-exported so vendor crates and users name the same versions.

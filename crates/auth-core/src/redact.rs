@@ -234,6 +234,34 @@ fn json_type(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// A stable, non-secret name for a secret: `key-` and the 64-bit FNV-1a hash of `value`
+/// in 16 hex digits. For telling API keys apart in `Debug` output and store keys without
+/// showing them. Stable forever (it names stored tokens), and not a security boundary:
+/// a short secret could be found from it by trying values, so use it for keys and
+/// identifiers, never to publish a password.
+///
+/// # Examples
+///
+/// ```
+/// let name = auth_core::redact::fingerprint("my-api-key");
+/// assert!(name.starts_with("key-") && name.len() == 20);
+/// assert_eq!(name, auth_core::redact::fingerprint("my-api-key"));
+/// ```
+pub fn fingerprint(value: &str) -> String {
+    format!("key-{:016x}", fnv1a(value.as_bytes()))
+}
+
+/// 64-bit FNV-1a: a fixed, fast hash for values that must never change between
+/// versions (store keys) or runs (refresh jitter).
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

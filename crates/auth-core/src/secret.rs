@@ -13,7 +13,9 @@ macro_rules! secret_type {
         /// The value is zeroized on drop, `Debug` prints `
         #[doc = stringify!($name)]
         /// ([REDACTED])`, and there is deliberately no `Display` and no `Serialize`:
-        /// the only way to the value is [`expose_secret`](Self::expose_secret).
+        /// the only way to the value is [`expose_secret`](Self::expose_secret). It
+        /// implements `Deserialize` (from a JSON string), so a vendor's wire types hold
+        /// it directly.
         #[derive(Clone)]
         pub struct $name(SecretString);
 
@@ -53,6 +55,13 @@ macro_rules! secret_type {
         impl From<&str> for $name {
             fn from(value: &str) -> Self {
                 Self::new(value)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                // Zeroized by `new` once copied.
+                String::deserialize(deserializer).map(Self::new)
             }
         }
     };

@@ -20,6 +20,30 @@ use crate::{AuthError, AuthScheme, CachedTokenProvider, RejectedTokenCheck, Requ
 pub const REJECTED_BODY_PREFIX: usize = 64 * 1024;
 
 impl CachedTokenProvider {
+    /// Sends `request` with the token put on it the way the vendor's API expects
+    /// ([`api_access`](Self::api_access): set by the vendor crates' one-call providers,
+    /// `Authorization: Bearer` otherwise). When the API says the token was rejected, the
+    /// token is invalidated and the request sent once more with a new one, if it can be
+    /// cloned (streaming bodies cannot). Everything else is as
+    /// [`send_with_token`](Self::send_with_token).
+    ///
+    /// # Errors
+    ///
+    /// The token's error, or [`AuthError::ApiTransport`] when the API call gets no
+    /// response.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`send_with_token`](Self::send_with_token).
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, AuthError> {
+        let api = self.api_access();
+        self.send_with_token(request, api.scheme(), api.rejected())
+            .await
+    }
+
     /// Sends `request` with the token put on it as `scheme` says. When the response says
     /// the token was rejected (`rejected`, the vendor crate's check, is consulted on 401
     /// and 403 only), the token is invalidated and the request sent once more with a new

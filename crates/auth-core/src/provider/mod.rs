@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::clock::{self, Reading};
 use crate::store::{StoreKey, TokenStore};
+use crate::vendor::ApiAccess;
 use crate::{AccessToken, AuthError, Clock, RefreshToken, Token, TokenSource};
 
 mod refresh;
@@ -128,6 +129,7 @@ pub struct CachedTokenProvider {
 
 struct Shared {
     source: Arc<dyn TokenSource>,
+    api: ApiAccess,
     store: Option<(Arc<dyn TokenStore>, StoreKey)>,
     clock: ClockRef,
     policy: Policy,
@@ -191,6 +193,7 @@ impl ClockRef {
 /// Builds a [`CachedTokenProvider`].
 pub struct CachedTokenProviderBuilder {
     source: Arc<dyn TokenSource>,
+    api: ApiAccess,
     store: Option<(Arc<dyn TokenStore>, StoreKey)>,
     clock: Option<Arc<dyn Clock>>,
     policy: Policy,
@@ -203,6 +206,7 @@ impl fmt::Debug for CachedTokenProviderBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CachedTokenProviderBuilder")
             .field("source", &self.source)
+            .field("api", &self.api)
             .field("store", &self.store)
             .field("policy", &self.policy)
             .field("lease_ttl", &self.lease_ttl)
@@ -212,6 +216,15 @@ impl fmt::Debug for CachedTokenProviderBuilder {
 }
 
 impl CachedTokenProviderBuilder {
+    /// How the vendor's API takes the token and says it was rejected, for
+    /// [`send`](CachedTokenProvider::send) (default: [`ApiAccess::bearer`]). Vendor
+    /// crates' one-call providers set it.
+    #[must_use]
+    pub fn api(mut self, api: ApiAccess) -> Self {
+        self.api = api;
+        self
+    }
+
     /// Keeps the token in `store` under `key`, shared with other providers and processes.
     #[must_use]
     pub fn store(mut self, store: Arc<dyn TokenStore>, key: StoreKey) -> Self {
@@ -302,6 +315,7 @@ impl CachedTokenProviderBuilder {
         let state = State::new(self.seed, self.store.is_some(), &policy, clock.reading());
         let shared = Shared {
             source: self.source,
+            api: self.api,
             store: self.store,
             clock,
             policy,
@@ -357,6 +371,7 @@ impl CachedTokenProvider {
     pub fn builder_arc(source: Arc<dyn TokenSource>) -> CachedTokenProviderBuilder {
         CachedTokenProviderBuilder {
             source,
+            api: ApiAccess::bearer(),
             store: None,
             clock: None,
             policy: Policy {
@@ -549,6 +564,12 @@ impl CachedTokenProvider {
         saved
     }
 
+    /// How the vendor's API takes this provider's token (see
+    /// [`CachedTokenProviderBuilder::api`]).
+    pub fn api_access(&self) -> &ApiAccess {
+        &self.shared.api
+    }
+
     /// What the provider knows about its token.
     pub fn status(&self) -> ProviderStatus {
         let slow = self.shared.lock();
@@ -574,6 +595,7 @@ impl fmt::Debug for CachedTokenProvider {
         let status = self.status();
         f.debug_struct("CachedTokenProvider")
             .field("source", &self.shared.source)
+            .field("api", &self.shared.api.vendor())
             .field("store", &self.shared.store)
             .field("expires_at", &status.expires_at)
             .field("refreshing", &status.refreshing)

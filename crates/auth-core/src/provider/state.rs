@@ -119,11 +119,7 @@ impl Policy {
 /// A fraction in `[0, 1)` fixed for a token (FNV-1a of the access token): its refresh
 /// jitter. Only a number derived from a hash, never shown.
 fn token_jitter(token: &Token) -> f64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in token.access_token().expose_secret().bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = crate::redact::fnv1a(token.access_token().expose_secret().as_bytes());
     (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
