@@ -19,7 +19,7 @@
 //!    request.
 //! 5. `src/client.rs`: one async method per token endpoint call through
 //!    [`TokenHttpClient`](crate::http::TokenHttpClient), and `impl VendorClient`.
-//! 6. `src/grant.rs`: the grant flows as [`TokenSource`](crate::TokenSource)s, and the
+//! 6. `src/grant.rs`: the grant flows as [`TokenSource`]s, and the
 //!    one-call providers (`client.refresh_provider(..)`, `client.provider()`) built with
 //!    [`VendorClient::provider_builder`].
 //! 7. `src/scope.rs`: the vendor's `Scope` enum implementing [`Scope`](crate::Scope).
