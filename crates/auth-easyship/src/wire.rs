@@ -10,7 +10,7 @@ use auth_core::http::oauth_token;
 use auth_core::token::{DEFAULT_MAX_CLOCK_SKEW, expiry, from_unix_seconds};
 use auth_core::{AccessToken, RefreshToken, Token};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 /// The lifetime assumed when a response states no usable `expires_in`: 7200 s, the
@@ -102,7 +102,6 @@ pub(crate) struct RevokeRequest<'a> {
 #[non_exhaustive]
 pub struct TokenResponse {
     /// The access token, for `Authorization: Bearer …`. May contain `/`, `+` and `=`.
-    #[serde(deserialize_with = "secret")]
     pub access_token: AccessToken,
     /// `"Bearer"`.
     #[serde(default)]
@@ -113,8 +112,8 @@ pub struct TokenResponse {
     pub expires_in: Option<i64>,
     /// The next refresh token: present on the authorization-code, refresh and delegated
     /// account grants, absent on client credentials. Single-use: the one just spent no
-    /// longer works.
-    #[serde(default, deserialize_with = "optional_secret")]
+    /// longer works. An empty string counts as absent.
+    #[serde(default)]
     pub refresh_token: Option<RefreshToken>,
     /// The granted scopes, space-separated.
     #[serde(default)]
@@ -176,7 +175,8 @@ impl TokenResponse {
             self.access_token,
             self.token_type,
             expires_at,
-            self.refresh_token,
+            self.refresh_token
+                .filter(|token| !token.expose_secret().is_empty()),
             self.scope.as_deref(),
             sent_at,
         )
@@ -240,24 +240,6 @@ pub struct ApiError {
     /// Links to documentation.
     #[serde(default)]
     pub links: Option<serde_json::Value>,
-}
-
-fn secret<'de, D, T>(deserializer: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: From<String>,
-{
-    String::deserialize(deserializer).map(T::from)
-}
-
-fn optional_secret<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: From<String>,
-{
-    Ok(Option::<String>::deserialize(deserializer)?
-        .filter(|s| !s.is_empty())
-        .map(T::from))
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! Every sample body in `tests/fixtures/easyship/`, served by a local token endpoint (or
-//! checked with `token_rejected`), against the outcome the fixture states.
+//! checked with the client's `token_rejected`), against the outcome the fixture states.
 
 mod common;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use auth_core::{AuthError, ManualClock, RefreshToken, Scopes};
+use auth_core::{AuthError, ManualClock, RefreshToken, Scopes, VendorClient};
 use auth_easyship::{Endpoint, Scope};
 use common::*;
 use httpmock::MockServer;
@@ -141,15 +141,17 @@ async fn every_token_endpoint_fixture_gives_its_stated_outcome() {
 fn every_api_error_fixture_is_classified_by_token_rejected() {
     let cases = fixtures("api_");
     assert!(cases.len() >= 3);
+    let client = auth_easyship::Client::builder()
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .build()
+        .unwrap();
     for (name, case) in cases {
         let status =
             reqwest::StatusCode::from_u16(case["status"].as_u64().unwrap() as u16).unwrap();
         let body = case["body"].to_string();
-        let rejected = auth_easyship::token_rejected(
-            status,
-            &reqwest::header::HeaderMap::new(),
-            body.as_bytes(),
-        );
+        let rejected =
+            client.token_rejected(status, &reqwest::header::HeaderMap::new(), body.as_bytes());
         assert_eq!(rejected, case["expect"]["token_rejected"], "{name}");
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use auth_core::{
     AuthError, CachedTokenProvider, Clock, FileStore, ManualClock, RefreshToken, Scopes,
+    VendorClient,
 };
 use auth_easyship::{
     ApiKeySource, AuthorizationCodeGrant, Client, ClientCredentialsGrant, DelegatedAccountGrant,
@@ -108,10 +109,12 @@ async fn refresh_grant_as_documented_presents_the_seed_then_each_rotated_refresh
     let dir = tempfile::tempdir().unwrap();
 
     let client = clocked(&server, &clock);
-    let key = client.store_key("seller-42");
-    let provider = CachedTokenProvider::builder(RefreshGrant::new(client))
-        .store(Arc::new(FileStore::new(dir.path())), key)
-        .seed_refresh_token(RefreshToken::new("rt-seed/+="))
+    let provider = client
+        .refresh_provider_builder(RefreshToken::new("rt-seed/+="))
+        .store(
+            Arc::new(FileStore::new(dir.path())),
+            client.store_key("seller-42"),
+        )
         .clock(clock.clone() as Arc<dyn Clock>)
         .build();
 

@@ -8,10 +8,10 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use auth_core::{
-    AuthError, AuthScheme, CachedTokenProvider, FileStore, RefreshToken, StoreKey, TokenSource,
-    TokenStore,
+    AuthError, CachedTokenProvider, FileStore, RefreshToken, StoreKey, TokenSource, TokenStore,
+    VendorClient,
 };
-use auth_easyship::{AuthorizationCodeGrant, DelegatedAccountGrant, RefreshGrant, token_rejected};
+use auth_easyship::{AuthorizationCodeGrant, DelegatedAccountGrant, RefreshGrant};
 use common::*;
 use httpmock::{HttpMockRequest, HttpMockResponse, MockServer};
 
@@ -261,14 +261,9 @@ async fn rejected_token_is_refreshed_once_and_the_request_retried() {
         })
         .await;
     let client = partner(&server);
-    let provider = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
-        .seed_refresh_token(RefreshToken::new("rt-0/+="))
-        .build();
+    let provider = client.refresh_provider(RefreshToken::new("rt-0/+="));
     let request = client.http_client().get(server.url("/2024-09/account"));
-    let response = provider
-        .send_with_token(request, &AuthScheme::Bearer, token_rejected)
-        .await
-        .unwrap();
+    let response = provider.send(request).await.unwrap();
     assert_eq!(response.status(), 200);
     rejected.assert_calls_async(1).await;
     accepted.assert_calls_async(1).await;
@@ -284,9 +279,14 @@ async fn two_processes_sharing_a_file_store_spend_the_seed_once() {
     // processes of one app see.
     let providers: Vec<_> = (0..2)
         .map(|_| {
-            CachedTokenProvider::builder(RefreshGrant::new(partner(&server)))
-                .store(Arc::new(FileStore::new(dir.path())), key("seller-3"))
-                .seed_refresh_token(RefreshToken::new("rt-0/+="))
+            // The one-call form, with each process's own client and store handle.
+            let client = partner(&server);
+            client
+                .refresh_provider_builder(RefreshToken::new("rt-0/+="))
+                .store(
+                    Arc::new(FileStore::new(dir.path())),
+                    client.store_key("seller-3"),
+                )
                 .build()
         })
         .collect();

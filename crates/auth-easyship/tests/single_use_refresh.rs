@@ -131,7 +131,7 @@ fn client(token_url: &str, budget: Duration) -> Client {
     Client::builder()
         .client_id(CLIENT_ID)
         .client_secret(CLIENT_SECRET)
-        .token_url(token_url.parse().unwrap())
+        .token_url(token_url)
         .retry_policy(
             RetryPolicy::default()
                 .with_attempt_timeout(Duration::from_millis(100))

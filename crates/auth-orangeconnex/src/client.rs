@@ -1,23 +1,26 @@
-//! [`Client`]: the Orange Connex OAuth endpoints, typed in and typed out.
+//! [`Client`]: the Orange Connex OAuth endpoints, typed in and typed out, and the vendor
+//! contract ([`VendorClient`]). Built by [`ClientBuilder`](crate::ClientBuilder).
 
-use auth_core::http::show_url;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
-use auth_core::http::{
-    RawResponse, RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest,
-    check_endpoint, store_environment,
-};
+use async_trait::async_trait;
+use auth_core::grant::AuthorizationCodeClient;
+use auth_core::http::{RawResponse, TokenHttpClient, TokenRequest, show_url, store_environment};
+use auth_core::vendor::VendorClient;
 use auth_core::{
-    AuthError, AuthScheme, ClientId, ClientSecret, Clock, RefreshToken, Secret, State, StoreKey,
-    Token,
+    AuthError, AuthScheme, ClientId, ClientSecret, RefreshToken, RejectedTokenCheck, Secret, State,
+    StoreKey, Token,
 };
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderName;
 use url::Url;
 
+use crate::builder::ClientBuilder;
 use crate::endpoint::{Endpoints, Environment};
-use crate::error::{VENDOR, check_response};
+use crate::error::{VENDOR, check_response, token_rejected};
+use crate::grant::refresh_token_expires_at;
 use crate::wire::PreviousRefreshToken;
 
 /// The header API calls carry the access token in.
@@ -25,8 +28,6 @@ pub const ACCESS_TOKEN_HEADER: &str = "access-token";
 
 /// The optional header of the token calls that names the integrating party's key.
 pub const CLIENT_KEY_HEADER: &str = "clientkey";
-
-const PRODUCT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
 
 /// An Orange Connex OAuth client: builds the authorization URL, exchanges the code and
 /// refreshes tokens.
@@ -53,9 +54,16 @@ const PRODUCT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSI
 /// [`ClientBuilder::client_secret`]). The optional `clientKey` header is sent when
 /// configured with [`ClientBuilder::client_key`].
 ///
+/// The vendor contract every vendor crate's client shares (token URL, API base URL, auth
+/// scheme, rejected-token check, store key, API HTTP client) is [`VendorClient`]: bring it
+/// into scope with `use auth_core::VendorClient;`. The one-call providers are
+/// [`refresh_provider`](Self::refresh_provider) and
+/// [`refresh_provider_builder`](Self::refresh_provider_builder).
+///
 /// # Examples
 ///
 /// ```
+/// use auth_core::VendorClient;
 /// use auth_orangeconnex::{Client, Environment};
 ///
 /// let client = Client::builder()
@@ -73,14 +81,18 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    client_id: ClientId,
-    client_secret: Option<ClientSecret>,
-    client_key: Option<Secret>,
-    environment: Environment,
-    endpoints: Endpoints,
-    http: TokenHttpClient,
-    auth_scheme: AuthScheme,
+pub(crate) struct Inner {
+    pub(crate) client_id: ClientId,
+    pub(crate) client_secret: Option<ClientSecret>,
+    pub(crate) client_key: Option<Secret>,
+    pub(crate) environment: Environment,
+    pub(crate) endpoints: Endpoints,
+    /// Token calls: no redirects followed.
+    pub(crate) http: TokenHttpClient,
+    /// API calls: redirects followed within the origin only.
+    pub(crate) api_http: reqwest::Client,
+    pub(crate) auth_scheme: AuthScheme,
+    pub(crate) refresh_token_warn_before: Duration,
 }
 
 impl fmt::Debug for Client {
@@ -91,6 +103,7 @@ impl fmt::Debug for Client {
             .field("environment", &inner.environment)
             .field("authorize_url", &show_url(&inner.endpoints.authorize_url))
             .field("token_url", &show_url(&inner.endpoints.token_url))
+            .field("api_base_url", &show_url(&inner.endpoints.api_base_url))
             .field("client_secret", &inner.client_secret)
             .field("client_key", &inner.client_key)
             .field("auth_scheme", &inner.auth_scheme)
@@ -98,234 +111,27 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Builds a [`Client`]; see [`Client::builder`]. `Debug` shows no secret, nor a URL's
-/// credentials or query.
-#[derive(Clone)]
-pub struct ClientBuilder {
-    client_id: Option<ClientId>,
-    client_secret: Option<ClientSecret>,
-    client_key: Option<Secret>,
-    environment: Environment,
-    base_url: Option<Url>,
-    token_url: Option<Url>,
-    bearer_prefix: bool,
-    http: TokenHttpClientBuilder,
-}
+impl VendorClient for Client {
+    type Environment = Environment;
 
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("client_key", &self.client_key)
-            .field("environment", &self.environment)
-            .field("base_url", &self.base_url.as_ref().map(show_url))
-            .field("token_url", &self.token_url.as_ref().map(show_url))
-            .field("bearer_prefix", &self.bearer_prefix)
-            .field("http", &self.http)
-            .finish()
-    }
-}
-
-impl ClientBuilder {
-    /// The id Orange Connex gave the integrating party ("3PP") offline. Required.
-    #[must_use]
-    pub fn client_id(mut self, client_id: impl Into<ClientId>) -> Self {
-        self.client_id = Some(client_id.into());
-        self
-    }
-
-    /// Accepts a client secret, which is **never sent**.
-    ///
-    /// Orange Connex documents no client secret on its authorize or token calls, and
-    /// every token parameter travels in the URL, where a secret would end up in proxy
-    /// and access logs. The setter exists so that configuration shared with the other
-    /// vendor crates works unchanged; the value is kept (redacted in `Debug`) and not
-    /// used.
-    #[must_use]
-    pub fn client_secret(mut self, client_secret: impl Into<ClientSecret>) -> Self {
-        self.client_secret = Some(client_secret.into());
-        self
-    }
-
-    /// Sends the optional `clientKey` header on both token calls (documented on the
-    /// code exchange as an optional header; its value is a key Orange Connex issues).
-    /// Treated as a secret: the header is marked sensitive and the value is removed from
-    /// any quoted error body.
-    #[must_use]
-    pub fn client_key(mut self, client_key: impl Into<Secret>) -> Self {
-        self.client_key = Some(client_key.into());
-        self
-    }
-
-    /// The environment (default [`Environment::Production`]).
-    #[must_use]
-    pub fn environment(mut self, environment: Environment) -> Self {
-        self.environment = environment;
-        self
-    }
-
-    /// Overrides the host of every endpoint at once, keeping its path
-    /// (`http://127.0.0.1:8080/oc` serves `/oc/oauth/authorize`, `/oc/oauth/token` and
-    /// `/oc/openapi/`): for emulators, proxies and hosts not in [`Environment`]. The
-    /// environment still names the credentials' environment (store keys, logs).
-    #[must_use]
-    pub fn base_url(mut self, base_url: Url) -> Self {
-        self.base_url = Some(base_url);
-        self
-    }
-
-    /// Overrides the token endpoint only (wins over [`base_url`](Self::base_url)).
-    #[must_use]
-    pub fn token_url(mut self, token_url: Url) -> Self {
-        self.token_url = Some(token_url);
-        self
-    }
-
-    /// Uses this `reqwest::Client` for token calls. It must not follow redirects
-    /// (`reqwest::redirect::Policy::none()`); see [`TokenHttpClient`].
-    #[must_use]
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http = self.http.http_client(client);
-        self
-    }
-
-    /// Timeouts, retries and body limit of the token calls (default
-    /// [`RetryPolicy::default`]).
-    #[must_use]
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.http = self.http.retry_policy(policy);
-        self
-    }
-
-    /// The clock the send time of token calls is read from (default: the system clock).
-    /// Expiry and refresh-token age are computed from it.
-    #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.http = self.http.clock(clock);
-        self
-    }
-
-    /// Whether [`Client::auth_scheme`] writes `Access-Token: Bearer <token>` (`true`, the
-    /// default) or `Access-Token: <token>` (`false`).
-    ///
-    /// The default follows the vendor's reference, whose one page that spells out the
-    /// header's value gives `Bearer <access_token>`; the other pages show only the header
-    /// name. Switch it off if your account's gateway expects the bare token.
-    #[must_use]
-    pub fn bearer_prefix(mut self, bearer_prefix: bool) -> Self {
-        self.bearer_prefix = bearer_prefix;
-        self
-    }
-
-    /// Builds the client. Nothing is sent.
-    ///
-    /// # Errors
-    ///
-    /// [`AuthError::InvalidConfig`] if the client id is missing or blank, a client key is
-    /// set but blank or not a valid header value, a URL override
-    /// is not `https` (plain `http` is allowed for loopback hosts only), has a query or
-    /// fragment, or the HTTP client cannot be created.
-    pub fn build(self) -> Result<Client, AuthError> {
-        let client_id = self
-            .client_id
-            .filter(|id| !id.as_str().trim().is_empty())
-            .ok_or_else(|| {
-                AuthError::InvalidConfig(
-                    "an Orange Connex client id is required (ClientBuilder::client_id)".into(),
-                )
-            })?;
-        if let Some(key) = &self.client_key
-            && key.expose_secret().trim().is_empty()
-        {
-            // An empty `clientKey` header is worse than none: the gateway would see a key
-            // and refuse it. Usually an unset environment variable.
-            return Err(AuthError::InvalidConfig(
-                "the Orange Connex client_key is empty or blank (ClientBuilder::client_key); \
-                 leave it unset if Orange Connex issued you none"
-                    .into(),
-            ));
-        }
-        if let Some(key) = &self.client_key
-            && reqwest::header::HeaderValue::from_str(key.expose_secret()).is_err()
-        {
-            return Err(AuthError::InvalidConfig(
-                "the clientKey is not a valid HTTP header value".into(),
-            ));
-        }
-        let mut endpoints = match &self.base_url {
-            Some(base) => {
-                check_endpoint(base)?;
-                Endpoints::under(base)?
-            }
-            None => Endpoints::of(self.environment),
-        };
-        if let Some(token_url) = self.token_url {
-            check_endpoint(&token_url)?;
-            if token_url.query().is_some() || token_url.fragment().is_some() {
-                return Err(AuthError::InvalidConfig(
-                    "the token URL must not have a query or fragment: the token call puts its own parameters there".into(),
-                ));
-            }
-            endpoints.token_url = token_url;
-        }
-        let auth_scheme = if self.bearer_prefix {
-            AuthScheme::header_with_prefix(ACCESS_TOKEN_HEADER, "Bearer ")
-        } else {
-            AuthScheme::header(ACCESS_TOKEN_HEADER)
-        };
-        Ok(Client {
-            inner: Arc::new(Inner {
-                client_id,
-                client_secret: self.client_secret,
-                client_key: self.client_key,
-                environment: self.environment,
-                endpoints,
-                http: self.http.build()?,
-                auth_scheme,
-            }),
-        })
-    }
-}
-
-impl Client {
-    /// A builder with the defaults: production, `Bearer ` prefix, default retry policy.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            client_id: None,
-            client_secret: None,
-            client_key: None,
-            environment: Environment::default(),
-            base_url: None,
-            token_url: None,
-            bearer_prefix: true,
-            http: TokenHttpClient::builder(PRODUCT),
-        }
-    }
-
-    /// The client id.
-    pub fn client_id(&self) -> &ClientId {
-        &self.inner.client_id
+    /// `"orangeconnex"`.
+    fn vendor(&self) -> &'static str {
+        VENDOR
     }
 
     /// The environment the credentials belong to.
-    pub fn environment(&self) -> Environment {
+    fn environment(&self) -> Environment {
         self.inner.environment
     }
 
     /// The token endpoint (`…/oauth/token`).
-    pub fn token_url(&self) -> &Url {
+    fn token_url(&self) -> &Url {
         &self.inner.endpoints.token_url
     }
 
-    /// The authorization endpoint of the browser step (`…/oauth/authorize`).
-    pub fn authorize_endpoint(&self) -> &Url {
-        &self.inner.endpoints.authorize_url
-    }
-
     /// The base of the Open API calls (`…/openapi/`), for example
-    /// `client.api_base_url().join("3pp/sku/v3/creation")`.
-    pub fn api_base_url(&self) -> &Url {
+    /// `client.api_url("3pp/sku/v3/creation")`.
+    fn api_base_url(&self) -> &Url {
         &self.inner.endpoints.api_base_url
     }
 
@@ -335,7 +141,7 @@ impl Client {
     /// # Examples
     ///
     /// ```
-    /// use auth_core::{AccessToken, Token};
+    /// use auth_core::{AccessToken, Token, VendorClient};
     /// use auth_orangeconnex::Client;
     ///
     /// let client = Client::builder().client_id("id").build().unwrap();
@@ -343,32 +149,79 @@ impl Client {
     /// let (name, value) = client.auth_scheme().header_value(&token).unwrap();
     /// assert_eq!((name.as_str(), value.to_str().unwrap()), ("access-token", "Bearer abc"));
     /// ```
-    pub fn auth_scheme(&self) -> &AuthScheme {
+    fn auth_scheme(&self) -> &AuthScheme {
         &self.inner.auth_scheme
     }
 
+    /// True for HTTP 401, for a `WWW-Authenticate` header naming `invalid_token`, and for
+    /// a JSON body whose `error` is `invalid_token` (the OAuth 2.0 resource-server answer
+    /// for an expired or revoked token). A 403 alone is a permission problem, not a token
+    /// one.
+    fn rejected_token_check(&self) -> RejectedTokenCheck {
+        token_rejected
+    }
+
     /// The key this client's tokens for one seller are stored under: vendor
-    /// `orangeconnex`, the environment, the client id, and `seller` (whatever identifies
+    /// `orangeconnex`, the environment, the client id, and `subject` (whatever identifies
     /// the seller who authorized the app in your system). When the token URL is not the
     /// environment's own (an emulator, a proxy), its host is part of the environment, so
     /// such a token is never served to the real environment.
-    pub fn store_key(&self, seller: &str) -> StoreKey {
+    fn store_key(&self, subject: &str) -> StoreKey {
         let inner = &self.inner;
         let environment = store_environment(
             inner.environment.as_str(),
             &inner.endpoints.token_url,
             Some(&inner.environment.token_url()),
         );
-        StoreKey::new(VENDOR, environment, inner.client_id.as_str(), seller)
+        StoreKey::new(VENDOR, environment, inner.client_id.as_str(), subject)
     }
 
-    /// The HTTP client of the token calls; it follows no redirects at all.
-    ///
-    /// For Open API calls, above all those sent with `send_with_token`, build one
-    /// [`auth_core::api_http_client`] and share it: it follows redirects, but only within
-    /// the origin of the request, so `Access-Token` never reaches another host.
-    pub fn http_client(&self) -> &reqwest::Client {
-        self.inner.http.http()
+    /// The client for Open API calls: it follows redirects only within the origin of the
+    /// request, so `Access-Token` never reaches another host. (Token calls use their own
+    /// client, which follows no redirects at all.)
+    fn http_client(&self) -> &reqwest::Client {
+        &self.inner.api_http
+    }
+}
+
+#[async_trait]
+impl AuthorizationCodeClient for Client {
+    async fn exchange_authorization_code(
+        &self,
+        code: &Secret,
+        redirect_uri: &str,
+    ) -> Result<Token, AuthError> {
+        self.exchange_code(code.clone(), redirect_uri).await
+    }
+
+    /// As [`Client::refresh_from`]: the refresh token's age is carried over, and a refresh
+    /// token about to lapse is warned about.
+    async fn refresh_previous(&self, previous: &Token) -> Result<Token, AuthError> {
+        self.refresh_from(previous).await
+    }
+}
+
+impl Client {
+    /// A builder with the defaults: [`Environment::Production`], `Bearer ` prefix, default
+    /// retry policy.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &ClientId {
+        &self.inner.client_id
+    }
+
+    /// The authorization endpoint of the browser step (`…/oauth/authorize`).
+    pub fn authorize_endpoint(&self) -> &Url {
+        &self.inner.endpoints.authorize_url
     }
 
     /// The URL to send the seller's browser to, and the random `state` to keep (in the
@@ -512,18 +365,30 @@ impl Client {
     }
 
     /// Refreshes `previous` with its refresh token, carrying over when that refresh
-    /// token was issued if the vendor does not rotate it.
+    /// token was issued if the vendor does not rotate it (what the grants do). Like every
+    /// refresh, it logs a warning when the refresh token lapses within
+    /// [`ClientBuilder::refresh_token_warn_before`].
     ///
     /// # Errors
     ///
     /// [`AuthError::NoRefreshToken`] (nothing sent) if `previous` has no refresh token;
     /// otherwise as [`refresh`](Self::refresh).
     pub async fn refresh_from(&self, previous: &Token) -> Result<Token, AuthError> {
+        self.refresh_from_or(previous, None).await
+    }
+
+    /// [`refresh_from`](Self::refresh_from), taking `issued_at` as the refresh token's
+    /// issue time when `previous` does not say.
+    pub(crate) async fn refresh_from_or(
+        &self,
+        previous: &Token,
+        issued_at: Option<DateTime<Utc>>,
+    ) -> Result<Token, AuthError> {
         let Some(refresh_token) = previous.refresh_token() else {
             return Err(AuthError::NoRefreshToken);
         };
-        self.refresh_with(refresh_token, previous.refresh_token_issued_at())
-            .await
+        let issued_at = previous.refresh_token_issued_at().or(issued_at);
+        self.refresh_with(refresh_token, issued_at).await
     }
 
     #[tracing::instrument(
@@ -557,10 +422,35 @@ impl Client {
             refresh_token,
             issued_at: refresh_token_issued_at,
         };
-        self.inner
+        let token = self
+            .inner
             .http
             .execute(&request, |raw| parse_token_response(raw, Some(previous)))
-            .await
+            .await?;
+        self.warn_if_lapsing(&token);
+        Ok(token)
+    }
+
+    /// Logs a warning (no secret in it) when `token`'s refresh token lapses within
+    /// [`ClientBuilder::refresh_token_warn_before`].
+    fn warn_if_lapsing(&self, token: &Token) {
+        let warn_before = self.inner.refresh_token_warn_before;
+        let (Some(lapses), Ok(window)) = (
+            refresh_token_expires_at(token),
+            chrono::Duration::from_std(warn_before),
+        ) else {
+            return;
+        };
+        let now = self.now();
+        if warn_before > Duration::ZERO && lapses - now <= window {
+            tracing::warn!(
+                environment = %self.inner.environment,
+                client_id = %self.inner.client_id,
+                refresh_token_expires_at = %lapses.to_rfc3339(),
+                days_left = (lapses - now).num_days(),
+                "the Orange Connex refresh token lapses soon; the seller must authorize the app again before then"
+            );
+        }
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -625,70 +515,4 @@ pub fn parse_redirect(redirect: &Url, expected: &State) -> Result<Secret, AuthEr
 /// As [`parse_redirect`].
 pub fn parse_redirect_query(query: &str, expected: &State) -> Result<Secret, AuthError> {
     auth_core::redirect::code_from_query(query, expected, "code")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blank_client_id_or_client_key_is_refused_at_build() {
-        let cases = [
-            (Client::builder(), "client_id"),
-            (Client::builder().client_id(""), "client_id"),
-            (Client::builder().client_id(" \t "), "client_id"),
-            (
-                Client::builder().client_id("id").client_key(""),
-                "client_key",
-            ),
-            (
-                Client::builder().client_id("id").client_key("   "),
-                "client_key",
-            ),
-        ];
-        for (builder, setting) in cases {
-            match builder.build() {
-                Err(AuthError::InvalidConfig(message)) => {
-                    assert!(message.contains(setting), "{message:?} lacks {setting:?}")
-                }
-                other => panic!("expected InvalidConfig naming {setting}, got {other:?}"),
-            }
-        }
-        let client = Client::builder()
-            .client_id("id")
-            .client_key("k-1")
-            .build()
-            .unwrap();
-        assert_eq!(client.client_id().as_str(), "id");
-    }
-
-    #[test]
-    fn debug_of_client_and_builder_shows_no_url_credentials_or_query() {
-        let with_query: Url = "https://u:pw@host.example:8443/x?k=v".parse().unwrap();
-        let builder = Client::builder()
-            .client_id("id")
-            .token_url(with_query.clone())
-            .base_url(with_query);
-        let shown = format!("{builder:?} {builder:#?}");
-        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
-        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
-        // A query on either URL is refused by build(), without quoting it.
-        let err = builder.build().unwrap_err().to_string();
-        assert!(!err.contains("pw") && !err.contains("k=v"), "{err}");
-
-        let client = Client::builder()
-            .client_id("id")
-            .base_url("https://u:pw@host.example:8443/x".parse().unwrap())
-            .build()
-            .unwrap();
-        let shown = format!("{client:?} {client:#?}");
-        assert!(!shown.contains("pw"), "{shown}");
-        assert!(
-            shown.contains("https://host.example:8443/x/oauth/token"),
-            "{shown}"
-        );
-        let endpoints = Endpoints::under(&"https://u:pw@host.example/x".parse().unwrap()).unwrap();
-        let shown = format!("{endpoints:?}");
-        assert!(!shown.contains("pw"), "{shown}");
-    }
 }

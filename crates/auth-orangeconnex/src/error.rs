@@ -1,4 +1,4 @@
-//! Orange Connex responses -> [`AuthError`], and [`token_rejected`] for API calls.
+//! Orange Connex responses -> [`AuthError`], and how its API says a token was rejected.
 //!
 //! The token endpoint documents HTTP 200 and 201 (with `error` / `error_description`
 //! in the success schema) and 401, 403, 404. So:
@@ -18,8 +18,8 @@ use reqwest::header::HeaderMap;
 
 use crate::wire::{ErrorResponse, TokenResponse, present};
 
-/// The vendor name in [`AuthError::Vendor`] and in store keys.
-pub const VENDOR: &str = "orangeconnex";
+/// The vendor name in [`AuthError::Vendor`] and in store keys (`Client::vendor()`).
+pub(crate) const VENDOR: &str = "orangeconnex";
 
 /// What to check after a 401, 403 or 404 from the token endpoint.
 fn status_hint(status: StatusCode) -> Option<&'static str> {
@@ -102,26 +102,14 @@ fn with_status_hint(error: AuthError, status: StatusCode) -> AuthError {
 }
 
 /// Whether an Orange Connex API response says the access token was rejected, so that
-/// the token should be invalidated and the call retried once with a fresh one.
+/// the token should be invalidated and the call retried once with a fresh one: the
+/// client's `rejected_token_check()` (see `VendorClient`).
 ///
 /// True for HTTP 401, for a `WWW-Authenticate` header naming `invalid_token`, and for a
 /// JSON body whose `error` is `invalid_token` (the OAuth 2.0 resource-server answer for an
 /// expired or revoked token). A 403 alone is not a token problem (it is a permission
 /// one), so it is not counted.
-///
-/// # Examples
-///
-/// ```
-/// use auth_orangeconnex::token_rejected;
-/// use reqwest::StatusCode;
-/// use reqwest::header::HeaderMap;
-///
-/// assert!(token_rejected(StatusCode::UNAUTHORIZED, &HeaderMap::new(), b""));
-/// assert!(token_rejected(StatusCode::BAD_REQUEST, &HeaderMap::new(),
-///     br#"{"error":"invalid_token","error_description":"Access token expired"}"#));
-/// assert!(!token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), b"{}"));
-/// ```
-pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
+pub(crate) fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
     if status == StatusCode::UNAUTHORIZED || invalid_token_challenge(headers) {
         return true;
     }

@@ -9,8 +9,9 @@
 //! set on a code exchange and whenever a refresh returns a different refresh token,
 //! carried over unchanged when the vendor returns the same one or none (stores keep it).
 //! [`refresh_token_expires_at`]
-//! adds [`REFRESH_TOKEN_LIFETIME`] to it; [`RefreshGrant`] also logs a warning (no
-//! secret in it) on each refresh within [`RefreshGrant::warn_before`] of that date.
+//! adds [`REFRESH_TOKEN_LIFETIME`] to it; each refresh also logs a warning (no secret in
+//! it) within [`ClientBuilder::refresh_token_warn_before`](crate::ClientBuilder::refresh_token_warn_before)
+//! of that date.
 //!
 //! ```
 //! use auth_core::{AccessToken, RefreshToken, Token};
@@ -33,11 +34,13 @@
 //! A refresh token obtained elsewhere (seeded into the provider) has no known issue time
 //! until it rotates; give it with [`RefreshGrant::refresh_token_issued_at`].
 
-use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth_core::{AuthError, Secret, Token, TokenSource};
+use auth_core::vendor::VendorClient;
+use auth_core::{
+    AuthError, CachedTokenProvider, CachedTokenProviderBuilder, RefreshToken, Token, TokenSource,
+};
 use chrono::{DateTime, Utc};
 
 use crate::Client;
@@ -46,7 +49,8 @@ use crate::Client;
 /// shorter reading, so an alert is never late in a leap year).
 pub const REFRESH_TOKEN_LIFETIME: chrono::Duration = chrono::Duration::days(365);
 
-/// Default of [`RefreshGrant::warn_before`]: 30 days.
+/// Default of [`ClientBuilder::refresh_token_warn_before`](crate::ClientBuilder::refresh_token_warn_before):
+/// 30 days.
 pub const DEFAULT_WARN_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// When the token's refresh token stops working
@@ -69,13 +73,19 @@ pub fn refresh_token_expires_at(token: &Token) -> Option<DateTime<Utc>> {
 ///
 /// # Examples
 ///
+/// [`Client::refresh_provider`] builds the provider for you; the grant itself is for a
+/// seeded refresh token whose issue time you know:
+///
 /// ```
-/// use auth_core::{CachedTokenProvider, RefreshToken};
+/// use auth_core::{RefreshToken, VendorClient};
 /// use auth_orangeconnex::{Client, RefreshGrant};
+/// use chrono::{Duration, Utc};
 ///
 /// let client = Client::builder().client_id("my-3pp").build().unwrap();
-/// let grant = RefreshGrant::new(client);
-/// let provider = CachedTokenProvider::builder(grant)
+/// let grant = RefreshGrant::new(client.clone())
+///     .refresh_token_issued_at(Utc::now() - Duration::days(200));
+/// let provider = client
+///     .provider_builder(grant)
 ///     .seed_refresh_token(RefreshToken::new("from exchange_code"))
 ///     .build();
 /// # drop(provider);
@@ -84,7 +94,6 @@ pub fn refresh_token_expires_at(token: &Token) -> Option<DateTime<Utc>> {
 pub struct RefreshGrant {
     client: Client,
     seed_issued_at: Option<DateTime<Utc>>,
-    warn_before: Duration,
 }
 
 impl RefreshGrant {
@@ -93,7 +102,6 @@ impl RefreshGrant {
         Self {
             client,
             seed_issued_at: None,
-            warn_before: DEFAULT_WARN_BEFORE,
         }
     }
 
@@ -105,46 +113,9 @@ impl RefreshGrant {
         self
     }
 
-    /// How long before the refresh token lapses each refresh logs a warning (default
-    /// [`DEFAULT_WARN_BEFORE`]). `Duration::ZERO` turns the warning off.
-    #[must_use]
-    pub fn warn_before(mut self, warn_before: Duration) -> Self {
-        self.warn_before = warn_before;
-        self
-    }
-
     /// The client.
     pub fn client(&self) -> &Client {
         &self.client
-    }
-
-    async fn refresh(&self, previous: &Token) -> Result<Token, AuthError> {
-        let Some(refresh_token) = previous.refresh_token() else {
-            return Err(AuthError::NoRefreshToken);
-        };
-        let issued_at = previous.refresh_token_issued_at().or(self.seed_issued_at);
-        let token = self.client.refresh_with(refresh_token, issued_at).await?;
-        self.warn_if_lapsing(&token);
-        Ok(token)
-    }
-
-    fn warn_if_lapsing(&self, token: &Token) {
-        let (Some(lapses), Ok(window)) = (
-            refresh_token_expires_at(token),
-            chrono::Duration::from_std(self.warn_before),
-        ) else {
-            return;
-        };
-        let now = self.client.now();
-        if self.warn_before > Duration::ZERO && lapses - now <= window {
-            tracing::warn!(
-                environment = %self.client.environment(),
-                client_id = %self.client.client_id(),
-                refresh_token_expires_at = %lapses.to_rfc3339(),
-                days_left = (lapses - now).num_days(),
-                "the Orange Connex refresh token lapses soon; the seller must authorize the app again before then"
-            );
-        }
     }
 }
 
@@ -160,7 +131,11 @@ impl TokenSource for RefreshGrant {
     /// lapsed or was revoked.
     async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
         match previous {
-            Some(previous) => self.refresh(previous).await,
+            Some(previous) => {
+                self.client
+                    .refresh_from_or(previous, self.seed_issued_at)
+                    .await
+            }
             None => Err(AuthError::NoRefreshToken),
         }
     }
@@ -170,90 +145,82 @@ impl TokenSource for RefreshGrant {
     }
 }
 
-/// The authorization-code grant followed by refreshes: the first fetch exchanges the code
-/// (once), later ones refresh.
+/// The authorization-code grant followed by refreshes: auth-core's
+/// [`AuthorizationCodeGrant`](auth_core::grant::AuthorizationCodeGrant) over this crate's
+/// [`Client`] (the same take-the-code-once logic in every vendor crate). The first fetch
+/// exchanges the code (once; kept for one more try after a retryable failure), later
+/// ones refresh with [`Client::refresh_from`], which keeps the refresh token's age and
+/// warns before it lapses.
 ///
-/// Give it to a [`CachedTokenProvider`](auth_core::CachedTokenProvider) right after the
-/// redirect, so the provider stores the whole first token (and when its refresh token was
-/// issued) instead of only a seeded refresh token.
+/// Give it to a provider right after the redirect, so the provider stores the whole first
+/// token (and when its refresh token was issued) instead of only a seeded refresh token.
 ///
 /// # Examples
 ///
 /// ```
-/// use auth_core::State;
+/// use auth_core::{State, VendorClient};
 /// use auth_orangeconnex::{parse_redirect, AuthorizationCodeGrant, Client};
 ///
 /// let client = Client::builder().client_id("my-3pp").build().unwrap();
 /// let state = State::from_saved("saved-in-session");
 /// let redirect = "https://app.example.com/cb?code=c0de&state=saved-in-session".parse().unwrap();
 /// let code = parse_redirect(&redirect, &state).unwrap();
-/// let grant = AuthorizationCodeGrant::new(client, code, "https://app.example.com/cb");
-/// # let _ = grant;
+/// let grant = AuthorizationCodeGrant::new(client.clone(), code, "https://app.example.com/cb");
+/// let provider = client.provider_builder(grant).build();
+/// # drop(provider);
 /// ```
-#[derive(Debug)]
-pub struct AuthorizationCodeGrant {
-    code: Mutex<Option<Secret>>,
-    redirect_uri: String,
-    refresh: RefreshGrant,
-}
+pub type AuthorizationCodeGrant = auth_core::grant::AuthorizationCodeGrant<Client>;
 
-impl AuthorizationCodeGrant {
-    /// A grant exchanging `code` (as decoded once from the redirect, see
-    /// [`Client::exchange_code`]) with `redirect_uri`.
-    pub fn new(client: Client, code: impl Into<Secret>, redirect_uri: impl Into<String>) -> Self {
-        Self {
-            code: Mutex::new(Some(code.into())),
-            redirect_uri: redirect_uri.into(),
-            refresh: RefreshGrant::new(client),
-        }
-    }
-
-    /// Sets [`RefreshGrant::warn_before`] for the refreshes.
-    #[must_use]
-    pub fn warn_before(mut self, warn_before: Duration) -> Self {
-        self.refresh = self.refresh.warn_before(warn_before);
-        self
-    }
-
-    fn take_code(&self) -> Option<Secret> {
-        self.code.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
-    fn put_back(&self, code: Secret) {
-        *self.code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
-    }
-}
-
-#[async_trait]
-impl TokenSource for AuthorizationCodeGrant {
-    /// Refreshes `previous` if it has a refresh token; otherwise exchanges the code, once.
+impl Client {
+    /// A provider of the seller's token from `refresh_token` (the one from
+    /// [`exchange_code`](Self::exchange_code)): [`RefreshGrant`], seeded, knowing the
+    /// Open API's `Access-Token` header and how it says a token was rejected, so that
+    /// [`CachedTokenProvider::send`] needs nothing else. Use
+    /// [`refresh_provider_builder`](Self::refresh_provider_builder) to add a store.
     ///
-    /// # Errors
+    /// # Examples
     ///
-    /// [`AuthError::NoRefreshToken`] (nothing sent) when the code was already exchanged
-    /// and there is no refresh token; otherwise as [`Client::exchange_code`] or
-    /// [`Client::refresh`]. After an error that may be temporary
-    /// ([`AuthError::is_retryable`]) the code is kept for the next attempt.
-    async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
-        if let Some(previous) = previous.filter(|t| t.refresh_token().is_some()) {
-            return self.refresh.refresh(previous).await;
-        }
-        let Some(code) = self.take_code() else {
-            return Err(AuthError::NoRefreshToken);
-        };
-        match self
-            .refresh
-            .client
-            .exchange_code(code.clone(), &self.redirect_uri)
-            .await
-        {
-            Ok(token) => Ok(token),
-            Err(e) => {
-                if e.is_retryable() {
-                    self.put_back(code);
-                }
-                Err(e)
-            }
-        }
+    /// ```no_run
+    /// # async fn run() -> Result<(), auth_core::AuthError> {
+    /// use auth_core::{RefreshToken, VendorClient};
+    /// use auth_orangeconnex::Client;
+    ///
+    /// let client = Client::builder().client_id("my-3pp").build()?;
+    /// let provider = client.refresh_provider(RefreshToken::new("from exchange_code"));
+    /// let response = provider
+    ///     .send(client.http_client().post(client.api_url("3pp/sku/v3/creation")?))
+    ///     .await?;
+    /// # let _ = response;
+    /// # Ok(()) }
+    /// ```
+    pub fn refresh_provider(&self, refresh_token: RefreshToken) -> CachedTokenProvider {
+        self.refresh_provider_builder(refresh_token).build()
+    }
+
+    /// Like [`refresh_provider`](Self::refresh_provider), as a builder: add a store (a
+    /// stored token wins over `refresh_token`, which only seeds an empty store) or
+    /// settings, then `build()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use auth_core::{MemoryStore, RefreshToken, VendorClient};
+    /// use auth_orangeconnex::Client;
+    ///
+    /// let client = Client::builder().client_id("my-3pp").build()?;
+    /// let provider = client
+    ///     .refresh_provider_builder(RefreshToken::new("from exchange_code"))
+    ///     .store(Arc::new(MemoryStore::new()), client.store_key("seller-42"))
+    ///     .build();
+    /// # drop(provider);
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn refresh_provider_builder(
+        &self,
+        refresh_token: RefreshToken,
+    ) -> CachedTokenProviderBuilder {
+        self.provider_builder(RefreshGrant::new(self.clone()))
+            .seed_refresh_token(refresh_token)
     }
 }

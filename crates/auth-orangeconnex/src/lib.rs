@@ -5,6 +5,54 @@
 //!
 //! # Example
 //!
+//! Build the client, get a provider for the seller's refresh token, send Open API calls
+//! through it. Here the client is pointed at a local stand-in of Orange Connex (an
+//! httpmock server); drop the `base_url` line to talk to Orange Connex itself.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use auth_core::{RefreshToken, VendorClient};
+//! use auth_orangeconnex::Client;
+//!
+//! // A local stand-in of the token endpoint and the Open API.
+//! let server = httpmock::MockServer::start_async().await;
+//! server.mock(|when, then| {
+//!     when.method("POST").path("/oauth/token").query_param("grant_type", "refresh_token");
+//!     then.status(200).header("content-type", "application/json").body(
+//!         r#"{"access_token":"at-1","token_type":"bearer","expires_in":3600,"refresh_token":"rt-1"}"#,
+//!     );
+//! });
+//! server.mock(|when, then| {
+//!     when.method("POST").path("/openapi/3pp/sku/v3/creation").header("access-token", "Bearer at-1");
+//!     then.status(200).body(r#"{"success":true}"#);
+//! });
+//!
+//! let client = Client::builder()
+//!     .client_id("bd1d1971-d0db-11ea-b4a1-00505694c27b")
+//!     .base_url(server.base_url()) // every Orange Connex endpoint -> the local server
+//!     .build()?; // a wrong configuration fails here, before any request
+//!
+//! // The seller's refresh token, from `client.exchange_code(..)` after the browser step
+//! // (`client.authorize_url(..)`, `parse_redirect(..)`). Add a store shared by your
+//! // processes with `client.refresh_provider_builder(..).store(store, client.store_key("seller-42"))`.
+//! let provider = client.refresh_provider(RefreshToken::new("rt-1"));
+//!
+//! // `send` puts `Access-Token: Bearer <token>` on the request, refreshing first when
+//! // needed; if the API says the token was rejected, it refreshes and retries once.
+//! let response = provider
+//!     .send(client.http_client().post(client.api_url("3pp/sku/v3/creation")?))
+//!     .await?;
+//! assert_eq!(response.status(), 200);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The default environment is [`Environment::Production`], as in every vendor crate of
+//! this workspace; [`ClientBuilder::environment`] picks another (`Environment::Stage`).
+//!
+//! The browser step, before any of this:
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -15,15 +63,13 @@
 //! #         r#"{"access_token":"at-1","token_type":"bearer","expires_in":3600,"refresh_token":"rt-1"}"#,
 //! #     );
 //! # });
-//! use std::sync::Arc;
-//! use auth_core::{CachedTokenProvider, MemoryStore, RequestBuilderExt};
-//! use auth_orangeconnex::{parse_redirect, refresh_token_expires_at, Client, Environment, RefreshGrant};
+//! use auth_orangeconnex::{parse_redirect, refresh_token_expires_at, Client, Environment};
 //!
 //! let client = Client::builder()
 //!     .client_id("bd1d1971-d0db-11ea-b4a1-00505694c27b")
 //!     .environment(Environment::Stage)
-//! #   .base_url(server.base_url().parse()?)
-//!     .build()?; // a wrong configuration fails here, before any request
+//!     .base_url(server.base_url()) // a local stand-in
+//!     .build()?;
 //!
 //! // 1. Send the seller's browser to Orange Connex; keep `state` in their session.
 //! let redirect_uri = "https://app.example.com/oc/callback";
@@ -40,33 +86,25 @@
 //! let lapses = refresh_token_expires_at(&token).expect("issued just now");
 //! # let _ = lapses;
 //!
-//! // 3. From then on a provider keeps the seller's token fresh (one refresh for all
-//! //    callers), saving it in a store shared by your processes.
-//! let provider = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
-//!     .store(Arc::new(MemoryStore::new()), client.store_key("seller-42"))
+//! // 3. Hand the whole token to a provider (it keeps the refresh token's age).
+//! let provider = client
+//!     .refresh_provider_builder(token.refresh_token().unwrap().clone())
 //!     .seed(token)
 //!     .build();
-//! let token = provider.token().await?;
-//!
-//! // API calls carry `Access-Token: Bearer <token>`.
-//! // One API client, shared: it follows redirects within the API's origin only.
-//! let api = auth_core::api_http_client()?;
-//! let request = api
-//!     .post(client.api_base_url().join("3pp/sku/v3/creation")?)
-//!     .auth_token(client.auth_scheme(), &token)
-//!     .build()?;
-//! assert!(request.headers()["access-token"].is_sensitive());
+//! # drop(provider);
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! # Concepts
 //!
-//! - [`Client`] holds the client id ("3PP id") of one [`Environment`] (production
-//!   `openapi-hk`, stage `openapi-stage-hk`; two observed hosts are listed as
-//!   unofficial), generated from `spec/environments.toml`. [`ClientBuilder::base_url`]
-//!   moves every endpoint at once (emulators, proxies), [`ClientBuilder::token_url`] the
-//!   token endpoint only.
+//! - [`Client`] holds the client id ("3PP id") of one [`Environment`] (production, the
+//!   default: `openapi-hk`; stage `openapi-stage-hk`; two observed hosts are listed as
+//!   unofficial), generated from `spec/environments.toml`, and implements auth-core's
+//!   [`VendorClient`](auth_core::VendorClient), the contract every vendor crate's client
+//!   shares (`token_url()`, `api_base_url()`, `auth_scheme()`, `store_key(..)`, …).
+//!   [`ClientBuilder::base_url`] moves every endpoint at once (emulators, proxies),
+//!   [`ClientBuilder::token_url`] the token endpoint only.
 //! - **Everything is in the query string.** Both token calls are `POST /oauth/token` with
 //!   an empty body and every parameter, the code and the refresh token included, in the
 //!   URL, each value percent-encoded exactly once (a `+` reaches the server as `%2B`).
@@ -89,19 +127,22 @@
 //!   [`refresh_token_issued_at`](auth_core::Token::refresh_token_issued_at) is when its
 //!   refresh token was issued, carried over while the vendor does not rotate it and kept
 //!   by the stores; [`refresh_token_expires_at`] tells when the seller must authorize
-//!   again, and [`RefreshGrant`] logs a warning during the last
-//!   [`DEFAULT_WARN_BEFORE`] (30 days). Alert on it from your own checks:
+//!   again, and every refresh logs a warning during the last
+//!   [`ClientBuilder::refresh_token_warn_before`] (default [`DEFAULT_WARN_BEFORE`], 30
+//!   days). Alert on it from your own checks:
 //!   `refresh_token_expires_at(&*provider.token().await?)`. A refresh token seeded by hand
 //!   has no known age until it rotates: give it with
 //!   [`RefreshGrant::refresh_token_issued_at`].
 //! - **The `Access-Token` header.** API calls carry the token in `Access-Token`, not
-//!   `Authorization` ([`Client::auth_scheme`]). The default value is
+//!   `Authorization` (`Client::auth_scheme`). The default value is
 //!   `Bearer <access_token>`, because the one page of the vendor's reference that spells
 //!   the value out gives that form (the others show only the header name);
-//!   [`ClientBuilder::bearer_prefix`]`(false)` sends the bare token. [`token_rejected`]
-//!   tells the provider's `send_with_token` that the API refused the token. Send API
-//!   calls with [`auth_core::api_http_client`]: a default `reqwest::Client` follows
-//!   redirects to any host and strips only `Authorization` there, not `Access-Token`.
+//!   [`ClientBuilder::bearer_prefix`]`(false)` sends the bare token. A provider from
+//!   [`Client::refresh_provider`] knows this header and how the API says a token was
+//!   rejected (a 401, `invalid_token`): `provider.send(request)` then refreshes and
+//!   retries once. Build requests with `Client::http_client`: a default
+//!   `reqwest::Client` follows redirects to any host and strips only `Authorization`
+//!   there, not `Access-Token`.
 //! - Orange Connex has no OAuth scopes: [`Scope`] has no values.
 //!
 //! # Errors
@@ -131,6 +172,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod builder;
 mod client;
 mod endpoint;
 mod error;
@@ -139,12 +181,11 @@ mod grant;
 mod scope;
 pub mod wire;
 
+pub use builder::ClientBuilder;
 pub use client::{
-    ACCESS_TOKEN_HEADER, CLIENT_KEY_HEADER, Client, ClientBuilder, parse_redirect,
-    parse_redirect_query,
+    ACCESS_TOKEN_HEADER, CLIENT_KEY_HEADER, Client, parse_redirect, parse_redirect_query,
 };
 pub use endpoint::{API_BASE_PATH, AUTHORIZE_PATH, Endpoints, Environment, TOKEN_PATH};
-pub use error::{VENDOR, token_rejected};
 pub use grant::{
     AuthorizationCodeGrant, DEFAULT_WARN_BEFORE, REFRESH_TOKEN_LIFETIME, RefreshGrant,
     refresh_token_expires_at,

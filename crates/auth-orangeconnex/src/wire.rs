@@ -15,7 +15,7 @@ use auth_core::token::{DEFAULT_MAX_CLOCK_SKEW, expiry};
 use auth_core::{AccessToken, AuthError, OAuthErrorCode, RefreshToken, Token};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_with::{DisplayFromStr, FromInto, PickFirst, serde_as};
+use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 /// How long an access token lives when the response does not say, or states a lifetime
 /// that cannot be right: 3600 s, the lifetime the vendor documents.
@@ -34,7 +34,6 @@ pub use auth_core::token::MAX_ACCESS_TOKEN_LIFETIME;
 pub struct TokenResponse {
     /// "Value of access token. When 3PP requests APIs (exclude "getServiceList" API),
     /// access token should be contained in a header named "Access-Token"."
-    #[serde_as(as = "Option<FromInto<String>>")]
     pub access_token: Option<AccessToken>,
     /// Set on failure (an OAuth error code), even with HTTP 200.
     pub error: Option<String>,
@@ -46,7 +45,6 @@ pub struct TokenResponse {
     pub expires_in: Option<i64>,
     /// "Value of refresh token. If the access token is expired, 3PP uses the refresh
     /// token to get a new access token and its expiration date." Valid for one year.
-    #[serde_as(as = "Option<FromInto<String>>")]
     pub refresh_token: Option<RefreshToken>,
     /// "Fixed value: "bearer"" (compared ignoring ASCII case).
     pub token_type: Option<String>,

@@ -58,7 +58,7 @@ async fn transport_error_of_a_refresh_does_not_contain_the_url_or_the_token() {
     let client = auth_orangeconnex::Client::builder()
         .client_id(common::CLIENT_ID)
         .client_key(CLIENT_KEY)
-        .base_url(closed_port_url().parse().unwrap())
+        .base_url(closed_port_url())
         .retry_policy(common::policy())
         .build()
         .unwrap();

@@ -7,9 +7,10 @@ mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use auth_core::{AccessToken, RefreshToken, Token, TokenSource};
-use auth_orangeconnex::RefreshGrant;
+use auth_orangeconnex::{AuthorizationCodeGrant, RefreshGrant};
 use chrono::Utc;
 use common::{CLIENT_KEY, token_endpoint};
 use httpmock::MockServer;
@@ -77,8 +78,22 @@ async fn logs_and_spans_never_contain_the_url_or_the_tokens() {
         .unwrap();
     // Outside the warning window: no warning.
     let young = previous.clone().with_refresh_token_issued_at(Utc::now());
-    RefreshGrant::new(client)
+    RefreshGrant::new(client.clone())
         .fetch_token(Some(&young))
+        .await
+        .unwrap();
+    // The shared authorization-code grant refreshes through the same client: it warns too.
+    AuthorizationCodeGrant::new(client, "unused-code", "https://app.example.com/cb")
+        .fetch_token(Some(&previous))
+        .await
+        .unwrap();
+    // Turned off on the builder: no warning.
+    let quiet = common::builder(&server)
+        .refresh_token_warn_before(Duration::ZERO)
+        .build()
+        .unwrap();
+    RefreshGrant::new(quiet)
+        .fetch_token(Some(&previous))
         .await
         .unwrap();
 
@@ -87,7 +102,7 @@ async fn logs_and_spans_never_contain_the_url_or_the_tokens() {
     assert!(text.contains("orangeconnex.refresh"), "no span: {text}");
     assert!(text.contains("no refresh_token"), "no warning: {text}");
     assert!(!text.contains("at-Log-5"), "{text}");
-    assert_eq!(text.matches("lapses soon").count(), 1, "{text}");
+    assert_eq!(text.matches("lapses soon").count(), 2, "{text}");
     assert!(
         text.contains("days_left=24") || text.contains("days_left=25"),
         "{text}"

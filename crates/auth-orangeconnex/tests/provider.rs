@@ -12,11 +12,10 @@ use std::time::Duration;
 
 use auth_core::{
     AccessToken, AuthError, CachedTokenProvider, Clock, ManualClock, MemoryStore, RefreshToken,
-    State, Token, TokenStore,
+    State, Token, TokenStore, VendorClient,
 };
 use auth_orangeconnex::{
     AuthorizationCodeGrant, Client, RefreshGrant, parse_redirect, refresh_token_expires_at,
-    token_rejected,
 };
 use chrono::{DateTime, Utc};
 use common::{CLIENT_ID, assert_empty_body, raw_query, token_endpoint};
@@ -114,9 +113,9 @@ async fn rotation_through_cached_token_provider_keeps_each_returned_refresh_toke
     first_refresh.assert_calls_async(1).await;
 
     // The store holds the rotated token: another provider (process) starts from it.
-    let other = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
+    let other = client
+        .refresh_provider_builder(RefreshToken::new("rt-stale-seed"))
         .store(store.clone(), key.clone())
-        .seed_refresh_token(RefreshToken::new("rt-stale-seed"))
         .clock(clock.clone() as Arc<dyn Clock>)
         .build();
     let token = other.token().await.unwrap();
@@ -256,18 +255,16 @@ async fn a_rejected_access_token_is_replaced_and_the_api_call_retried_once() {
         Some(start() + chrono::Duration::hours(1)),
     )
     .with_refresh_token(RefreshToken::new("rt-1"));
-    let provider = CachedTokenProvider::builder(RefreshGrant::new(client.clone()))
+    let provider = client
+        .refresh_provider_builder(RefreshToken::new("rt-1"))
         .seed(seed)
         .clock(clock.clone() as Arc<dyn Clock>)
         .build();
     let request = client
         .http_client()
-        .post(client.api_base_url().join("3pp/sku/v3/creation").unwrap())
+        .post(client.api_url("3pp/sku/v3/creation").unwrap())
         .body(r#"{"data":[]}"#);
-    let response = provider
-        .send_with_token(request, client.auth_scheme(), token_rejected)
-        .await
-        .unwrap();
+    let response = provider.send(request).await.unwrap();
     assert_eq!(response.status(), 200);
     rejected.assert_calls_async(1).await;
     accepted.assert_calls_async(1).await;

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use auth_core::{AccessToken, AuthError, ManualClock, RefreshToken, State, Token};
+use auth_core::{AccessToken, AuthError, ManualClock, RefreshToken, State, Token, VendorClient};
 use auth_orangeconnex::{Client, Environment, parse_redirect, refresh_token_expires_at};
 use chrono::{DateTime, Duration, Utc};
 use common::{
@@ -257,31 +257,31 @@ async fn invalid_configuration_is_refused_before_any_request() {
         other => panic!("expected InvalidConfig, got {other:?}"),
     };
     let message = config_error(Client::builder().build());
-    assert!(message.contains("client id is required"), "{message}");
+    assert!(message.contains("client_id is required"), "{message}");
     config_error(Client::builder().client_id("  ").build());
     let message = config_error(
         Client::builder()
             .client_id("id")
-            .base_url("http://orangeconnex.example.com/".parse().unwrap())
+            .base_url("http://orangeconnex.example.com/")
             .build(),
     );
     assert!(message.contains("use https"), "{message}");
     config_error(
         Client::builder()
             .client_id("id")
-            .token_url("http://10.1.2.3/oauth/token".parse().unwrap())
+            .token_url("http://10.1.2.3/oauth/token")
             .build(),
     );
     config_error(
         Client::builder()
             .client_id("id")
-            .token_url(server.url("/oauth/token?x=1").parse().unwrap())
+            .token_url(server.url("/oauth/token?x=1"))
             .build(),
     );
     config_error(
         Client::builder()
             .client_id("id")
-            .base_url(server.url("/?x=1").parse().unwrap())
+            .base_url(server.url("/?x=1"))
             .build(),
     );
     let message = config_error(
@@ -296,7 +296,7 @@ async fn invalid_configuration_is_refused_before_any_request() {
             Client::builder()
                 .client_id("id")
                 .client_key(blank)
-                .token_url(server.url("/oauth/token").parse().unwrap())
+                .token_url(server.url("/oauth/token"))
                 .build(),
         );
         assert!(message.contains("client_key"), "{message}");
@@ -353,8 +353,8 @@ fn endpoints_follow_the_environment_and_the_overrides() {
     let client = Client::builder()
         .client_id("id")
         .environment(Environment::Stage)
-        .base_url("http://127.0.0.1:9/oc".parse().unwrap())
-        .token_url("http://localhost:7/t".parse().unwrap())
+        .base_url("http://127.0.0.1:9/oc")
+        .token_url("http://localhost:7/t")
         .build()
         .unwrap();
     assert_eq!(client.token_url().as_str(), "http://localhost:7/t");
@@ -385,7 +385,7 @@ fn store_key_names_vendor_environment_client_and_seller() {
     let emulated = Client::builder()
         .client_id("my-3pp")
         .environment(Environment::Stage)
-        .base_url("http://127.0.0.1:8080/".parse().unwrap())
+        .base_url("http://127.0.0.1:8080/")
         .build()
         .unwrap();
     assert_eq!(

@@ -29,7 +29,7 @@ pub fn builder(server: &MockServer) -> ClientBuilder {
     Client::builder()
         .client_id(CLIENT_ID)
         .client_secret(CLIENT_SECRET)
-        .token_url(server.url("/oauth2/token").parse().unwrap())
+        .token_url(server.url("/oauth2/token"))
         .retry_policy(policy())
 }
 

@@ -43,7 +43,7 @@ pub fn builder(server: &MockServer) -> ClientBuilder {
     Client::builder()
         .client_id(CLIENT_ID)
         .environment(Environment::Stage)
-        .base_url(server.base_url().parse().unwrap())
+        .base_url(server.base_url())
         .retry_policy(policy())
 }
 
