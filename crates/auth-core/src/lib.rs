@@ -47,6 +47,8 @@ mod clock;
 pub mod endpoint;
 mod error;
 pub mod grant;
+#[cfg(feature = "middleware")]
+mod middleware;
 pub mod http;
 mod provider;
 pub mod redact;
@@ -68,6 +70,9 @@ pub use provider::{
     CachedTokenProvider, CachedTokenProviderBuilder, DEFAULT_FAILURE_BACKOFF, DEFAULT_LEASE_TTL,
     DEFAULT_LEASE_WAIT, DEFAULT_MIN_VALID, DEFAULT_REFRESH_BEFORE, ProviderStatus,
 };
+#[cfg(feature = "middleware")]
+#[cfg_attr(docsrs, doc(cfg(feature = "middleware")))]
+pub use middleware::TokenMiddleware;
 pub use scheme::{AuthScheme, RequestBuilderExt, api_http_client, same_origin_redirects};
 pub use scope::{Scope, Scopes, UnknownScope};
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, State};

@@ -83,20 +83,16 @@ impl CachedTokenProvider {
         if !matches!(status.as_u16(), 401 | 403) {
             return Ok(response);
         }
-        let read = Prefix::read(response).await?;
-        if !rejected(status, read.response.headers(), read.checked()) {
-            return Ok(read.into_response());
+        let (was_rejected, response) = inspect(response, rejected).await?;
+        if !was_rejected {
+            return Ok(response);
         }
-        tracing::info!(
-            status = status.as_u16(),
-            "the API rejected the access token; refreshing and retrying once"
-        );
         self.invalidate_token(&token);
         let Some(retry) = retry else {
-            return Ok(read.into_response());
+            return Ok(response);
         };
         // The rejected response's connection is dropped with the rest of its body unread.
-        drop(read);
+        drop(response);
         let token = self.token().await?;
         retry
             .auth_token(scheme, &token)
@@ -104,6 +100,24 @@ impl CachedTokenProvider {
             .await
             .map_err(AuthError::api_transport)
     }
+}
+
+/// Whether a 401 or 403 `response` says the token was rejected (`rejected` sees at most
+/// [`REJECTED_BODY_PREFIX`] bytes of its body), and the response again, whole.
+pub(crate) async fn inspect(
+    response: reqwest::Response,
+    rejected: RejectedTokenCheck,
+) -> Result<(bool, reqwest::Response), AuthError> {
+    let status = response.status();
+    let read = Prefix::read(response).await?;
+    let was_rejected = rejected(status, read.response.headers(), read.checked());
+    if was_rejected {
+        tracing::info!(
+            status = status.as_u16(),
+            "the API rejected the access token; refreshing and retrying once"
+        );
+    }
+    Ok((was_rejected, read.into_response()))
 }
 
 /// A response whose body was read up to [`REJECTED_BODY_PREFIX`] bytes.
