@@ -97,7 +97,7 @@ impl Client {
     /// The token's expiry is the local send time plus `expiresIn`, made earlier by the
     /// server's `issuedAt + expiresIn` when the server clock is close to ours
     /// ([`TokenResponse::expires_at`]). Transport errors, timeouts, 429 and 5xx are
-    /// retried as the [`RetryPolicy`] says.
+    /// retried as the [`RetryPolicy`](auth_core::http::RetryPolicy) says.
     ///
     /// Pitney Bowes allows several valid tokens at once and advises reusing one until it
     /// expires: use [`provider`](Self::provider) rather than calling this per API request.

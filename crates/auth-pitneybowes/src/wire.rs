@@ -191,7 +191,8 @@ impl TokenResponse {
     /// time the request went out: see [`expires_at`](Self::expires_at)).
     ///
     /// The token type is kept as sent (`BearerToken`); API calls use
-    /// [`AUTH_SCHEME`](crate::AUTH_SCHEME) (`Authorization: Bearer`) whatever it says.
+    /// the client's [`auth_scheme`](auth_core::vendor::VendorClient::auth_scheme)
+    /// (`Authorization: Bearer`) whatever it says.
     /// A client-credentials token carries no refresh token.
     pub fn into_token(self, sent_at: DateTime<Utc>) -> Token {
         let expires_at = self.expires_at(sent_at);
