@@ -1,24 +1,23 @@
-//! [`Client`]: one method per Login with Amazon grant, the consent URL, and the Tokens
-//! API's Restricted Data Token.
+//! [`Client`]: one method per Login with Amazon grant, the consent URL, the Tokens API's
+//! Restricted Data Token, and the vendor contract ([`VendorClient`]) every vendor crate's
+//! client implements.
 
-use auth_core::http::show_url;
 use std::fmt;
 use std::sync::Arc;
 
-use auth_core::http::{
-    RawResponse, RetryPolicy, TokenHttpClient, TokenHttpClientBuilder, TokenRequest,
-    check_endpoint, store_environment, url_under,
-};
+use auth_core::http::{RawResponse, TokenHttpClient, TokenRequest, show_url, store_environment};
 use auth_core::reqwest::header::HeaderName;
+use auth_core::vendor::VendorClient;
 use auth_core::{
-    AuthError, AuthScheme, ClientId, ClientSecret, Clock, OAuthErrorCode, RefreshToken, Scopes,
-    Secret, State, Token, Url,
+    AuthError, AuthScheme, ClientId, ClientSecret, OAuthErrorCode, RefreshToken,
+    RejectedTokenCheck, Scopes, Secret, State, StoreKey, Token, Url,
 };
 
+use crate::builder::{BodyFormat, ClientBuilder};
 use crate::consent::ConsentRequest;
-use crate::credentials::{Credentials, CredentialsProvider, StaticCredentials};
-use crate::endpoint::{DEFAULT_TOKEN_URL, Environment, RDT_PATH, Region, TOKEN_PATH};
-use crate::error;
+use crate::credentials::{Credentials, CredentialsProvider};
+use crate::endpoint::{Environment, RDT_PATH, Region};
+use crate::error::{self, VENDOR};
 use crate::scope::Scope;
 use crate::wire::{
     CreateRestrictedDataTokenRequest, CreateRestrictedDataTokenResponse, TokenRequestBody,
@@ -26,30 +25,19 @@ use crate::wire::{
 };
 
 /// The header SP-API calls carry the access token (or an RDT) in.
-pub const ACCESS_TOKEN_HEADER: &str = "x-amz-access-token";
-
-/// The `User-Agent` product of token calls.
-const PRODUCT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
-
-/// How the token request body is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum BodyFormat {
-    /// `application/x-www-form-urlencoded`, as Amazon's LWA documentation shows.
-    #[default]
-    Form,
-    /// `application/json`, as the official Java, C# and PHP SDKs send (LWA accepts both).
-    Json,
-}
+pub(crate) const ACCESS_TOKEN_HEADER: &str = "x-amz-access-token";
 
 /// A Login with Amazon client for one SP-API application.
 ///
-/// Cheap to clone (one `Arc`); `Send + Sync`; `Debug` shows no secret.
+/// Cheap to clone (one `Arc`); `Send + Sync`; `Debug` shows no secret. The vendor contract
+/// (token URL, SP-API base URL, auth scheme, rejected-token check, store key, API HTTP
+/// client) is its [`VendorClient`] implementation; bring the trait into scope to call
+/// those methods.
 ///
 /// # Examples
 ///
 /// ```
-/// use auth_amazon_sp::{Client, Environment, Region};
+/// use auth_amazon_sp::{Client, Environment, Region, VendorClient};
 ///
 /// let client = Client::builder()
 ///     .client_id("amzn1.application-oa2-client.example")
@@ -58,7 +46,7 @@ pub enum BodyFormat {
 ///     .environment(Environment::Sandbox)
 ///     .build()
 ///     .unwrap();
-/// assert_eq!(client.sp_api_url().as_str(), "https://sandbox.sellingpartnerapi-eu.amazon.com/");
+/// assert_eq!(client.api_base_url().as_str(), "https://sandbox.sellingpartnerapi-eu.amazon.com/");
 /// assert!(!format!("{client:?}").contains("amzn1.oa2-cs"));
 /// ```
 #[derive(Clone)]
@@ -66,16 +54,17 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: TokenHttpClient,
-    auth_scheme: AuthScheme,
-    credentials: Arc<dyn CredentialsProvider>,
-    token_url: Url,
-    sp_api_url: Url,
-    consent_base: Option<Url>,
-    body_format: BodyFormat,
-    environment: Environment,
-    region: Region,
+pub(crate) struct Inner {
+    pub(crate) http: TokenHttpClient,
+    pub(crate) api_http: auth_core::reqwest::Client,
+    pub(crate) auth_scheme: AuthScheme,
+    pub(crate) credentials: Arc<dyn CredentialsProvider>,
+    pub(crate) token_url: Url,
+    pub(crate) api_base_url: Url,
+    pub(crate) consent_base: Option<Url>,
+    pub(crate) body_format: BodyFormat,
+    pub(crate) environment: Environment,
+    pub(crate) region: Region,
 }
 
 impl fmt::Debug for Client {
@@ -83,7 +72,7 @@ impl fmt::Debug for Client {
         let inner = &self.inner;
         f.debug_struct("Client")
             .field("token_url", &show_url(&inner.token_url))
-            .field("sp_api_url", &show_url(&inner.sp_api_url))
+            .field("api_base_url", &show_url(&inner.api_base_url))
             .field("environment", &inner.environment)
             .field("region", &inner.region)
             .field("body_format", &inner.body_format)
@@ -112,20 +101,15 @@ enum Grant<'a> {
 }
 
 impl Client {
-    /// A builder; `client_id` and `client_secret` (or `credentials`) are required.
+    /// A builder; `client_id` and `client_secret` (or `credentials`) are required. The
+    /// environment defaults to production, the region to North America.
     pub fn builder() -> ClientBuilder {
-        ClientBuilder {
-            client_id: None,
-            client_secret: None,
-            credentials: None,
-            environment: Environment::default(),
-            region: Region::default(),
-            lwa_region: None,
-            token_url: None,
-            sp_api_url: None,
-            base_url: None,
-            body_format: BodyFormat::default(),
-            http: TokenHttpClient::builder(PRODUCT),
+        ClientBuilder::default()
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Self {
+        Self {
+            inner: Arc::new(inner),
         }
     }
 
@@ -262,7 +246,7 @@ impl Client {
         check_rdt_request(request)?;
         let url = self
             .inner
-            .sp_api_url
+            .api_base_url
             .join(RDT_PATH.trim_start_matches('/'))
             .map_err(|e| {
                 AuthError::InvalidConfig(format!("cannot build the Tokens API URL: {e}"))
@@ -292,48 +276,11 @@ impl Client {
         self.inner.credentials.client_id()
     }
 
-    /// Where SP-API calls carry the token: the `x-amz-access-token` header
-    /// ([`auth_scheme`](crate::auth_scheme())).
-    pub fn auth_scheme(&self) -> &AuthScheme {
-        &self.inner.auth_scheme
-    }
-
-    /// The LWA token endpoint in use.
-    pub fn token_url(&self) -> &Url {
-        &self.inner.token_url
-    }
-
-    /// The SP-API base URL in use (region and environment, or the override).
-    pub fn sp_api_url(&self) -> &Url {
-        &self.inner.sp_api_url
-    }
-
-    /// The SP-API environment.
-    pub fn environment(&self) -> Environment {
-        self.inner.environment
-    }
-
     /// The environment part of this client's store keys: the SP-API environment when
     /// tokens come from one of Amazon's LWA endpoints, else `environment@host[:port]`
     /// (an emulator, a proxy), so that such a token is never served to the real
     /// environment ([`store_environment`](auth_core::http::store_environment)).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use auth_amazon_sp::Client;
-    ///
-    /// let real = Client::builder().client_id("id").client_secret("s").build().unwrap();
-    /// assert_eq!(real.store_environment(), "production");
-    /// let emulator = Client::builder()
-    ///     .client_id("id")
-    ///     .client_secret("s")
-    ///     .base_url("http://127.0.0.1:8080/".parse().unwrap())
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(emulator.store_environment(), "production@127.0.0.1:8080");
-    /// ```
-    pub fn store_environment(&self) -> String {
+    fn store_environment(&self) -> String {
         let token_url = &self.inner.token_url;
         let own = Region::ALL
             .iter()
@@ -345,17 +292,6 @@ impl Client {
     /// The SP-API region.
     pub fn region(&self) -> Region {
         self.inner.region
-    }
-
-    /// The `reqwest::Client` the token calls use; it follows no redirects at all.
-    ///
-    /// For SP-API calls, above all those sent with `send_with_token` (or
-    /// [`SellerTokens`](crate::SellerTokens) and
-    /// [`RestrictedDataTokens`](crate::RestrictedDataTokens)), build one
-    /// [`auth_core::api_http_client`] and share it: it follows redirects, but only within
-    /// the origin of the request, so `x-amz-access-token` never reaches another host.
-    pub fn http_client(&self) -> &auth_core::reqwest::Client {
-        self.inner.http.http()
     }
 
     /// The credentials provider.
@@ -494,398 +430,111 @@ pub(crate) fn check_rdt_request(
     Ok(())
 }
 
-/// Builds a [`Client`]. `Debug` never shows the client secret, nor a URL's credentials or
-/// query.
-#[derive(Clone)]
-pub struct ClientBuilder {
-    client_id: Option<ClientId>,
-    client_secret: Option<ClientSecret>,
-    credentials: Option<Arc<dyn CredentialsProvider>>,
-    environment: Environment,
-    region: Region,
-    lwa_region: Option<Region>,
-    token_url: Option<Url>,
-    sp_api_url: Option<Url>,
-    base_url: Option<Url>,
-    body_format: BodyFormat,
-    http: TokenHttpClientBuilder,
-}
+impl VendorClient for Client {
+    type Environment = Environment;
 
-impl fmt::Debug for ClientBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = |url: &Option<Url>| url.as_ref().map(show_url);
-        f.debug_struct("ClientBuilder")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("credentials", &self.credentials)
-            .field("environment", &self.environment)
-            .field("region", &self.region)
-            .field("lwa_region", &self.lwa_region)
-            .field("token_url", &url(&self.token_url))
-            .field("sp_api_url", &url(&self.sp_api_url))
-            .field("base_url", &url(&self.base_url))
-            .field("body_format", &self.body_format)
-            .field("http", &self.http)
-            .finish()
-    }
-}
-
-impl ClientBuilder {
-    /// The application's LWA client id (`amzn1.application-oa2-client.…`).
-    #[must_use]
-    pub fn client_id(mut self, client_id: impl Into<ClientId>) -> Self {
-        self.client_id = Some(client_id.into());
-        self
+    /// `"amazon-sp"`.
+    fn vendor(&self) -> &'static str {
+        VENDOR
     }
 
-    /// The application's LWA client secret (`amzn1.oa2-cs.v1.…`), fixed for the client's
-    /// life. To rotate it without a restart use [`credentials`](Self::credentials) with a
-    /// [`RotatingCredentials`](crate::RotatingCredentials).
-    #[must_use]
-    pub fn client_secret(mut self, client_secret: impl Into<ClientSecret>) -> Self {
-        self.client_secret = Some(client_secret.into());
-        self
+    /// The SP-API environment (default production).
+    fn environment(&self) -> Environment {
+        self.inner.environment
     }
 
-    /// A credentials provider read on every token request, instead of a fixed client id
-    /// and secret.
-    #[must_use]
-    pub fn credentials(mut self, provider: Arc<dyn CredentialsProvider>) -> Self {
-        self.credentials = Some(provider);
-        self
+    /// The LWA token endpoint in use.
+    fn token_url(&self) -> &Url {
+        &self.inner.token_url
     }
 
-    /// Production (default) or sandbox SP-API hosts.
-    #[must_use]
-    pub fn environment(mut self, environment: Environment) -> Self {
-        self.environment = environment;
-        self
+    /// The SP-API base URL in use (region and environment, or the override), with a
+    /// trailing `/`: `api_url("sellers/v1/marketplaceParticipations")` goes below it.
+    fn api_base_url(&self) -> &Url {
+        &self.inner.api_base_url
     }
 
-    /// The SP-API region (default North America).
-    #[must_use]
-    pub fn region(mut self, region: Region) -> Self {
-        self.region = region;
-        self
+    /// The `x-amz-access-token` header (not `Authorization`), for access tokens and
+    /// Restricted Data Tokens alike.
+    fn auth_scheme(&self) -> &AuthScheme {
+        &self.inner.auth_scheme
     }
 
-    /// Gets tokens from the regional LWA host of `region` (`api.amazon.co.uk` for Europe,
-    /// `api.amazon.co.jp` for the Far East) instead of the default `api.amazon.com`, which
-    /// serves every region and is what the official SDKs call.
-    #[must_use]
-    pub fn lwa_region(mut self, region: Region) -> Self {
-        self.lwa_region = Some(region);
-        self
-    }
-
-    /// Overrides the token endpoint URL (tests, proxies). Wins over `base_url`.
-    #[must_use]
-    pub fn token_url(mut self, url: Url) -> Self {
-        self.token_url = Some(url);
-        self
-    }
-
-    /// Overrides the SP-API base URL (where the Tokens API is called). Wins over `base_url`.
-    #[must_use]
-    pub fn sp_api_url(mut self, url: Url) -> Self {
-        self.sp_api_url = Some(url);
-        self
-    }
-
-    /// Points every Amazon host at `url` at once, paths kept: the token endpoint becomes
-    /// `{url}/auth/o2/token`, the SP-API `{url}/`, the consent page
-    /// `{url}/apps/authorize/consent`. For emulators and tests.
-    #[must_use]
-    pub fn base_url(mut self, url: Url) -> Self {
-        self.base_url = Some(url);
-        self
-    }
-
-    /// Shares a `reqwest::Client`. It must not follow redirects
-    /// (`reqwest::redirect::Policy::none()`).
-    #[must_use]
-    pub fn http_client(mut self, client: auth_core::reqwest::Client) -> Self {
-        self.http = self.http.http_client(client);
-        self
-    }
-
-    /// Timeouts and retries of the token calls.
-    #[must_use]
-    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.http = self.http.retry_policy(policy);
-        self
-    }
-
-    /// Form (default) or JSON token request bodies.
-    #[must_use]
-    pub fn body_format(mut self, format: BodyFormat) -> Self {
-        self.body_format = format;
-        self
-    }
-
-    /// The clock the send time (the base of every expiry) is read from (tests).
-    #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.http = self.http.clock(clock);
-        self
-    }
-
-    /// Builds the client. Nothing is sent.
+    /// An SP-API answer rejects the token (so a new token may succeed) on every 401, and
+    /// on a 403 whose error is `Unauthorized` and whose message or details say the access
+    /// token expired or is invalid, revoked or malformed ("The access token you provided
+    /// has expired."). Not every 403: `Unauthorized` / "Access to requested resource is
+    /// denied." with no word about the token is a missing role or a wrong marketplace, and
+    /// a new token would be refused the same way.
     ///
-    /// # Errors
+    /// # Examples
     ///
-    /// [`AuthError::InvalidConfig`] when credentials are missing, empty or blank, or given
-    /// twice (`credentials` together with `client_id`/`client_secret`), or an endpoint is
-    /// not `https` (plain `http` only to loopback hosts). A
-    /// [`credentials`](Self::credentials) provider's client id is checked here when it
-    /// reports one; its secrets are checked before every token call.
-    pub fn build(self) -> Result<Client, AuthError> {
-        let credentials: Arc<dyn CredentialsProvider> =
-            match (self.credentials, self.client_id, self.client_secret) {
-                (Some(provider), None, None) => {
-                    // The secret of a provider is only known asynchronously (and may
-                    // rotate): it is checked before every token call instead.
-                    if provider
-                        .client_id()
-                        .is_some_and(|id| id.as_str().trim().is_empty())
-                    {
-                        return Err(AuthError::InvalidConfig(
-                            "the LWA client id is empty".into(),
-                        ));
-                    }
-                    provider
-                }
-                (Some(_), _, _) => {
-                    return Err(AuthError::InvalidConfig(
-                    "set either credentials(..) or client_id(..) and client_secret(..), not both"
-                        .into(),
-                ));
-                }
-                (None, Some(id), Some(secret)) => {
-                    let credentials = Credentials::new(id, secret);
-                    credentials.check()?;
-                    Arc::new(StaticCredentials::new(credentials))
-                }
-                (None, None, _) => {
-                    return Err(AuthError::InvalidConfig(
-                        "the LWA client id is not set".into(),
-                    ));
-                }
-                (None, Some(_), None) => {
-                    return Err(AuthError::InvalidConfig(
-                        "the LWA client secret is not set".into(),
-                    ));
-                }
-            };
+    /// ```
+    /// use auth_amazon_sp::{Client, VendorClient};
+    /// use auth_core::reqwest::{StatusCode, header::HeaderMap};
+    ///
+    /// let client = Client::builder().client_id("id").client_secret("s").build().unwrap();
+    /// let expired = br#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":"The access token you provided has expired."}]}"#;
+    /// assert!(client.token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), expired));
+    ///
+    /// let no_role = br#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":""}]}"#;
+    /// assert!(!client.token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), no_role));
+    /// ```
+    fn rejected_token_check(&self) -> RejectedTokenCheck {
+        error::token_rejected
+    }
 
-        let base = self
-            .base_url
-            .as_ref()
-            .map(|base| url_under(base, ""))
-            .transpose()?;
-        let token_url = match (self.token_url, &base) {
-            (Some(url), _) => url,
-            (None, Some(base)) => url_under(base, TOKEN_PATH)?,
-            (None, None) => match self.lwa_region {
-                Some(region) => region.lwa_url(),
-                None => Url::parse(DEFAULT_TOKEN_URL).expect("static LWA URL is valid"),
-            },
-        };
-        let sp_api_url = match (self.sp_api_url, &base) {
-            (Some(url), _) => url_under(&url, "")?,
-            (None, Some(base)) => base.clone(),
-            (None, None) => self.region.sp_api_url(self.environment),
-        };
-        check_endpoint(&token_url)?;
-        check_endpoint(&sp_api_url)?;
+    /// The store key of `subject`'s token (a selling-partner id; any fixed name for a
+    /// grantless token): `amazon-sp/{environment}/{client id}/{subject}`, where
+    /// `environment` is `production` or `sandbox`, or `environment@host[:port]` when
+    /// tokens come from an emulator or a proxy (so its tokens are never served to the real
+    /// environment). The format is the one [`SellerTokens`](crate::SellerTokens) has
+    /// always used.
+    ///
+    /// The client id is the credentials provider's
+    /// ([`CredentialsProvider::client_id`]); a provider that does not report one gives an
+    /// empty client-id part: implement it before two applications share a store.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_amazon_sp::{Client, VendorClient};
+    ///
+    /// let client = Client::builder().client_id("amzn1.application-oa2-client.1").client_secret("s").build().unwrap();
+    /// assert_eq!(
+    ///     client.store_key("A3SELLER").to_string(),
+    ///     "amazon-sp/production/amzn1.application-oa2-client.1/A3SELLER"
+    /// );
+    /// let emulator = Client::builder()
+    ///     .client_id("amzn1.application-oa2-client.1")
+    ///     .client_secret("s")
+    ///     .base_url("http://127.0.0.1:8080/")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(emulator.store_key("A3SELLER").environment(), "production@127.0.0.1:8080");
+    /// ```
+    fn store_key(&self, subject: &str) -> StoreKey {
+        let client_id = self.client_id();
+        StoreKey::new(
+            VENDOR,
+            self.store_environment(),
+            client_id.as_ref().map_or("", ClientId::as_str),
+            subject,
+        )
+    }
 
-        Ok(Client {
-            inner: Arc::new(Inner {
-                http: self.http.build()?,
-                auth_scheme: crate::auth_scheme(),
-                credentials,
-                token_url,
-                sp_api_url,
-                consent_base: base,
-                body_format: self.body_format,
-                environment: self.environment,
-                region: self.region,
-            }),
-        })
+    /// The client for SP-API calls ([`auth_core::api_http_client`]): it follows redirects
+    /// only within the origin of the request, so `x-amz-access-token` never reaches another
+    /// host (reqwest strips only `Authorization` on a cross-host redirect). Token calls use
+    /// their own client, which follows none.
+    fn http_client(&self) -> &auth_core::reqwest::Client {
+        &self.inner.api_http
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn builder() -> ClientBuilder {
-        Client::builder()
-            .client_id("amzn1.application-oa2-client.x")
-            .client_secret("cs")
-    }
-
-    #[test]
-    fn base_url_moves_every_host_and_keeps_its_path() {
-        let client = builder()
-            .base_url("http://127.0.0.1:9/amazon".parse().unwrap())
-            .build()
-            .unwrap();
-        assert_eq!(
-            client.token_url().as_str(),
-            "http://127.0.0.1:9/amazon/auth/o2/token"
-        );
-        assert_eq!(client.sp_api_url().as_str(), "http://127.0.0.1:9/amazon/");
-        let (url, _) = client
-            .consent_url(&ConsentRequest::new(
-                "amzn1.sp.solution.x",
-                crate::Marketplace::UnitedStates,
-            ))
-            .unwrap();
-        assert!(
-            url.as_str()
-                .starts_with("http://127.0.0.1:9/amazon/apps/authorize/consent?"),
-            "{url}"
-        );
-    }
-
-    #[test]
-    fn token_url_override_wins_over_base_url() {
-        let client = builder()
-            .base_url("http://127.0.0.1:9/".parse().unwrap())
-            .token_url("http://127.0.0.1:8/t".parse().unwrap())
-            .build()
-            .unwrap();
-        assert_eq!(client.token_url().as_str(), "http://127.0.0.1:8/t");
-    }
-
-    #[test]
-    fn defaults_are_global_lwa_and_north_america_production() {
-        let client = builder().build().unwrap();
-        assert_eq!(
-            client.token_url().as_str(),
-            "https://api.amazon.com/auth/o2/token"
-        );
-        assert_eq!(
-            client.sp_api_url().as_str(),
-            "https://sellingpartnerapi-na.amazon.com/"
-        );
-        let eu = builder().lwa_region(Region::Europe).build().unwrap();
-        assert_eq!(
-            eu.token_url().as_str(),
-            "https://api.amazon.co.uk/auth/o2/token"
-        );
-    }
-
-    #[test]
-    fn wrong_configuration_is_refused_at_build() {
-        let cases = [
-            Client::builder().client_secret("cs").build(),
-            Client::builder().client_id("id").build(),
-            Client::builder().client_id("").client_secret("cs").build(),
-            Client::builder().client_id("id").client_secret("").build(),
-            builder()
-                .token_url("http://api.example.com/t".parse().unwrap())
-                .build(),
-            builder()
-                .base_url("http://10.0.0.1/".parse().unwrap())
-                .build(),
-            builder()
-                .credentials(Arc::new(StaticCredentials::new(Credentials::new(
-                    "id", "cs",
-                ))))
-                .build(),
-        ];
-        for case in cases {
-            assert!(matches!(case, Err(AuthError::InvalidConfig(_))), "{case:?}");
-        }
-    }
-
-    #[test]
-    fn blank_credentials_are_refused_at_build_naming_the_setting() {
-        let cases = [
-            (
-                Client::builder().client_id(" ").client_secret("cs"),
-                "client id",
-            ),
-            (
-                Client::builder().client_id("id").client_secret("\t"),
-                "client secret",
-            ),
-            (
-                Client::builder().credentials(Arc::new(StaticCredentials::new(Credentials::new(
-                    "  ", "cs",
-                )))),
-                "client id",
-            ),
-        ];
-        for (builder, setting) in cases {
-            match builder.build() {
-                Err(AuthError::InvalidConfig(message)) => {
-                    assert!(message.contains(setting), "{message:?} lacks {setting:?}")
-                }
-                other => panic!("expected InvalidConfig naming {setting}, got {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn client_is_clone_send_sync_and_debug_is_redacted() {
-        fn check<T: Clone + Send + Sync + fmt::Debug>() {}
-        check::<Client>();
-        let client = Client::builder()
-            .client_id("amzn1.application-oa2-client.x")
-            .client_secret("amzn1.oa2-cs.v1.sekrit")
-            .build()
-            .unwrap();
-        let dbg = format!("{client:?} {:#?}", client);
-        assert!(!dbg.contains("sekrit"), "{dbg}");
-        assert!(dbg.contains("amzn1.application-oa2-client.x"), "{dbg}");
-    }
-
-    #[test]
-    fn store_environment_names_the_host_of_a_stand_in_lwa() {
-        assert_eq!(builder().build().unwrap().store_environment(), "production");
-        for region in Region::ALL {
-            let regional = builder().lwa_region(*region).build().unwrap();
-            assert_eq!(regional.store_environment(), "production");
-        }
-        let sandbox = builder().environment(Environment::Sandbox).build().unwrap();
-        assert_eq!(sandbox.store_environment(), "sandbox");
-        let proxy = builder()
-            .token_url(
-                "https://lwa-proxy.example.com/auth/o2/token"
-                    .parse()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        assert_eq!(
-            proxy.store_environment(),
-            "production@lwa-proxy.example.com"
-        );
-        let emulator = builder()
-            .base_url("http://127.0.0.1:9/amazon".parse().unwrap())
-            .build()
-            .unwrap();
-        assert_eq!(emulator.store_environment(), "production@127.0.0.1:9");
-    }
-
-    #[test]
-    fn debug_of_client_and_builder_shows_no_url_credentials_or_query() {
-        let url: Url = "https://u:pw@host.example:8443/x?k=v".parse().unwrap();
-        let builder = builder()
-            .token_url(url.clone())
-            .sp_api_url(url.clone())
-            .base_url(url);
-        let shown = format!("{builder:?} {builder:#?}");
-        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
-        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
-        let client = builder.build().unwrap();
-        let shown = format!("{client:?} {client:#?}");
-        assert!(!shown.contains("pw") && !shown.contains("k=v"), "{shown}");
-        assert!(shown.contains("https://host.example:8443/x"), "{shown}");
-    }
 
     #[test]
     fn rdt_resource_count_is_checked_before_sending() {

@@ -14,6 +14,8 @@ pub const RDT_PATH: &str = "/tokens/2021-03-01/restrictedDataToken";
 /// The SP-API's production or sandbox endpoints.
 ///
 /// Both use the same LWA token endpoint and credentials; only the SP-API host differs.
+/// Production is the default, as in every vendor crate of this workspace: choose
+/// `Sandbox` explicitly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Environment {
@@ -57,11 +59,11 @@ impl Region {
     /// use auth_amazon_sp::{Environment, Region};
     ///
     /// assert_eq!(
-    ///     Region::Europe.sp_api_url(Environment::Sandbox).as_str(),
+    ///     Region::Europe.api_base_url(Environment::Sandbox).as_str(),
     ///     "https://sandbox.sellingpartnerapi-eu.amazon.com/"
     /// );
     /// ```
-    pub fn sp_api_url(&self, environment: Environment) -> Url {
+    pub fn api_base_url(&self, environment: Environment) -> Url {
         let url = match environment {
             Environment::Production => self.production_url(),
             Environment::Sandbox => self.sandbox_url(),
@@ -158,7 +160,7 @@ mod tests {
             ),
         ];
         for (region, env, url) in expect {
-            assert_eq!(region.sp_api_url(env).as_str(), url);
+            assert_eq!(region.api_base_url(env).as_str(), url);
         }
         assert_eq!(Region::NorthAmerica.aws_region(), "us-east-1");
         assert_eq!(Region::Europe.aws_region(), "eu-west-1");

@@ -9,7 +9,7 @@ use auth_core::{AuthError, OAuthErrorCode};
 use crate::wire::{ErrorList, ErrorResponse};
 
 /// The vendor name in [`AuthError::Vendor`] and in store keys.
-pub const VENDOR: &str = "amazon-sp";
+pub(crate) const VENDOR: &str = "amazon-sp";
 
 /// Set as the `hint` of every `invalid_client` error.
 pub const CLIENT_SECRET_ROTATION_HINT: &str = "LWA client secrets expire 180 days after they are issued: \
@@ -65,31 +65,10 @@ pub(crate) fn api_error(raw: &RawResponse<'_>) -> AuthError {
     raw.vendor_error(VENDOR, Some(raw.scrub(&first.code)), message)
 }
 
-/// Whether the SP-API rejected the *access token* (so a new token may succeed), for
-/// auth-core's send-with-token-and-retry-once helper.
-///
-/// - every 401;
-/// - a 403 whose error is `Unauthorized` and whose message or details say the access token
-///   expired or is invalid, revoked or malformed ("The access token you provided has
-///   expired.", "The access token you provided is revoked, malformed or invalid.").
-///
-/// Not every 403: `Unauthorized` / "Access to requested resource is denied." with no word
-/// about the token is a missing role or a wrong marketplace, and a new token would be
-/// refused the same way.
-///
-/// # Examples
-///
-/// ```
-/// use auth_amazon_sp::token_rejected;
-/// use auth_core::reqwest::{StatusCode, header::HeaderMap};
-///
-/// let expired = br#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":"The access token you provided has expired."}]}"#;
-/// assert!(token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), expired));
-///
-/// let no_role = br#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":""}]}"#;
-/// assert!(!token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), no_role));
-/// ```
-pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
+/// Whether the SP-API rejected the *access token* (so a new token may succeed): the
+/// client's [`rejected_token_check`](auth_core::vendor::VendorClient::rejected_token_check),
+/// whose docs give the rules.
+pub(crate) fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
     let _ = headers;
     if status == StatusCode::UNAUTHORIZED {
         return true;

@@ -1,9 +1,16 @@
-//! The LWA grants as [`TokenSource`]s, for `CachedTokenProvider` to drive.
+//! The LWA grants as [`TokenSource`]s, for `CachedTokenProvider` to drive, and the
+//! one-call providers over them ([`Client::refresh_provider`],
+//! [`Client::grantless_provider`]).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use auth_core::{AuthError, CachedTokenProvider, RefreshToken, Scopes, Token, TokenSource};
+use auth_core::grant::AuthorizationCodeClient;
+use auth_core::vendor::VendorClient;
+use auth_core::{
+    AuthError, CachedTokenProvider, CachedTokenProviderBuilder, RefreshToken, Scopes, Secret,
+    Token, TokenSource,
+};
 
 use crate::client::{Client, RdtOutcome, check_grantless_scopes, check_rdt_request};
 use crate::scope::Scope;
@@ -11,63 +18,102 @@ use crate::wire::CreateRestrictedDataTokenRequest;
 
 /// A seller's access tokens from its refresh token (`grant_type=refresh_token`).
 ///
-/// Uses the refresh token of the previous token (what the provider holds, or loaded from
-/// its store) and falls back to the one given here, so a provider built on
-/// `RefreshGrant::new(client, Some(refresh_token))` needs no seed: its first fetch
-/// presents `refresh_token`. LWA refresh tokens do not rotate, so the token returned
-/// carries the same refresh token, and later fetches present it again. With no refresh
-/// token at all, a fetch sends nothing (see [`fetch_token`](Self::fetch_token)).
+/// Refreshes with the refresh token of the previous token: what the provider holds, was
+/// seeded with ([`Client::refresh_provider`] seeds it), or loaded from its store. LWA
+/// refresh tokens do not rotate, so the token returned carries the same refresh token,
+/// and later fetches present it again. With no refresh token at all, a fetch sends
+/// nothing (see [`fetch_token`](Self::fetch_token)).
 ///
 /// # Examples
 ///
 /// ```
 /// use auth_amazon_sp::{Client, RefreshGrant};
-/// use auth_core::{CachedTokenProvider, RefreshToken, TokenSource};
+/// use auth_core::{RefreshToken, TokenSource};
 ///
 /// let client = Client::builder().client_id("id").client_secret("secret").build().unwrap();
-/// let grant = RefreshGrant::new(client, Some(RefreshToken::new("Atzr|...")));
-/// assert!(grant.needs_refresh_token());
+/// assert!(RefreshGrant::new(client.clone()).needs_refresh_token());
+/// // What `client.refresh_provider(..)` builds: the grant, seeded with the refresh token.
 /// // The first `provider.token().await` refreshes with "Atzr|...".
-/// let provider = CachedTokenProvider::new(grant);
+/// let provider = client.refresh_provider(RefreshToken::new("Atzr|..."));
 /// # drop(provider);
 /// ```
 #[derive(Debug, Clone)]
 pub struct RefreshGrant {
     client: Client,
-    refresh_token: Option<RefreshToken>,
 }
 
 impl RefreshGrant {
-    /// A refresh grant; `refresh_token` is used when the previous token has none.
-    pub fn new(client: Client, refresh_token: Option<RefreshToken>) -> Self {
-        Self {
-            client,
-            refresh_token,
-        }
+    /// The refresh grant of `client`'s application.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The client it refreshes with.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 }
 
 #[async_trait]
 impl TokenSource for RefreshGrant {
-    /// Refreshes with `previous`'s refresh token, else the one given to
-    /// [`new`](Self::new).
+    /// Refreshes with `previous`'s refresh token.
     ///
     /// # Errors
     ///
-    /// [`AuthError::NoRefreshToken`] (nothing sent) with neither: the selling partner must
+    /// [`AuthError::NoRefreshToken`] (nothing sent) without one: the selling partner must
     /// authorize the application, or the provider be seeded with its refresh token. It is
     /// deliberately not `invalid_grant`, which is LWA's own answer for a refresh token
     /// the seller revoked. Otherwise as [`Client::refresh`].
     async fn fetch_token(&self, previous: Option<&Token>) -> Result<Token, AuthError> {
         let refresh_token = previous
             .and_then(Token::refresh_token)
-            .or(self.refresh_token.as_ref())
             .ok_or(AuthError::NoRefreshToken)?;
         self.client.refresh(refresh_token).await
     }
 
     fn needs_refresh_token(&self) -> bool {
         true
+    }
+}
+
+/// The website (or Appstore) workflow inside a provider: the first fetch exchanges the
+/// `spapi_oauth_code` (once: the code is single-use), later fetches refresh with the
+/// refresh token it returned. auth-core's
+/// [`AuthorizationCodeGrant`](auth_core::grant::AuthorizationCodeGrant) over this crate's
+/// [`Client`].
+///
+/// Amazon's exchange takes no redirect URI unless the consent request sent one: pass
+/// `""` to leave it out, as Amazon's example and SDKs do.
+///
+/// # Examples
+///
+/// ```
+/// use auth_amazon_sp::{AuthorizationCodeGrant, Client, VendorClient};
+///
+/// let client = Client::builder().client_id("id").client_secret("s").build().unwrap();
+/// // After AuthorizationRedirect::parse checked the state:
+/// let grant = AuthorizationCodeGrant::new(client.clone(), "ANcode", "");
+/// let provider = client.provider_builder(grant).build();
+/// # drop(provider);
+/// ```
+pub type AuthorizationCodeGrant = auth_core::grant::AuthorizationCodeGrant<Client>;
+
+#[async_trait]
+impl AuthorizationCodeClient for Client {
+    /// [`Client::exchange_code`]; an empty `redirect_uri` is left out of the request.
+    async fn exchange_authorization_code(
+        &self,
+        code: &Secret,
+        redirect_uri: &str,
+    ) -> Result<Token, AuthError> {
+        let redirect_uri = Some(redirect_uri).filter(|uri| !uri.is_empty());
+        self.exchange_code(code.clone(), redirect_uri).await
+    }
+
+    /// [`Client::refresh`] with `previous`'s refresh token.
+    async fn refresh_previous(&self, previous: &Token) -> Result<Token, AuthError> {
+        let refresh_token = previous.refresh_token().ok_or(AuthError::NoRefreshToken)?;
+        self.refresh(refresh_token).await
     }
 }
 
@@ -120,9 +166,9 @@ impl TokenSource for GrantlessGrant {
 /// rejects it (expired or revoked before its time), it is invalidated there and the call
 /// made once more with a new one.
 ///
-/// Drive it with its own `CachedTokenProvider` (no store: RDTs are short-lived and give
-/// access to personal data), or let [`RestrictedDataTokens`](crate::RestrictedDataTokens)
-/// keep one per resource set.
+/// Drive it with its own provider (`client.provider_builder(source).build()`, no store:
+/// RDTs are short-lived and give access to personal data), or let
+/// [`RestrictedDataTokens`](crate::RestrictedDataTokens) keep one per resource set.
 #[derive(Debug, Clone)]
 pub struct RestrictedDataTokenSource {
     client: Client,
@@ -174,5 +220,94 @@ impl TokenSource for RestrictedDataTokenSource {
                 }
             }
         }
+    }
+}
+
+impl Client {
+    /// A cached, auto-refreshing access token of the seller whose `refresh_token` this is,
+    /// held in memory, that knows the SP-API: [`CachedTokenProvider::send`] puts the token
+    /// in `x-amz-access-token` and, when the API rejects it (401, or 403 for an expired or
+    /// invalid token), gets a new one and sends the request once more.
+    ///
+    /// The refresh token seeds the provider ([`RefreshGrant`]); to keep tokens in a shared
+    /// store use [`refresh_provider_builder`](Self::refresh_provider_builder), and for many
+    /// sellers [`SellerTokens`](crate::SellerTokens).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let client = auth_amazon_sp::Client::builder().client_id("id").client_secret("s").build().unwrap();
+    /// let provider = client.refresh_provider("Atzr|the-sellers-refresh-token");
+    /// // provider.send(client.http_client().get(url)).await?; // token on, one retry
+    /// # drop(provider);
+    /// ```
+    pub fn refresh_provider(&self, refresh_token: impl Into<RefreshToken>) -> CachedTokenProvider {
+        self.refresh_provider_builder(refresh_token).build()
+    }
+
+    /// The builder of [`refresh_provider`](Self::refresh_provider), to add a store, a
+    /// clock or refresh settings before `build()`. A refresh token already stored under
+    /// the key wins over `refresh_token` (it only seeds an empty store).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use auth_amazon_sp::{Client, VendorClient};
+    /// use auth_core::MemoryStore;
+    ///
+    /// let client = Client::builder().client_id("id").client_secret("s").build().unwrap();
+    /// let provider = client
+    ///     .refresh_provider_builder("Atzr|...")
+    ///     .store(Arc::new(MemoryStore::new()), client.store_key("A3SELLER"))
+    ///     .build();
+    /// # drop(provider);
+    /// ```
+    pub fn refresh_provider_builder(
+        &self,
+        refresh_token: impl Into<RefreshToken>,
+    ) -> CachedTokenProviderBuilder {
+        self.provider_builder(RefreshGrant::new(self.clone()))
+            .seed_refresh_token(refresh_token.into())
+    }
+
+    /// A cached, auto-refreshing grantless access token for `scopes`, held in memory, that
+    /// knows the SP-API (see [`refresh_provider`](Self::refresh_provider)).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidScope`] for an empty set (nothing sent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_amazon_sp::Scope;
+    /// use auth_core::Scopes;
+    /// # let client = auth_amazon_sp::Client::builder().client_id("id").client_secret("s").build().unwrap();
+    ///
+    /// let provider = client.grantless_provider(Scopes::from([Scope::Notifications]))?;
+    /// assert!(client.grantless_provider(Scopes::new()).is_err());
+    /// # drop(provider);
+    /// # Ok::<(), auth_core::AuthError>(())
+    /// ```
+    pub fn grantless_provider(
+        &self,
+        scopes: Scopes<Scope>,
+    ) -> Result<CachedTokenProvider, AuthError> {
+        Ok(self.grantless_provider_builder(scopes)?.build())
+    }
+
+    /// The builder of [`grantless_provider`](Self::grantless_provider), to add a store
+    /// (key it with a fixed subject: `client.store_key("grantless-notifications")`), a
+    /// clock or refresh settings.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidScope`] for an empty set.
+    pub fn grantless_provider_builder(
+        &self,
+        scopes: Scopes<Scope>,
+    ) -> Result<CachedTokenProviderBuilder, AuthError> {
+        Ok(self.provider_builder(GrantlessGrant::new(self.clone(), scopes)?))
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use auth_core::reqwest::{RequestBuilder, Response};
+use auth_core::vendor::VendorClient;
 use auth_core::{AuthError, CachedTokenProvider, Token, TokenCache};
 
 use crate::client::{Client, check_rdt_request};
@@ -28,9 +29,9 @@ use crate::wire::CreateRestrictedDataTokenRequest;
 /// let orders = CreateRestrictedDataTokenRequest::new([
 ///     RestrictedResource::new(RestrictedMethod::Get, "/orders/v0/orders").with_data_elements(["buyerInfo"]),
 /// ]);
-/// let url = client.sp_api_url().join("orders/v0/orders?MarketplaceIds=ATVPDKIKX0DER").unwrap();
-/// let api = auth_core::api_http_client()?; // build once, share
-/// let response = rdts.send(&orders, api.get(url)).await?;
+/// use auth_amazon_sp::VendorClient;
+/// let url = client.api_url("orders/v0/orders?MarketplaceIds=ATVPDKIKX0DER")?;
+/// let response = rdts.send(&orders, client.http_client().get(url)).await?;
 /// # let _ = response; Ok(()) }
 /// ```
 pub struct RestrictedDataTokens {
@@ -56,7 +57,7 @@ impl RestrictedDataTokens {
                     Arc::clone(&lwa),
                     request.clone(),
                 )?;
-                Ok(CachedTokenProvider::new(source))
+                Ok(client.provider_builder(source).build())
             },
         );
         Self { cache }
@@ -94,8 +95,8 @@ impl RestrictedDataTokens {
     }
 
     /// Sends a restricted SP-API call with the RDT of `request` in `x-amz-access-token`;
-    /// when the API rejects the RDT ([`token_rejected`](crate::token_rejected)), gets a
-    /// new one and sends the call once more.
+    /// when the API rejects the RDT ([`VendorClient::token_rejected`]), gets a new one and
+    /// sends the call once more ([`CachedTokenProvider::send`]).
     ///
     /// # Errors
     ///
@@ -106,9 +107,7 @@ impl RestrictedDataTokens {
         request: &CreateRestrictedDataTokenRequest,
         api_request: RequestBuilder,
     ) -> Result<Response, AuthError> {
-        self.provider(request)?
-            .send_with_token(api_request, &crate::auth_scheme(), crate::token_rejected)
-            .await
+        self.provider(request)?.send(api_request).await
     }
 
     /// Number of resource sets held.

@@ -4,13 +4,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use auth_core::reqwest::{RequestBuilder, Response};
+use auth_core::vendor::VendorClient;
 use auth_core::{
-    AuthError, CachedTokenProvider, ClientId, MemoryStore, RefreshToken, StoreKey, Token,
-    TokenCache, TokenStore,
+    AuthError, CachedTokenProvider, MemoryStore, RefreshToken, Token, TokenCache, TokenStore,
 };
 
 use crate::client::Client;
-use crate::error::VENDOR;
 use crate::grant::RefreshGrant;
 
 type RefreshTokenLookup = dyn Fn(&str) -> Option<RefreshToken> + Send + Sync;
@@ -20,9 +19,9 @@ type RefreshTokenLookup = dyn Fn(&str) -> Option<RefreshToken> + Send + Sync;
 /// connection pool, one set of credentials).
 ///
 /// Each seller's refresh token lives in the [`TokenStore`] under
-/// `StoreKey::new("amazon-sp", environment, client_id, selling_partner_id)`, where
-/// `environment` is [`Client::store_environment`] (it names the host of an emulator or
-/// proxy, so its tokens are never served to the real environment); put it there
+/// `client.store_key(selling_partner_id)` ([`VendorClient::store_key`]: it names the host
+/// of an emulator or proxy, so its tokens are never served to the real environment); put
+/// it there
 /// with [`authorize`](Self::authorize) after the authorization-code exchange, or let
 /// [`refresh_tokens`](SellerTokensBuilder::refresh_tokens) seed it from where you keep
 /// them. The providers are held in a bounded map (least recently used out; an evicted
@@ -43,14 +42,13 @@ type RefreshTokenLookup = dyn Fn(&str) -> Option<RefreshToken> + Send + Sync;
 ///
 /// // Any later call for that seller: a cached token, refreshed when due, and one retry
 /// // with a new token if the SP-API rejects it.
-/// let url = client.sp_api_url().join("sellers/v1/marketplaceParticipations").unwrap();
-/// let api = auth_core::api_http_client()?; // build once, share
-/// let response = sellers.send(seller, api.get(url)).await?;
+/// use auth_amazon_sp::VendorClient;
+/// let url = client.api_url("sellers/v1/marketplaceParticipations")?;
+/// let response = sellers.send(seller, client.http_client().get(url)).await?;
 /// # let _ = response; Ok(()) }
 /// ```
 pub struct SellerTokens {
     client: Client,
-    client_id: ClientId,
     store: Arc<dyn TokenStore>,
     cache: TokenCache<String>,
 }
@@ -83,16 +81,6 @@ impl SellerTokens {
             lookup: None,
             configure: None,
         }
-    }
-
-    /// The store key of a seller's token.
-    pub fn store_key(&self, selling_partner_id: &str) -> StoreKey {
-        StoreKey::new(
-            VENDOR,
-            self.client.store_environment(),
-            self.client_id.as_str(),
-            selling_partner_id,
-        )
     }
 
     /// The provider of `selling_partner_id`, created on first use.
@@ -153,8 +141,8 @@ impl SellerTokens {
 
     /// Sends an SP-API call for `selling_partner_id` with its access token in
     /// `x-amz-access-token`; when the API rejects the token (401, or 403 for an expired or
-    /// invalid token: [`token_rejected`](crate::token_rejected)), gets a new one and sends
-    /// the call once more.
+    /// invalid token: [`VendorClient::token_rejected`]), gets a new one and sends the call
+    /// once more ([`CachedTokenProvider::send`]).
     ///
     /// # Errors
     ///
@@ -165,9 +153,7 @@ impl SellerTokens {
         selling_partner_id: &str,
         request: RequestBuilder,
     ) -> Result<Response, AuthError> {
-        self.provider(selling_partner_id)?
-            .send_with_token(request, &crate::auth_scheme(), crate::token_rejected)
-            .await
+        self.provider(selling_partner_id)?.send(request).await
     }
 
     /// Forgets a seller's provider (for example after it revoked the application). Its
@@ -251,7 +237,7 @@ impl SellerTokensBuilder {
     /// [`AuthError::InvalidConfig`] when the client's credentials provider does not know
     /// the client id without I/O (it is part of every store key).
     pub fn build(self) -> Result<SellerTokens, AuthError> {
-        let client_id = self.client.client_id().ok_or_else(|| {
+        self.client.client_id().ok_or_else(|| {
             AuthError::InvalidConfig(
                 "the credentials provider must report the client id (CredentialsProvider::client_id) to key the token store"
                     .into(),
@@ -264,12 +250,10 @@ impl SellerTokensBuilder {
             self.lookup,
             self.configure,
         );
-        let environment = client.store_environment();
-        let id = client_id.clone();
         let cache = TokenCache::new(self.capacity, move |seller: &String| {
-            let key = StoreKey::new(VENDOR, environment.as_str(), id.as_str(), seller.as_str());
-            let mut builder = CachedTokenProvider::builder(RefreshGrant::new(client.clone(), None))
-                .store(Arc::clone(&factory_store), key);
+            let mut builder = client
+                .provider_builder(RefreshGrant::new(client.clone()))
+                .store(Arc::clone(&factory_store), client.store_key(seller));
             if let Some(refresh_token) = lookup.as_ref().and_then(|lookup| lookup(seller)) {
                 builder = builder.seed_refresh_token(refresh_token);
             }
@@ -280,7 +264,6 @@ impl SellerTokensBuilder {
         });
         Ok(SellerTokens {
             client: self.client,
-            client_id,
             store,
             cache,
         })

@@ -10,7 +10,7 @@ use auth_core::http::oauth_token;
 use auth_core::token::{DEFAULT_MAX_CLOCK_SKEW, expiry};
 use auth_core::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, Token};
 use serde::ser::SerializeMap as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 /// The body of `POST /auth/o2/token`, one variant per grant.
@@ -124,7 +124,6 @@ impl Serialize for TokenRequestBody<'_> {
 #[non_exhaustive]
 pub struct TokenResponse {
     /// The access token (`Atza|...`, up to 2048 bytes), sent as `x-amz-access-token`.
-    #[serde(deserialize_with = "access_token")]
     pub access_token: AccessToken,
     /// `bearer`.
     #[serde(default)]
@@ -136,7 +135,8 @@ pub struct TokenResponse {
     pub expires_in: Option<i64>,
     /// The long-lived refresh token (`Atzr|...`) on the refresh and authorization-code
     /// grants. LWA does not rotate it: a refresh answers with the same one.
-    #[serde(default, deserialize_with = "refresh_token")]
+    /// An empty string is taken as absent by [`into_token`](Self::into_token).
+    #[serde(default)]
     pub refresh_token: Option<RefreshToken>,
     /// The granted scopes of a grantless token, space-separated.
     #[serde(default)]
@@ -175,7 +175,9 @@ impl TokenResponse {
             self.access_token,
             self.token_type,
             expiry(sent_at, Some(lifetime), None, None, DEFAULT_MAX_CLOCK_SKEW),
-            self.refresh_token,
+            // An empty one is none: the refresh token presented stays the seller's.
+            self.refresh_token
+                .filter(|refresh_token| !refresh_token.expose_secret().is_empty()),
             self.scope.as_deref(),
             sent_at,
         )
@@ -311,7 +313,6 @@ impl CreateRestrictedDataTokenRequest {
 #[non_exhaustive]
 pub struct CreateRestrictedDataTokenResponse {
     /// The RDT, sent as `x-amz-access-token` on the restricted calls.
-    #[serde(deserialize_with = "access_token")]
     pub restricted_data_token: AccessToken,
     /// Lifetime in seconds (3600). Signed, so that a zero or negative value still parses
     /// (it is then not believed: see [`into_token`](Self::into_token)).
@@ -350,16 +351,6 @@ pub struct ApiError {
     /// More about it (`The access token you provided has expired.`); often empty.
     #[serde(default)]
     pub details: Option<String>,
-}
-
-fn access_token<'de, D: Deserializer<'de>>(d: D) -> Result<AccessToken, D::Error> {
-    String::deserialize(d).map(AccessToken::new)
-}
-
-fn refresh_token<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RefreshToken>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?
-        .filter(|s| !s.is_empty())
-        .map(RefreshToken::new))
 }
 
 #[cfg(test)]

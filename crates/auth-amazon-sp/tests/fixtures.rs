@@ -9,7 +9,7 @@ use std::sync::Arc;
 use auth_amazon_sp::wire::{
     CreateRestrictedDataTokenRequest, RestrictedMethod, RestrictedResource,
 };
-use auth_amazon_sp::{Scope, token_rejected};
+use auth_amazon_sp::{Client, Scope, VendorClient};
 use auth_core::chrono::{DateTime, Duration, Utc};
 use auth_core::reqwest::StatusCode;
 use auth_core::reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -183,8 +183,13 @@ async fn run(name: &str, fixture: &Value) {
                 HeaderValue::from_str(v).unwrap(),
             );
         }
+        let client = Client::builder()
+            .client_id("id")
+            .client_secret("s")
+            .build()
+            .unwrap();
         assert_eq!(
-            token_rejected(StatusCode::from_u16(status).unwrap(), &map, body.as_bytes()),
+            client.token_rejected(StatusCode::from_u16(status).unwrap(), &map, body.as_bytes()),
             rejected.as_bool().unwrap(),
             "{name}"
         );

@@ -57,11 +57,10 @@ fn lwa_answer(access_token: &str, refresh_token: &str) -> serde_json::Value {
     })
 }
 
-/// The reported bug: `CachedTokenProvider::new(RefreshGrant::new(client, Some(rt)))` must
-/// present `rt` (the grant's documented fallback) instead of failing before sending.
+/// `client.refresh_provider(rt)` presents `rt` on its first fetch (it seeds the provider)
+/// instead of failing before sending.
 #[tokio::test]
-async fn refresh_grant_with_its_own_refresh_token_gets_a_token_through_the_provider_with_one_request()
- {
+async fn refresh_provider_gets_a_token_with_its_refresh_token_in_one_request() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -70,10 +69,7 @@ async fn refresh_grant_with_its_own_refresh_token_gets_a_token_through_the_provi
         })
         .await;
     let client = client(&server);
-    let provider = CachedTokenProvider::new(RefreshGrant::new(
-        client,
-        Some(RefreshToken::new(REFRESH_TOKEN)),
-    ));
+    let provider = client.refresh_provider(REFRESH_TOKEN);
 
     let token = provider.token().await.unwrap();
     assert_eq!(token.access_token().expose_secret(), ACCESS_TOKEN);
@@ -103,12 +99,10 @@ async fn refresh_grant_presents_the_same_long_lived_refresh_token_on_every_refre
                 .json_body(lwa_answer("Atza|one", "Atzr|given/+="));
         })
         .await;
-    let provider = CachedTokenProvider::builder(RefreshGrant::new(
-        clocked(&server, &clock),
-        Some(RefreshToken::new("Atzr|given/+=")),
-    ))
-    .clock(clock.clone() as Arc<dyn Clock>)
-    .build();
+    let provider = clocked(&server, &clock)
+        .refresh_provider_builder(RefreshToken::new("Atzr|given/+="))
+        .clock(clock.clone() as Arc<dyn Clock>)
+        .build();
 
     let token = provider.token().await.unwrap();
     assert_eq!(token.access_token().expose_secret(), "Atza|one");
@@ -142,16 +136,9 @@ async fn refresh_grant_presents_the_same_long_lived_refresh_token_on_every_refre
 }
 
 #[tokio::test]
-async fn refresh_grant_prefers_the_refresh_token_the_provider_holds_over_its_own() {
+async fn refresh_provider_uses_a_new_authorizations_refresh_token_from_then_on() {
     let server = MockServer::start_async().await;
     let clock = Arc::new(ManualClock::new(start()));
-    let given = server
-        .mock_async(|when, then| {
-            refresh_form(when, "Atzr|given");
-            then.status(200)
-                .json_body(lwa_answer("Atza|given", "Atzr|given"));
-        })
-        .await;
     let seeded = server
         .mock_async(|when, then| {
             refresh_form(when, "Atzr|seeded");
@@ -167,14 +154,11 @@ async fn refresh_grant_prefers_the_refresh_token_the_provider_holds_over_its_own
         })
         .await;
 
-    // A seed (or a stored token) is the previous token: its refresh token wins.
-    let provider = CachedTokenProvider::builder(RefreshGrant::new(
-        clocked(&server, &clock),
-        Some(RefreshToken::new("Atzr|given")),
-    ))
-    .seed_refresh_token(RefreshToken::new("Atzr|seeded"))
-    .clock(clock.clone() as Arc<dyn Clock>)
-    .build();
+    // The seed is the previous token: its refresh token is presented.
+    let provider = clocked(&server, &clock)
+        .refresh_provider_builder("Atzr|seeded")
+        .clock(clock.clone() as Arc<dyn Clock>)
+        .build();
     let token = provider.token().await.unwrap();
     assert_eq!(token.access_token().expose_secret(), "Atza|seeded");
     seeded.assert_calls_async(1).await;
@@ -186,7 +170,7 @@ async fn refresh_grant_prefers_the_refresh_token_the_provider_holds_over_its_own
     let token = provider.token().await.unwrap();
     assert_eq!(token.access_token().expose_secret(), "Atza|reauthorized");
     replaced.assert_calls_async(1).await;
-    given.assert_calls_async(0).await;
+    seeded.assert_calls_async(1).await;
 }
 
 #[tokio::test]
@@ -210,10 +194,7 @@ async fn refresh_grant_through_the_provider_sends_the_json_body_in_json_mode() {
         .body_format(BodyFormat::Json)
         .build()
         .unwrap();
-    let provider = CachedTokenProvider::new(RefreshGrant::new(
-        client,
-        Some(RefreshToken::new(REFRESH_TOKEN)),
-    ));
+    let provider = client.refresh_provider(REFRESH_TOKEN);
     let token = provider.token().await.unwrap();
     assert_eq!(token.access_token().expose_secret(), ACCESS_TOKEN);
     mock.assert_calls_async(1).await;
@@ -230,7 +211,7 @@ async fn refresh_grant_without_any_refresh_token_is_no_refresh_token_and_sends_n
                 .json_body(lwa_answer("Atza|after-authorization", "Atzr|authorized"));
         })
         .await;
-    let provider = CachedTokenProvider::builder(RefreshGrant::new(clocked(&server, &clock), None))
+    let provider = CachedTokenProvider::builder(RefreshGrant::new(clocked(&server, &clock)))
         .clock(clock.clone() as Arc<dyn Clock>)
         .build();
 

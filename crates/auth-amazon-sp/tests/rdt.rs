@@ -8,11 +8,9 @@ use std::sync::Arc;
 use auth_amazon_sp::wire::{
     CreateRestrictedDataTokenRequest, RestrictedMethod, RestrictedResource,
 };
-use auth_amazon_sp::{RefreshGrant, RestrictedDataTokenSource, RestrictedDataTokens};
+use auth_amazon_sp::{RestrictedDataTokenSource, RestrictedDataTokens, VendorClient};
 use auth_core::chrono::{DateTime, Duration, Utc};
-use auth_core::{
-    AccessToken, AuthError, CachedTokenProvider, ManualClock, RefreshToken, Token, TokenSource,
-};
+use auth_core::{AccessToken, AuthError, CachedTokenProvider, ManualClock, Token, TokenSource};
 use common::*;
 use httpmock::prelude::*;
 use serde_json::json;
@@ -33,11 +31,7 @@ fn orders() -> CreateRestrictedDataTokenRequest {
 }
 
 fn seller_provider(server: &MockServer) -> Arc<CachedTokenProvider> {
-    Arc::new(
-        CachedTokenProvider::builder(RefreshGrant::new(client(server), None))
-            .seed_refresh_token(RefreshToken::new(REFRESH_TOKEN))
-            .build(),
-    )
+    Arc::new(client(server).refresh_provider(REFRESH_TOKEN))
 }
 
 #[tokio::test]
@@ -447,7 +441,7 @@ async fn restricted_call_carries_the_rdt_and_gets_a_new_one_when_rejected() {
         .await;
     let client = client(&server);
     let rdts = RestrictedDataTokens::new(client.clone(), seller_provider(&server));
-    let url = client.sp_api_url().join("orders/v0/orders").unwrap();
+    let url = client.api_url("orders/v0/orders").unwrap();
     let response = rdts
         .send(&orders(), client.http_client().get(url))
         .await

@@ -15,7 +15,7 @@ use serde_json::json;
 fn rotating_client(server: &MockServer, credentials: Arc<RotatingCredentials>) -> Client {
     Client::builder()
         .credentials(credentials)
-        .base_url(server.base_url().parse().unwrap())
+        .base_url(server.base_url())
         .retry_policy(fast_retries())
         .build()
         .unwrap()
@@ -91,7 +91,7 @@ async fn fallback_works_for_grantless_and_code_grants_too() {
         .credentials(Arc::new(StaticCredentials::new(
             Credentials::new(CLIENT_ID, CLIENT_SECRET).with_alternate(NEW_CLIENT_SECRET),
         )))
-        .base_url(server.base_url().parse().unwrap())
+        .base_url(server.base_url())
         .retry_policy(fast_retries())
         .build()
         .unwrap();

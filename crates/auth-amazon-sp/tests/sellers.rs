@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use auth_amazon_sp::{Client, CredentialsProvider, SellerTokens};
+use auth_amazon_sp::{Client, CredentialsProvider, SellerTokens, VendorClient};
 use auth_core::{AccessToken, AuthError, MemoryStore, RefreshToken, Token, TokenStore};
 use common::*;
 use httpmock::prelude::*;
@@ -96,7 +96,7 @@ async fn an_authorized_seller_is_kept_in_the_store_under_its_key() {
         .store(store.clone())
         .build()
         .unwrap();
-    let key = sellers.store_key("A1NEWSELLER");
+    let key = sellers.client().store_key("A1NEWSELLER");
     // The mock server stands in for LWA: its host is part of the environment.
     let environment = format!("production@{}", server.address());
     assert_eq!(
@@ -193,8 +193,7 @@ async fn an_expired_token_403_is_refreshed_and_the_call_sent_once_more() {
         .build()
         .unwrap();
     let url = client
-        .sp_api_url()
-        .join("sellers/v1/marketplaceParticipations")
+        .api_url("sellers/v1/marketplaceParticipations")
         .unwrap();
     let response = sellers
         .send("A1SELLER", client.http_client().get(url))
@@ -221,7 +220,7 @@ async fn a_missing_role_403_is_returned_without_a_new_token() {
         .refresh_tokens(|_| Some(RefreshToken::new(REFRESH_TOKEN)))
         .build()
         .unwrap();
-    let url = client.sp_api_url().join("orders/v0/orders").unwrap();
+    let url = client.api_url("orders/v0/orders").unwrap();
     let response = sellers
         .send("A1SELLER", client.http_client().get(url))
         .await
@@ -260,7 +259,10 @@ async fn sandbox_and_production_tokens_never_share_a_key() {
     )
     .build()
     .unwrap();
-    assert_ne!(production.store_key("A1"), sandbox.store_key("A1"));
+    assert_ne!(
+        production.client().store_key("A1"),
+        sandbox.client().store_key("A1")
+    );
 }
 
 #[tokio::test]

@@ -76,7 +76,7 @@ mod tests {
             "legacy-production".parse::<Environment>().unwrap(),
             Environment::LegacyProduction
         );
-        assert_eq!(Environment::default(), Environment::Sandbox);
+        assert_eq!(Environment::default(), Environment::Production);
         let err = "staging".parse::<Environment>().unwrap_err().to_string();
         assert!(
             err.contains("staging") && err.contains("legacy-sandbox"),

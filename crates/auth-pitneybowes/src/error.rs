@@ -8,7 +8,7 @@ use reqwest::header::HeaderMap;
 use crate::wire::ErrorResponse;
 
 /// The vendor name in [`AuthError::Vendor`] and in store keys.
-pub const VENDOR: &str = "pitneybowes";
+pub(crate) const VENDOR: &str = "pitneybowes";
 
 /// Gateway code for an access token it does not accept ("Invalid Access Token": wrong
 /// environment's key, or a malformed or expired token).
@@ -18,28 +18,10 @@ pub const INVALID_ACCESS_TOKEN: &str = "PB-APIM-ERR-1002";
 pub const EXPIRED_ACCESS_TOKEN: &str = "PB-APIM-ERR-1003";
 
 /// Whether a Shipping API response says the access token was rejected, so that the cached
-/// token should be dropped and the request retried once with a new one.
-///
-/// True for HTTP 401, for a `WWW-Authenticate: Bearer error="invalid_token"` header, and
-/// for a body (in any of Pitney Bowes' error formats) carrying
-/// [`INVALID_ACCESS_TOKEN`] or [`EXPIRED_ACCESS_TOKEN`], whatever the status. A 403 alone
-/// is not a rejected token: Pitney Bowes uses it for an account not enabled for the
-/// operation, which a new token does not fix.
-///
-/// Its signature is auth-core's `RejectedTokenCheck`.
-///
-/// # Examples
-///
-/// ```
-/// use auth_pitneybowes::token_rejected;
-/// use reqwest::{StatusCode, header::HeaderMap};
-///
-/// let body = br#"{"errorCode":"PB-APIM-ERR-1003","errorDescription":"Access Token Expired"}"#;
-/// assert!(token_rejected(StatusCode::UNAUTHORIZED, &HeaderMap::new(), b""));
-/// assert!(token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), body));
-/// assert!(!token_rejected(StatusCode::FORBIDDEN, &HeaderMap::new(), b"{}"));
-/// ```
-pub fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
+/// token should be dropped and the request retried once with a new one: the client's
+/// [`rejected_token_check`](auth_core::vendor::VendorClient::rejected_token_check), whose
+/// docs give the rules.
+pub(crate) fn token_rejected(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
     if status == StatusCode::UNAUTHORIZED || invalid_token_challenge(headers) {
         return true;
     }

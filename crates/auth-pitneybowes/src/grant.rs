@@ -1,6 +1,10 @@
-//! The Pitney Bowes grant as a [`TokenSource`]: client credentials, nothing else.
+//! The Pitney Bowes grant as a [`TokenSource`] (client credentials, nothing else), and the
+//! one-call provider over it ([`Client::provider`]).
 
-use auth_core::{AuthError, Token, TokenSource, async_trait};
+use auth_core::vendor::VendorClient;
+use auth_core::{
+    AuthError, CachedTokenProvider, CachedTokenProviderBuilder, Token, TokenSource, async_trait,
+};
 
 use crate::Client;
 
@@ -20,6 +24,8 @@ use crate::Client;
 /// let grant = ClientCredentialsGrant::new(client);
 /// assert!(!grant.needs_refresh_token());
 /// ```
+///
+/// [`Client::provider`] drives it in a cached provider that knows the Shipping API.
 #[derive(Debug, Clone)]
 pub struct ClientCredentialsGrant {
     client: Client,
@@ -52,5 +58,48 @@ impl TokenSource for ClientCredentialsGrant {
 
     fn needs_refresh_token(&self) -> bool {
         false
+    }
+}
+
+impl Client {
+    /// A cached, auto-refreshing token of this client, held in memory, that knows the
+    /// Shipping API: [`CachedTokenProvider::send`] puts the token on a request as
+    /// `Authorization: Bearer` and, when the API rejects it (401, `PB-APIM-ERR-1002`,
+    /// `PB-APIM-ERR-1003`), gets a new one and sends the request once more.
+    ///
+    /// For a token shared across processes, add a store with
+    /// [`provider_builder`](Self::provider_builder).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let client = auth_pitneybowes::Client::builder().api_key("k").api_secret("s").build().unwrap();
+    /// let provider = client.provider();
+    /// // let token = provider.token().await?; // one request, then the cached token
+    /// # drop(provider);
+    /// ```
+    pub fn provider(&self) -> CachedTokenProvider {
+        self.provider_builder().build()
+    }
+
+    /// The builder of [`provider`](Self::provider), to add a store, a clock or refresh
+    /// settings before `build()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use auth_core::MemoryStore;
+    /// use auth_pitneybowes::{Client, VendorClient};
+    ///
+    /// let client = Client::builder().api_key("k").api_secret("s").build().unwrap();
+    /// let provider = client
+    ///     .provider_builder()
+    ///     .store(Arc::new(MemoryStore::new()), client.store_key(Client::APP_SUBJECT))
+    ///     .build();
+    /// # drop(provider);
+    /// ```
+    pub fn provider_builder(&self) -> CachedTokenProviderBuilder {
+        VendorClient::provider_builder(self, ClientCredentialsGrant::new(self.clone()))
     }
 }

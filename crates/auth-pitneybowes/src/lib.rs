@@ -2,9 +2,15 @@
 //!
 //! # Example
 //!
+//! Build the client, get its provider, send Shipping API calls through it: the provider
+//! gets a token, caches it for its 10 hours, puts it on every request as
+//! `Authorization: Bearer`, and when the API rejects it (`PB-APIM-ERR-1003`, expired)
+//! gets a new one and sends the request once more.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use auth_pitneybowes::{Client, Environment, VendorClient};
 //! # let server = httpmock::MockServer::start_async().await;
 //! # server.mock(|when, then| {
 //! #     when.method("POST").path("/oauth/token");
@@ -13,28 +19,27 @@
 //! #             "issuedAt":"1456851460568","expiresIn":"35999","org":"pitneybowes"}"#,
 //! #     );
 //! # });
-//! use auth_core::RequestBuilderExt;
-//! use auth_pitneybowes::{Client, Environment};
+//! # server.mock(|when, then| {
+//! #     when.method("POST").path("/shippingservices/v1/addresses/verify")
+//! #         .header("authorization", "Bearer m22wyEgfHlA0LudkGG9gG2xB04Cv");
+//! #     then.status(200).body(r#"{"addressLines":["27 Waterview Dr"]}"#);
+//! # });
 //!
 //! let client = Client::builder()
 //!     .api_key("your-api-key")
 //!     .api_secret("your-api-secret")
-//!     .environment(Environment::Sandbox)
-//! #   .token_url(server.url("/oauth/token").parse()?)
+//!     .environment(Environment::Sandbox) // the default is Production
+//!     .base_url(server.base_url()) // a local stand-in; leave out to call Pitney Bowes
 //!     .build()?; // a wrong configuration fails here, before any request
 //!
-//! // POST /oauth/token, Authorization: Basic base64(key:secret), grant_type=client_credentials
-//! let token = client.client_credentials().await?;
-//! assert!(token.expires_at().is_some()); // send time + expiresIn (10 hours less 1 s)
-//!
-//! // Shipping API calls carry it as `Authorization: Bearer <token>`.
-//! // One API client, shared: it follows redirects within the API's origin only.
-//! let api = auth_core::api_http_client()?;
-//! let request = api
+//! let provider = client.provider();
+//! let request = client
+//!     .http_client()
 //!     .post(client.api_url("v1/addresses/verify")?)
-//!     .auth_token(client.auth_scheme(), &token)
-//!     .build()?;
-//! assert!(request.headers()["authorization"].is_sensitive());
+//!     .header("content-type", "application/json")
+//!     .body(r#"{"addressLines":["27 Waterview Dr"]}"#);
+//! let response = provider.send(request).await?;
+//! assert_eq!(response.status(), 200);
 //! # Ok(())
 //! # }
 //! ```
@@ -42,20 +47,25 @@
 //! # Concepts
 //!
 //! - [`Client`] holds the API key and secret of one [`Environment`] (sandbox and
-//!   production have separate keys). The token host and the API host are configured
-//!   apart ([`ClientBuilder::token_url`], [`ClientBuilder::api_base_url`]); one
-//!   [`ClientBuilder::base_url`] moves both (emulators, proxies).
+//!   production have separate keys). **The default environment is production**, as in
+//!   every vendor crate of this workspace: choose [`Environment::Sandbox`] explicitly.
+//!   The token host and the API host are configured apart ([`ClientBuilder::token_url`],
+//!   [`ClientBuilder::api_base_url`]); one [`ClientBuilder::base_url`] moves both
+//!   (emulators, proxies). URL setters take `&str`, `String` or `Url`.
+//! - The vendor contract is auth-core's [`VendorClient`], implemented by [`Client`] with
+//!   the same names as in every vendor crate: `token_url()`, `api_base_url()`,
+//!   `api_url(path)`, `auth_scheme()` (`Authorization: Bearer`), `token_rejected(..)`
+//!   (401, `PB-APIM-ERR-1002`/`1003`), `store_key(subject)`, `http_client()` (for API
+//!   calls: it follows redirects only within the request's origin).
 //! - [`Client::provider`] is a cached, auto-refreshing token (one request for many
-//!   callers); `CachedTokenProvider::send_with_token(.., &AUTH_SCHEME, token_rejected)`
-//!   replaces a token the API rejects and retries once; send with
-//!   [`auth_core::api_http_client`], which follows redirects only within the same
-//!   origin (a default `reqwest::Client` follows them to any host). [`Client::store_key`] keys a
-//!   shared store by environment and a fingerprint of the API key (never the key itself:
-//!   store keys are logged and name files).
+//!   callers) whose `send(request)` does the rest; [`Client::provider_builder`] adds a
+//!   store: `.store(store, client.store_key(Client::APP_SUBJECT))` (a token belongs to
+//!   the developer account, not to a merchant). The store key holds a fingerprint of the
+//!   API key ([`auth_core::redact::fingerprint`]), never the key itself.
 //! - The only grant is client credentials ([`ClientCredentialsGrant`], a
 //!   [`TokenSource`](auth_core::TokenSource)): there is no refresh token, a new token is
-//!   simply requested again. Tokens last 10 hours; Pitney Bowes advises reusing one until
-//!   it expires, and several may be valid at once.
+//!   simply requested again ([`Client::client_credentials`]). Tokens last 10 hours;
+//!   Pitney Bowes advises reusing one until it expires, and several may be valid at once.
 //! - [`wire::TokenResponse`] reads both response shapes: the classic one
 //!   (`tokenType: "BearerToken"`, `issuedAt` in epoch milliseconds and `expiresIn` in
 //!   seconds, both as strings) and the RFC 6749 one (`token_type`, numeric `expires_in`,
@@ -63,12 +73,12 @@
 //!   by the server's `issuedAt` or a JWT's `exp` when the server clock is close to ours.
 //! - Errors in every Pitney Bowes format ([`wire::ErrorResponse`]) become an
 //!   [`AuthError`](auth_core::AuthError); a 401 from the token endpoint says the key or
-//!   secret was rejected for this environment. [`token_rejected`] tells a cached provider
-//!   that an API response rejected the token (401, `PB-APIM-ERR-1002`/`1003`).
+//!   secret was rejected for this environment.
 //! - Secrets never reach `Debug`, `Display` or an error message.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod builder;
 mod client;
 mod endpoint;
 mod error;
@@ -77,11 +87,16 @@ mod grant;
 mod scope;
 pub mod wire;
 
-pub use client::{AUTH_SCHEME, Client, ClientBuilder};
+pub use builder::ClientBuilder;
+pub use client::Client;
 pub use endpoint::{API_BASE_PATH, Environment, TOKEN_PATH};
-pub use error::{EXPIRED_ACCESS_TOKEN, INVALID_ACCESS_TOKEN, VENDOR, token_rejected};
+pub use error::{EXPIRED_ACCESS_TOKEN, INVALID_ACCESS_TOKEN};
 pub use grant::ClientCredentialsGrant;
 pub use scope::Scope;
+
+/// The vendor contract [`Client`] implements (`token_url()`, `api_url(..)`,
+/// `store_key(..)`...), re-exported so that one `use` brings it into scope.
+pub use auth_core::vendor::VendorClient;
 
 /// The core crate, re-exported so users name the same version.
 pub use auth_core;

@@ -13,7 +13,7 @@ use auth_core::{AccessToken, Token};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
-use serde_with::{DisplayFromStr, FromInto, PickFirst, serde_as};
+use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 /// The `grant_type` of the form body: Pitney Bowes issues tokens by client credentials
 /// only, with no refresh token.
@@ -66,7 +66,6 @@ pub use auth_core::token::MAX_ACCESS_TOKEN_LIFETIME;
 #[non_exhaustive]
 pub struct TokenResponse {
     /// `access_token`: the OAuth token to send as `Authorization: Bearer <token>`.
-    #[serde_as(as = "FromInto<String>")]
     pub access_token: AccessToken,
 
     /// `tokenType` (classic shape): `"BearerToken"`, which means `Bearer` on API calls.
@@ -192,7 +191,8 @@ impl TokenResponse {
     /// time the request went out: see [`expires_at`](Self::expires_at)).
     ///
     /// The token type is kept as sent (`BearerToken`); API calls use
-    /// [`AUTH_SCHEME`](crate::AUTH_SCHEME) (`Authorization: Bearer`) whatever it says.
+    /// the client's [`auth_scheme`](auth_core::vendor::VendorClient::auth_scheme)
+    /// (`Authorization: Bearer`) whatever it says.
     /// A client-credentials token carries no refresh token.
     pub fn into_token(self, sent_at: DateTime<Utc>) -> Token {
         let expires_at = self.expires_at(sent_at);

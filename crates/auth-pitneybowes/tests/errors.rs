@@ -109,7 +109,7 @@ async fn rejected_key_is_reported_once_and_never_retried() {
     ));
     let message = err.to_string();
     assert!(
-        message.contains("API key or secret rejected for this environment (sandbox"),
+        message.contains("API key or secret rejected for this environment (production"),
         "{message}"
     );
 }
@@ -306,11 +306,7 @@ async fn unreachable_endpoint_is_a_retryable_transport_error() {
     let err = auth_pitneybowes::Client::builder()
         .api_key("k-1234")
         .api_secret("s-1234")
-        .token_url(
-            format!("http://127.0.0.1:{port}/oauth/token")
-                .parse()
-                .unwrap(),
-        )
+        .token_url(format!("http://127.0.0.1:{port}/oauth/token"))
         .retry_policy(common::policy().with_max_attempts(2))
         .build()
         .unwrap()

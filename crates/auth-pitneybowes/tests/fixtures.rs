@@ -145,7 +145,7 @@ fn check_error(label: &str, want: &ExpectError, error: &AuthError) {
             assert_eq!(*code, OAuthErrorCode::InvalidClient, "{label}");
             let hint = hint.as_deref().unwrap_or_default();
             assert!(
-                hint.contains("API key or secret rejected for this environment (sandbox, token host 127.0.0.1)"),
+                hint.contains("API key or secret rejected for this environment (production, token host 127.0.0.1)"),
                 "{label}: {hint}"
             );
             assert!(message.contains(hint), "{label}: {message}");

@@ -1,5 +1,6 @@
-//! The grant driven by auth-core's cached provider: one request for many callers, and a
-//! token the API rejects (`PB-APIM-ERR-1003`) replaced and the call retried once. The
+//! The grant driven by auth-core's cached provider: one request for many callers, and
+//! `client.provider().send(..)` putting the token on as `Authorization: Bearer`, replacing
+//! a token the API rejects (`PB-APIM-ERR-1003`) and retrying the call once. The
 //! grant built exactly as its docs show sends the exact client-credentials request on the
 //! first call and again after expiry, and never needs a refresh token.
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use auth_core::{CachedTokenProvider, Clock, ManualClock, MemoryStore, TokenStore};
-use auth_pitneybowes::{AUTH_SCHEME, Client, ClientCredentialsGrant, token_rejected};
+use auth_pitneybowes::{Client, ClientCredentialsGrant, VendorClient};
 use httpmock::{HttpMockResponse, MockServer};
 
 /// A token endpoint issuing `tok-1`, `tok-2`... (classic shape, 10 hours).
@@ -41,7 +42,7 @@ fn client(server: &MockServer) -> Client {
     Client::builder()
         .api_key("api-key")
         .api_secret("se:cr:et")
-        .base_url(server.base_url().parse().unwrap())
+        .base_url(server.base_url())
         .retry_policy(common::policy())
         .build()
         .unwrap()
@@ -99,10 +100,7 @@ async fn expired_token_answer_from_the_api_refreshes_and_retries_once() {
         .post(client.api_url("v1/addresses/verify").unwrap())
         .header("content-type", "application/json")
         .body(r#"{"addressLines":["27 Waterview Dr"]}"#);
-    let response = provider
-        .send_with_token(request, &AUTH_SCHEME, token_rejected)
-        .await
-        .unwrap();
+    let response = provider.send(request).await.unwrap();
 
     assert_eq!(response.status(), 200);
     expired.assert_calls_async(1).await;
@@ -120,13 +118,43 @@ async fn expired_token_answer_from_the_api_refreshes_and_retries_once() {
 }
 
 #[tokio::test]
+async fn a_403_that_is_not_about_the_token_is_returned_without_a_retry() {
+    let server = MockServer::start_async().await;
+    let token_mock = issuing_endpoint(&server).await;
+    let denied = server
+        .mock_async(|when, then| {
+            when.method("GET")
+                .path("/shippingservices/v1/rates")
+                .header("authorization", "Bearer tok-1");
+            then.status(403)
+                .header("content-type", "application/json")
+                .body(r#"{"errors":[{"errorCode":"1000033","errorDescription":"Unauthorized API Access for given credentials."}]}"#);
+        })
+        .await;
+    let client = client(&server);
+    let provider = client.provider();
+    let response = provider
+        .send(
+            client
+                .http_client()
+                .get(client.api_url("v1/rates").unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    denied.assert_calls_async(1).await;
+    token_mock.assert_calls_async(1).await;
+}
+
+#[tokio::test]
 async fn provider_saves_under_the_clients_store_key() {
     let server = MockServer::start_async().await;
     let mock = issuing_endpoint(&server).await;
     let client = client(&server);
     let store = Arc::new(MemoryStore::new());
-    let key = client.store_key();
-    let provider = CachedTokenProvider::builder(client.grant())
+    let key = client.store_key(Client::APP_SUBJECT);
+    let provider = client
+        .provider_builder()
         .store(store.clone(), key.clone())
         .build();
     provider.token().await.unwrap();
@@ -134,15 +162,13 @@ async fn provider_saves_under_the_clients_store_key() {
 
     assert_eq!(key.vendor(), "pitneybowes");
     assert!(
-        key.environment().starts_with("sandbox@127.0.0.1:"),
+        key.environment().starts_with("production@127.0.0.1:"),
         "{key:?}"
     );
     assert!(store.load(&key).await.unwrap().is_some());
 
     // A second provider over the same store serves the stored token without a request.
-    let again = CachedTokenProvider::builder(client.grant())
-        .store(store, key)
-        .build();
+    let again = client.provider_builder().store(store, key).build();
     assert_eq!(
         again.token().await.unwrap().access_token().expose_secret(),
         "tok-1"

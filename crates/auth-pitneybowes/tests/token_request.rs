@@ -3,7 +3,7 @@
 mod common;
 
 use auth_core::{AccessToken, AuthError, RefreshToken, Token, TokenSource};
-use auth_pitneybowes::{Client, Environment};
+use auth_pitneybowes::{Client, ClientCredentialsGrant, Environment, VendorClient};
 use common::{SEED_BODY, assert_token_request, client, token_endpoint};
 use httpmock::MockServer;
 
@@ -92,7 +92,7 @@ async fn api_key_with_a_colon_is_refused_before_any_request() {
 async fn grant_ignores_the_previous_token_and_sends_the_same_request() {
     let server = MockServer::start_async().await;
     let (mock, recorder) = token_endpoint(&server, 200, "application/json", SEED_BODY).await;
-    let grant = client(&server, "api-key", "se:cr:et").grant();
+    let grant = ClientCredentialsGrant::new(client(&server, "api-key", "se:cr:et"));
     assert!(!grant.needs_refresh_token());
 
     let previous = Token::new(AccessToken::new("old-access"), None)
@@ -123,7 +123,7 @@ async fn base_url_sends_the_token_request_below_its_path() {
         .api_key("k")
         .api_secret("s")
         .environment(Environment::Production)
-        .base_url(server.url("/emulator/pb").parse().unwrap())
+        .base_url(server.url("/emulator/pb"))
         .retry_policy(common::policy())
         .build()
         .unwrap();

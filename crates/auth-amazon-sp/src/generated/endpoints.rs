@@ -11,7 +11,7 @@
 ///
 /// assert_eq!(Region::Europe.aws_region(), "eu-west-1");
 /// assert_eq!(
-///     Region::FarEast.sp_api_url(Environment::Sandbox).as_str(),
+///     Region::FarEast.api_base_url(Environment::Sandbox).as_str(),
 ///     "https://sandbox.sellingpartnerapi-fe.amazon.com/"
 /// );
 /// ```

@@ -28,7 +28,7 @@ pub fn builder(server: &MockServer) -> ClientBuilder {
     Client::builder()
         .client_id(CLIENT_ID)
         .client_secret(CLIENT_SECRET)
-        .base_url(server.base_url().parse().unwrap())
+        .base_url(server.base_url())
         .retry_policy(fast_retries())
 }
 

@@ -4,7 +4,8 @@
 /// A Pitney Bowes environment: which hosts tokens and API calls go to.
 ///
 /// Each environment has its own API key and secret (Developer Hub lists a sandbox and a
-/// production pair): a key of one environment is rejected by the other.
+/// production pair): a key of one environment is rejected by the other. Production is
+/// the default, as in every vendor crate of this workspace: choose `Sandbox` explicitly.
 ///
 /// # Examples
 ///
@@ -23,14 +24,14 @@
 #[allow(clippy::enum_variant_names)]
 #[non_exhaustive]
 pub enum Environment {
-    /// The sandbox (test) environment: free, no postage is charged. The default.
+    /// The sandbox (test) environment: free, no postage is charged.
     ///
     /// Wire value: `sandbox`.
-    #[default]
     Sandbox,
-    /// The production environment.
+    /// The production environment (postage is charged). The default, as in every vendor crate of this workspace.
     ///
     /// Wire value: `production`.
+    #[default]
     Production,
     /// The sandbox host older SDKs use, still served.
     ///

@@ -23,7 +23,7 @@ pub fn builder(server: &MockServer, key: &str, secret: &str) -> ClientBuilder {
     Client::builder()
         .api_key(key)
         .api_secret(secret)
-        .token_url(server.url("/oauth/token").parse().unwrap())
+        .token_url(server.url("/oauth/token"))
         .retry_policy(policy())
 }
 
