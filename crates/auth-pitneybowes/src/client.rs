@@ -11,6 +11,7 @@ use auth_core::http::{
 use auth_core::{
     AuthError, AuthScheme, CachedTokenProvider, ClientId, ClientSecret, Clock, StoreKey, Token,
 };
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::endpoint::{API_BASE_PATH, Environment, TOKEN_PATH};
@@ -131,14 +132,18 @@ impl Client {
     ///
     /// Dropping the future abandons the request; Pitney Bowes may still issue the token,
     /// which is harmless (several tokens may be valid at once).
-    #[tracing::instrument(name = "pitneybowes.client_credentials", skip_all, fields(environment = %self.inner.environment))]
     pub async fn client_credentials(&self) -> Result<Token, AuthError> {
-        let request = self.token_request()?;
-        let endpoint = &self.inner.endpoint;
-        self.inner
-            .http
-            .execute(&request, |raw| parse_token_response(raw, endpoint))
-            .await
+        let span = tracing::info_span!("pitneybowes.client_credentials", environment = %self.inner.environment);
+        async move {
+            let request = self.token_request()?;
+            let endpoint = &self.inner.endpoint;
+            self.inner
+                .http
+                .execute(&request, |raw| parse_token_response(raw, endpoint))
+                .await
+        }
+        .instrument(span)
+        .await
     }
 
     /// This client as a [`TokenSource`](auth_core::TokenSource) (the client-credentials
