@@ -117,3 +117,8 @@ pub use auth_core;
 pub fn auth_scheme() -> auth_core::AuthScheme {
     auth_core::AuthScheme::header(ACCESS_TOKEN_HEADER)
 }
+
+/// The README's example, compiled and run as a doctest (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

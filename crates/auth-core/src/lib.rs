@@ -96,3 +96,8 @@ pub use async_trait::async_trait;
 pub use chrono;
 pub use reqwest;
 pub use url::Url;
+
+/// The README's example, compiled and run as a doctest (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
