@@ -89,7 +89,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     msrv::check(&root)?;
     step("release: dependency footprint");
     footprint::check(&root)?;
-    step("all checks passed");
+    step("cargo xtask ci: every check passed");
     Ok(())
 }
 
