@@ -8,7 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod ci;
 mod codegen;
+mod release;
+mod workspace;
 
 /// The error every subcommand returns; `main` prints it and exits with status 1.
 type Error = Box<dyn std::error::Error>;
@@ -29,6 +32,10 @@ enum Command {
     Codegen(codegen::Args),
     /// Run the benchmarks and print the hot-path table for README.md.
     Bench(bench::Args),
+    /// Run every CI check, plus the release checks (packages, changelogs, MSRV, footprint).
+    Ci(ci::Args),
+    /// Bump versions and changelogs, and prove the crates would publish (dry run by default).
+    Release(release::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +43,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Codegen(args) => codegen::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Ci(args) => ci::run(args),
+        Command::Release(args) => release::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1077,7 +1077,7 @@ struct Attempt {
 /// A uniform draw in `[0, 1)` from the OS random source.
 pub(crate) fn jitter() -> f64 {
     let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
+    if getrandom::getrandom(&mut bytes).is_err() {
         return 0.5;
     }
     (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64

@@ -47,9 +47,9 @@ mod clock;
 pub mod endpoint;
 mod error;
 pub mod grant;
+pub mod http;
 #[cfg(feature = "middleware")]
 mod middleware;
-pub mod http;
 mod provider;
 pub mod redact;
 pub mod redirect;
@@ -66,13 +66,13 @@ pub use cache::TokenCache;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use endpoint::IntoUrl;
 pub use error::{AuthError, OAuthErrorCode};
+#[cfg(feature = "middleware")]
+#[cfg_attr(docsrs, doc(cfg(feature = "middleware")))]
+pub use middleware::TokenMiddleware;
 pub use provider::{
     CachedTokenProvider, CachedTokenProviderBuilder, DEFAULT_FAILURE_BACKOFF, DEFAULT_LEASE_TTL,
     DEFAULT_LEASE_WAIT, DEFAULT_MIN_VALID, DEFAULT_REFRESH_BEFORE, ProviderStatus,
 };
-#[cfg(feature = "middleware")]
-#[cfg_attr(docsrs, doc(cfg(feature = "middleware")))]
-pub use middleware::TokenMiddleware;
 pub use scheme::{AuthScheme, RequestBuilderExt, api_http_client, same_origin_redirects};
 pub use scope::{Scope, Scopes, UnknownScope};
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, State};
@@ -124,3 +124,8 @@ pub use async_trait::async_trait;
 pub use chrono;
 pub use reqwest;
 pub use url::Url;
+
+/// The README's example, compiled and run as a doctest (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -155,7 +155,7 @@ impl State {
     /// If the operating system has no random source (never on supported platforms).
     pub fn new() -> Self {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+        getrandom::getrandom(&mut bytes).expect("the operating system's random source failed");
         Self(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 

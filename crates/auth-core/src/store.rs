@@ -746,7 +746,7 @@ fn write_atomically(
             .map_err(|e| AuthError::store("cannot encode token record", e))?,
     );
     let mut suffix = [0u8; 8];
-    let _ = getrandom::fill(&mut suffix);
+    let _ = getrandom::getrandom(&mut suffix);
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name()

@@ -15,6 +15,7 @@ use auth_core::{
 };
 use chrono::{DateTime, Utc};
 use reqwest::header::HeaderName;
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::builder::ClientBuilder;
@@ -292,17 +293,25 @@ impl Client {
     ///
     /// Dropping the future abandons the request; Orange Connex may still have consumed the
     /// code.
-    #[tracing::instrument(
-        name = "orangeconnex.exchange_code",
-        skip_all,
-        fields(environment = %self.inner.environment)
-    )]
     pub async fn exchange_code(
         &self,
         code: impl Into<Secret>,
         redirect_uri: &str,
     ) -> Result<Token, AuthError> {
-        let code = code.into();
+        let span = tracing::info_span!(
+            "orangeconnex.exchange_code",
+            environment = %self.inner.environment
+        );
+        self.exchange_code_inner(code.into(), redirect_uri)
+            .instrument(span)
+            .await
+    }
+
+    async fn exchange_code_inner(
+        &self,
+        code: Secret,
+        redirect_uri: &str,
+    ) -> Result<Token, AuthError> {
         if code.expose_secret().trim().is_empty() {
             return Err(AuthError::InvalidConfig(
                 "the authorization code is empty".into(),
@@ -391,42 +400,42 @@ impl Client {
         self.refresh_with(refresh_token, issued_at).await
     }
 
-    #[tracing::instrument(
-        name = "orangeconnex.refresh",
-        skip_all,
-        fields(environment = %self.inner.environment)
-    )]
     pub(crate) async fn refresh_with(
         &self,
         refresh_token: &RefreshToken,
         refresh_token_issued_at: Option<DateTime<Utc>>,
     ) -> Result<Token, AuthError> {
-        let secret = refresh_token.expose_secret();
-        if secret.trim().is_empty() {
-            return Err(AuthError::InvalidConfig(
-                "the refresh token is empty".into(),
-            ));
+        let span =
+            tracing::info_span!("orangeconnex.refresh", environment = %self.inner.environment);
+        let token = async move {
+            let secret = refresh_token.expose_secret();
+            if secret.trim().is_empty() {
+                return Err(AuthError::InvalidConfig(
+                    "the refresh token is empty".into(),
+                ));
+            }
+            let request = TokenRequest::post(self.inner.endpoints.token_url.clone())
+                .query([
+                    ("client_id", self.inner.client_id.as_str()),
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", secret),
+                ])
+                .redact(secret)
+                // Orange Connex does not say whether it rotates refresh tokens; if it does, a
+                // second send would spend one twice and lose the new one.
+                .spends_single_use_credential();
+            let request = self.with_client_key(request)?;
+            let previous = PreviousRefreshToken {
+                refresh_token,
+                issued_at: refresh_token_issued_at,
+            };
+            self.inner
+                .http
+                .execute(&request, |raw| parse_token_response(raw, Some(previous)))
+                .await
         }
-        let request = TokenRequest::post(self.inner.endpoints.token_url.clone())
-            .query([
-                ("client_id", self.inner.client_id.as_str()),
-                ("grant_type", "refresh_token"),
-                ("refresh_token", secret),
-            ])
-            .redact(secret)
-            // Orange Connex does not say whether it rotates refresh tokens; if it does, a
-            // second send would spend one twice and lose the new one.
-            .spends_single_use_credential();
-        let request = self.with_client_key(request)?;
-        let previous = PreviousRefreshToken {
-            refresh_token,
-            issued_at: refresh_token_issued_at,
-        };
-        let token = self
-            .inner
-            .http
-            .execute(&request, |raw| parse_token_response(raw, Some(previous)))
-            .await?;
+        .instrument(span)
+        .await?;
         self.warn_if_lapsing(&token);
         Ok(token)
     }

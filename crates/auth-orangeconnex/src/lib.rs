@@ -194,3 +194,8 @@ pub use scope::Scope;
 
 /// The core crate, re-exported so users name the same version.
 pub use auth_core;
+
+/// The README's example, compiled and run as a doctest (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -10,6 +10,7 @@ use auth_core::vendor::VendorClient;
 use auth_core::{
     AuthError, AuthScheme, ClientId, ClientSecret, RejectedTokenCheck, StoreKey, Token,
 };
+use tracing::Instrument as _;
 use url::Url;
 
 use crate::builder::ClientBuilder;
@@ -115,14 +116,18 @@ impl Client {
     ///
     /// Dropping the future abandons the request; Pitney Bowes may still issue the token,
     /// which is harmless (several tokens may be valid at once).
-    #[tracing::instrument(name = "pitneybowes.client_credentials", skip_all, fields(environment = %self.inner.environment))]
     pub async fn client_credentials(&self) -> Result<Token, AuthError> {
-        let request = self.token_request()?;
-        let endpoint = &self.inner.endpoint;
-        self.inner
-            .http
-            .execute(&request, |raw| parse_token_response(raw, endpoint))
-            .await
+        let span = tracing::info_span!("pitneybowes.client_credentials", environment = %self.inner.environment);
+        async move {
+            let request = self.token_request()?;
+            let endpoint = &self.inner.endpoint;
+            self.inner
+                .http
+                .execute(&request, |raw| parse_token_response(raw, endpoint))
+                .await
+        }
+        .instrument(span)
+        .await
     }
 
     /// The API key (not secret: Pitney Bowes echoes it as `clientID`).
