@@ -384,7 +384,7 @@ impl Client {
     /// # let _ = response;
     /// # Ok(()) }
     /// ```
-    pub fn refresh_provider(&self, refresh_token: RefreshToken) -> CachedTokenProvider {
+    pub fn refresh_provider(&self, refresh_token: impl Into<RefreshToken>) -> CachedTokenProvider {
         self.refresh_provider_builder(refresh_token).build()
     }
 
@@ -409,10 +409,10 @@ impl Client {
     /// ```
     pub fn refresh_provider_builder(
         &self,
-        refresh_token: RefreshToken,
+        refresh_token: impl Into<RefreshToken>,
     ) -> CachedTokenProviderBuilder {
         self.provider_builder(RefreshGrant::new(self.clone()))
-            .seed_refresh_token(refresh_token)
+            .seed_refresh_token(refresh_token.into())
     }
 
     /// A provider of an application token for `scopes` ([`ClientCredentialsGrant`],

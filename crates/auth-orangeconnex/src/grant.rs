@@ -193,7 +193,7 @@ impl Client {
     /// # let _ = response;
     /// # Ok(()) }
     /// ```
-    pub fn refresh_provider(&self, refresh_token: RefreshToken) -> CachedTokenProvider {
+    pub fn refresh_provider(&self, refresh_token: impl Into<RefreshToken>) -> CachedTokenProvider {
         self.refresh_provider_builder(refresh_token).build()
     }
 
@@ -218,9 +218,9 @@ impl Client {
     /// ```
     pub fn refresh_provider_builder(
         &self,
-        refresh_token: RefreshToken,
+        refresh_token: impl Into<RefreshToken>,
     ) -> CachedTokenProviderBuilder {
         self.provider_builder(RefreshGrant::new(self.clone()))
-            .seed_refresh_token(refresh_token)
+            .seed_refresh_token(refresh_token.into())
     }
 }

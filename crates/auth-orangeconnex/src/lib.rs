@@ -193,6 +193,11 @@ pub use grant::{
 pub use scope::Scope;
 
 /// The core crate, re-exported so users name the same version.
+/// The vendor contract [`Client`] implements (`token_url()`, `api_url(..)`,
+/// `store_key(..)`...), re-exported so that one `use` brings it into scope.
+pub use auth_core::vendor::VendorClient;
+
+/// The core crate, re-exported so users name the same version.
 pub use auth_core;
 
 /// The README's example, compiled and run as a doctest (`cargo test --doc`).
