@@ -491,6 +491,7 @@ async fn invalid_client_is_never_retried_and_hints_at_the_180_day_rotation() {
             hint,
             request_id,
             description,
+            ..
         } => {
             assert_eq!(*code, OAuthErrorCode::InvalidClient);
             assert_eq!(*status, Some(401));
@@ -571,7 +572,7 @@ async fn refresh_is_idempotent_and_retried_after_an_attempt_timeout() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, AuthError::Timeout { after } if after == Duration::from_millis(100)),
+        matches!(err, AuthError::Timeout { after, .. } if after == Duration::from_millis(100)),
         "{err:?}"
     );
     mock.assert_calls_async(2).await;

@@ -191,7 +191,7 @@ impl EndpointConfig {
     /// # Errors
     ///
     /// [`AuthError::InvalidConfig`] if the HTTP client cannot be built.
-    pub fn token_http_client(&self, product: &str) -> Result<TokenHttpClient, AuthError> {
+    pub fn token_http_client(&self, product: &'static str) -> Result<TokenHttpClient, AuthError> {
         let mut builder = TokenHttpClient::builder(product);
         if let Some(client) = &self.http_client {
             builder = builder.http_client(client.clone());

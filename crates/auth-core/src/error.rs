@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::vendor::Origin;
+
 /// An error standard to OAuth 2.0 (RFC 6749 §5.2, plus the codes of §4.1.2.1 that token
 /// endpoints also answer with). Unknown codes keep their text in [`Other`](Self::Other).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -81,8 +83,10 @@ impl fmt::Display for OAuthErrorCode {
 #[non_exhaustive]
 pub enum AuthError {
     /// The request did not get a response (connection refused, reset, TLS, DNS).
-    #[error("could not reach the token endpoint: {message}")]
+    #[error("could not reach {origin}: {message}")]
     Transport {
+        /// Which vendor and endpoint it came from (named by the token call).
+        origin: Origin,
         /// What failed, in a few words ("connection refused"), without the URL; the
         /// details are in the source chain, not repeated here.
         message: String,
@@ -92,15 +96,19 @@ pub enum AuthError {
     },
 
     /// An attempt took longer than its timeout.
-    #[error("token request timed out after {after:?}")]
+    #[error("{origin} did not answer within {after:?}")]
     Timeout {
+        /// Which vendor and endpoint it came from (named by the token call).
+        origin: Origin,
         /// The timeout that elapsed.
         after: Duration,
     },
 
     /// An HTTP status the vendor's error format did not explain.
-    #[error("token endpoint answered HTTP {status}: {excerpt}")]
+    #[error("{origin} answered HTTP {status}: {excerpt}")]
     Http {
+        /// Which vendor and endpoint it came from (named by the token call).
+        origin: Origin,
         /// The HTTP status code.
         status: u16,
         /// At most 512 bytes of the body with every known secret removed.
@@ -110,8 +118,10 @@ pub enum AuthError {
     },
 
     /// A standard OAuth error body (RFC 6749 §5.2).
-    #[error("{}", oauth_message(code, description.as_deref(), *status, hint.as_deref()))]
+    #[error("{}", oauth_message(origin, code, description.as_deref(), *status, hint.as_deref()))]
     OAuth {
+        /// Which vendor and endpoint it came from (named by the token call).
+        origin: Origin,
         /// The `error` code.
         code: OAuthErrorCode,
         /// The `error_description`, if any (secrets removed).
@@ -141,8 +151,10 @@ pub enum AuthError {
     },
 
     /// A response that could not be understood.
-    #[error("could not decode the token response (HTTP {status}): {detail}")]
+    #[error("could not decode the answer of {origin} (HTTP {status}): {detail}")]
     Decode {
+        /// Which vendor and endpoint it came from (named by the token call).
+        origin: Origin,
         /// The HTTP status.
         status: u16,
         /// What was wrong and the body's shape (keys and value types), never its values.
@@ -177,11 +189,13 @@ pub enum AuthError {
     /// deliberately not `invalid_grant` and not retried: sending the same single-use
     /// token again would spend it twice. The next refresh's answer decides.
     #[error(
-        "the token request was sent but its outcome is unknown ({message}); the vendor may have \
-         rotated the refresh token, so it was not sent again; the next refresh will tell \
-         whether the refresh token still works"
+        "the request to {origin} was sent but its outcome is unknown ({message}); the vendor \
+         may have rotated the refresh token, so it was not sent again; the next refresh will \
+         tell whether the refresh token still works"
     )]
     OutcomeUnknown {
+        /// Which vendor and endpoint it came from (named by the token call).
+        origin: Origin,
         /// What happened after the request was sent (no URL, no secret).
         message: String,
     },
@@ -200,8 +214,10 @@ pub enum AuthError {
     RefreshAborted(String),
 
     /// The API (not the token endpoint) could not be reached.
-    #[error("could not reach the API: {message}")]
+    #[error("could not reach {origin}: {message}")]
     ApiTransport {
+        /// Which vendor and endpoint it came from (the API call).
+        origin: Origin,
         /// What failed, in a few words ("connection refused"), without the URL; the
         /// details are in the source chain, not repeated here.
         message: String,
@@ -222,12 +238,13 @@ pub enum AuthError {
 }
 
 fn oauth_message(
+    origin: &Origin,
     code: &OAuthErrorCode,
     description: Option<&str>,
     status: Option<u16>,
     hint: Option<&str>,
 ) -> String {
-    let mut out = format!("token endpoint refused the request: {code}");
+    let mut out = format!("{origin} refused the request: {code}");
     if let Some(status) = status {
         out.push_str(&format!(" (HTTP {status})"));
     }
@@ -308,7 +325,53 @@ impl AuthError {
             status,
             request_id: None,
             hint: None,
+            origin: Origin::token(),
         }
+    }
+
+    /// Where the error came from, for the variants that come from an endpoint.
+    pub fn origin(&self) -> Option<&Origin> {
+        match self {
+            Self::Transport { origin, .. }
+            | Self::Timeout { origin, .. }
+            | Self::Http { origin, .. }
+            | Self::OAuth { origin, .. }
+            | Self::Decode { origin, .. }
+            | Self::OutcomeUnknown { origin, .. }
+            | Self::ApiTransport { origin, .. } => Some(origin),
+            _ => None,
+        }
+    }
+
+    /// Names `vendor` as the origin, unless the error names one already. The token call
+    /// ([`TokenHttpClient`](crate::http::TokenHttpClient)) and
+    /// [`CachedTokenProvider::send`](crate::CachedTokenProvider::send) do it, so errors
+    /// say which vendor and endpoint they came from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use auth_core::{AuthError, OAuthErrorCode};
+    ///
+    /// let e = AuthError::oauth(OAuthErrorCode::InvalidGrant, None, Some(400)).with_vendor("easyship");
+    /// assert!(e.to_string().starts_with("easyship token endpoint refused the request: invalid_grant"));
+    /// ```
+    #[must_use]
+    pub fn with_vendor(mut self, vendor: &'static str) -> Self {
+        if vendor.is_empty() {
+            return self;
+        }
+        match &mut self {
+            Self::Transport { origin, .. }
+            | Self::Timeout { origin, .. }
+            | Self::Http { origin, .. }
+            | Self::OAuth { origin, .. }
+            | Self::Decode { origin, .. }
+            | Self::OutcomeUnknown { origin, .. }
+            | Self::ApiTransport { origin, .. } => *origin = origin.or_vendor(vendor),
+            _ => {}
+        }
+        self
     }
 
     /// Sets `hint` on an [`OAuth`](Self::OAuth) error with `code` that has no hint yet
@@ -333,14 +396,37 @@ impl AuthError {
                 status,
                 request_id,
                 hint: None,
+                origin,
             } if &code == for_code => Self::OAuth {
                 code,
                 description,
                 status,
                 request_id,
                 hint: Some(new_hint.into()),
+                origin,
             },
             other => other,
+        }
+    }
+
+    /// An HTTP status the vendor's error format did not explain (see
+    /// [`Http`](Self::Http)), from the token endpoint.
+    pub fn http(status: u16, excerpt: impl Into<String>, retry_after: Option<Duration>) -> Self {
+        Self::Http {
+            status,
+            excerpt: excerpt.into(),
+            retry_after,
+            origin: Origin::token(),
+        }
+    }
+
+    /// A response that could not be understood (see [`Decode`](Self::Decode)), from the
+    /// token endpoint.
+    pub fn decode(status: u16, detail: impl Into<String>) -> Self {
+        Self::Decode {
+            status,
+            detail: detail.into(),
+            origin: Origin::token(),
         }
     }
 
@@ -367,6 +453,7 @@ impl AuthError {
         Self::Transport {
             message: transport_summary(&error).into(),
             source: Some(Arc::new(error)),
+            origin: Origin::token(),
         }
     }
 
@@ -378,6 +465,7 @@ impl AuthError {
         Self::ApiTransport {
             message: transport_summary(&error).into(),
             source: Some(Arc::new(error)),
+            origin: Origin::api(),
         }
     }
 }
@@ -451,6 +539,7 @@ mod tests {
         assert!(oauth("weird", 502).is_retryable());
         for status in [429, 500, 502, 503, 504] {
             let e = AuthError::Http {
+                origin: Default::default(),
                 status,
                 excerpt: String::new(),
                 retry_after: None,
@@ -459,6 +548,7 @@ mod tests {
         }
         for status in [400, 401, 403, 404, 409] {
             let e = AuthError::Http {
+                origin: Default::default(),
                 status,
                 excerpt: String::new(),
                 retry_after: None,
@@ -467,6 +557,7 @@ mod tests {
         }
         assert!(
             AuthError::Timeout {
+                origin: Default::default(),
                 after: Duration::from_secs(1)
             }
             .is_retryable()

@@ -12,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::redact::{Redactor, describe_shape};
+use crate::vendor::Origin;
 use crate::{
     AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, Scopes, SystemClock, Token,
 };
@@ -389,6 +390,7 @@ impl RawResponse<'_> {
             serde_json::error::Category::Eof => "truncated JSON",
         };
         AuthError::Decode {
+            origin: Origin::token(),
             status: self.status.as_u16(),
             detail: format!(
                 "{what} at line {} column {}; the body was {}",
@@ -453,16 +455,15 @@ impl RawResponse<'_> {
                 .or_else(|| self.request_id_header())
                 .map(|id| self.scrub(&id)),
             hint: None,
+            origin: Origin::token(),
         })
     }
 
     /// The error for a response no vendor format explained: the OAuth error if the body
     /// is one, else [`AuthError::Http`] with a redacted excerpt.
     pub fn standard_error(&self) -> AuthError {
-        self.oauth_error().unwrap_or_else(|| AuthError::Http {
-            status: self.status.as_u16(),
-            excerpt: self.excerpt(),
-            retry_after: self.retry_after(),
+        self.oauth_error().unwrap_or_else(|| {
+            AuthError::http(self.status.as_u16(), self.excerpt(), self.retry_after())
         })
     }
 
@@ -510,6 +511,8 @@ pub struct TokenHttpClient {
 
 struct Inner {
     http: reqwest::Client,
+    /// The vendor errors name: `product`'s crate name without `auth-`.
+    vendor: &'static str,
     policy: RetryPolicy,
     user_agent: HeaderValue,
     clock: Arc<dyn Clock>,
@@ -530,7 +533,7 @@ impl fmt::Debug for TokenHttpClient {
 /// delegate their `http_client`, `retry_policy` and `clock` setters to it.
 #[derive(Debug, Clone)]
 pub struct TokenHttpClientBuilder {
-    product: String,
+    product: &'static str,
     http: Option<reqwest::Client>,
     policy: RetryPolicy,
     clock: Option<Arc<dyn Clock>>,
@@ -577,12 +580,19 @@ impl TokenHttpClientBuilder {
         Ok(TokenHttpClient {
             inner: Arc::new(Inner {
                 http,
+                vendor: vendor_of(self.product),
                 policy: self.policy,
                 user_agent,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             }),
         })
     }
+}
+
+/// The vendor named by a product string: `auth-easyship/0.1.0` -> `easyship`.
+fn vendor_of(product: &'static str) -> &'static str {
+    let name = product.split('/').next().unwrap_or(product);
+    name.strip_prefix("auth-").unwrap_or(name)
 }
 
 /// A `reqwest::Client` fit for token calls: no redirects, a connect timeout.
@@ -811,14 +821,16 @@ impl TokenHttpClient {
     /// # Errors
     ///
     /// As [`TokenHttpClientBuilder::build`].
-    pub fn new(product: &str) -> Result<Self, AuthError> {
+    pub fn new(product: &'static str) -> Result<Self, AuthError> {
         Self::builder(product).build()
     }
 
-    /// A builder; `product` names the vendor crate for the `User-Agent`.
-    pub fn builder(product: &str) -> TokenHttpClientBuilder {
+    /// A builder; `product` names the vendor crate for the `User-Agent`
+    /// ([`product!()`](crate::product)), and the vendor errors name (the crate name
+    /// without `auth-`: `auth-easyship/0.1.0` names `easyship`).
+    pub fn builder(product: &'static str) -> TokenHttpClientBuilder {
         TokenHttpClientBuilder {
-            product: product.to_owned(),
+            product,
             http: None,
             policy: RetryPolicy::default(),
             clock: None,
@@ -872,6 +884,16 @@ impl TokenHttpClient {
         request: &TokenRequest,
         parse: impl Fn(&RawResponse<'_>) -> Result<T, AuthError>,
     ) -> Result<T, AuthError> {
+        self.execute_attempts(request, parse)
+            .await
+            .map_err(|e| e.with_vendor(self.inner.vendor))
+    }
+
+    async fn execute_attempts<T>(
+        &self,
+        request: &TokenRequest,
+        parse: impl Fn(&RawResponse<'_>) -> Result<T, AuthError>,
+    ) -> Result<T, AuthError> {
         check_endpoint(&request.url)?;
         let policy = &self.inner.policy;
         let started = tokio::time::Instant::now();
@@ -892,7 +914,13 @@ impl TokenHttpClient {
             let mut server_retry_after = None;
             let (result, reached) = match tokio::time::timeout(timeout, self.attempt(request)).await
             {
-                Err(_) => (Err(AuthError::Timeout { after: timeout }), Reached::Unknown),
+                Err(_) => (
+                    Err(AuthError::Timeout {
+                        after: timeout,
+                        origin: Origin::token(),
+                    }),
+                    Reached::Unknown,
+                ),
                 Ok(Err((e, reached))) => (Err(e), reached),
                 Ok(Ok(mut raw)) => {
                     let response = RawResponse {
@@ -909,10 +937,12 @@ impl TokenHttpClient {
                             status,
                             excerpt,
                             retry_after: None,
+                            origin,
                         } => AuthError::Http {
                             status,
                             excerpt,
                             retry_after: server_retry_after,
+                            origin,
                         },
                         e => e,
                     });
@@ -928,7 +958,10 @@ impl TokenHttpClient {
                 AfterFailure::GiveUp => return Err(error),
                 AfterFailure::OutcomeUnknown(message) => {
                     tracing::warn!(%host, attempt, %message, "token request spending a single-use credential failed after it may have been sent; not sending it again");
-                    return Err(AuthError::OutcomeUnknown { message });
+                    return Err(AuthError::OutcomeUnknown {
+                        message,
+                        origin: Origin::token(),
+                    });
                 }
             }
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -989,10 +1022,10 @@ impl TokenHttpClient {
             .map_err(|e| (AuthError::transport(e), Reached::Unknown))?
         {
             if body.len() + chunk.len() > cap {
-                return Err(answered(AuthError::Decode {
-                    status: status.as_u16(),
-                    detail: format!("response body is larger than the {cap}-byte limit"),
-                }));
+                return Err(answered(AuthError::decode(
+                    status.as_u16(),
+                    format!("response body is larger than the {cap}-byte limit"),
+                )));
             }
             body.extend_from_slice(&chunk);
         }
@@ -1056,7 +1089,7 @@ fn after_failure(error: &AuthError, reached: Reached, single_use: bool) -> After
         Reached::Answered(_) => AfterFailure::GiveUp,
         Reached::Unknown => AfterFailure::OutcomeUnknown(match error {
             // In whole milliseconds, rounded up: the remaining budget is never round.
-            AuthError::Timeout { after } => format!(
+            AuthError::Timeout { after, .. } => format!(
                 "no answer within {:?}",
                 Duration::from_millis(after.as_micros().div_ceil(1000) as u64)
             ),
@@ -1140,16 +1173,19 @@ mod tests {
     #[test]
     fn a_single_use_request_is_retried_only_when_it_never_reached_the_vendor() {
         let http = |status: u16| AuthError::Http {
+            origin: Default::default(),
             status,
             excerpt: String::new(),
             retry_after: None,
         };
         let answered = |status: u16| Reached::Answered(StatusCode::from_u16(status).unwrap());
         let transport = AuthError::Transport {
+            origin: Default::default(),
             message: "connection reset".into(),
             source: None,
         };
         let timeout = AuthError::Timeout {
+            origin: Default::default(),
             after: Duration::from_micros(1_499_001),
         };
         let invalid_grant = AuthError::oauth(OAuthErrorCode::InvalidGrant, None, Some(400));

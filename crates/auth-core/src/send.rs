@@ -42,6 +42,7 @@ impl CachedTokenProvider {
         let api = self.api_access();
         self.send_with_token(request, api.scheme(), api.rejected())
             .await
+            .map_err(|e| e.with_vendor(api.vendor()))
     }
 
     /// Sends `request` with the token put on it as `scheme` says. When the response says

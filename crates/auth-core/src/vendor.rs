@@ -173,15 +173,15 @@ impl ApiAccess {
         }
     }
 
-    /// A generic OAuth API: `Authorization: Bearer`, and any 401 means the token was
-    /// rejected (RFC 6750 §3.1).
+    /// A generic OAuth API of no named vendor: `Authorization: Bearer`, and any 401
+    /// means the token was rejected (RFC 6750 §3.1).
     pub fn bearer() -> Self {
-        Self::new("api", AuthScheme::Bearer, |status, _, _| {
+        Self::new("", AuthScheme::Bearer, |status, _, _| {
             status == StatusCode::UNAUTHORIZED
         })
     }
 
-    /// The vendor's name.
+    /// The vendor's name (empty for [`bearer`](Self::bearer)).
     pub fn vendor(&self) -> &'static str {
         self.vendor
     }

@@ -315,6 +315,7 @@ async fn refresh_logs_hold_no_secret() {
             async move {
                 if n == 1 {
                     return Err(AuthError::Http {
+                        origin: Default::default(),
                         status: 503,
                         excerpt: "unavailable".into(),
                         retry_after: None,
@@ -353,4 +354,52 @@ async fn refresh_logs_hold_no_secret() {
         assert!(!text.contains(secret), "{secret} in:\n{text}");
         assert!(!debug.contains(secret), "{secret} in:\n{debug}");
     }
+}
+
+#[tokio::test]
+async fn errors_name_the_vendor_and_the_endpoint_they_came_from() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let provider = CachedTokenProvider::builder(counting_source(&calls))
+        .api(auth_core::ApiAccess::new(
+            "acme",
+            AuthScheme::Bearer,
+            rejected_on_401,
+        ))
+        .build();
+    let err = provider
+        .send(client().get(format!("http://127.0.0.1:{port}/orders")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "could not reach acme API: connection refused"
+    );
+    assert_eq!(
+        err.origin().map(|o| (o.vendor(), o.endpoint())),
+        Some((Some("acme"), auth_core::vendor::EndpointKind::Api))
+    );
+
+    // A token endpoint's error names the vendor crate's vendor.
+    let server = httpmock::MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method("POST").path("/token");
+            then.status(404).body("no such path");
+        })
+        .await;
+    let http = auth_core::http::TokenHttpClient::builder("auth-acme/1.2.3")
+        .build()
+        .unwrap();
+    let request = auth_core::http::TokenRequest::post(server.url("/token").parse().unwrap());
+    let err = http
+        .execute(&request, |raw| Err::<(), _>(raw.standard_error()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "acme token endpoint answered HTTP 404: no such path"
+    );
 }

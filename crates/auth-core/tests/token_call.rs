@@ -517,7 +517,7 @@ async fn the_budget_bounds_all_attempts_together() {
     assert!(elapsed >= budget - Duration::from_millis(50), "{elapsed:?}");
     assert!(elapsed < budget + Duration::from_millis(500), "{elapsed:?}");
     match err {
-        AuthError::Timeout { after } => assert!(after < budget, "{after:?}"),
+        AuthError::Timeout { after, .. } => assert!(after < budget, "{after:?}"),
         other => panic!("expected the last attempt to be cut by the budget: {other:?}"),
     }
     assert_eq!(mock.calls_async().await, 3);
@@ -546,7 +546,7 @@ async fn an_attempt_that_outlives_its_timeout_is_a_timeout_and_is_retried() {
         started.elapsed()
     );
     match &err {
-        AuthError::Timeout { after } => assert_eq!(*after, timeout),
+        AuthError::Timeout { after, .. } => assert_eq!(*after, timeout),
         other => panic!("expected a timeout: {other:?}"),
     }
     assert!(err.is_retryable());
@@ -624,7 +624,7 @@ async fn a_body_over_the_cap_is_an_error_and_a_body_at_the_cap_is_read() {
         } else {
             let err = result.unwrap_err();
             match &err {
-                AuthError::Decode { status, detail } => {
+                AuthError::Decode { status, detail, .. } => {
                     assert_eq!(*status, 200);
                     assert!(detail.contains("1024"), "{detail}");
                     assert!(
@@ -1101,7 +1101,7 @@ async fn single_use_request_without_an_answer_in_the_budget_is_outcome_unknown_s
         started.elapsed()
     );
     match &err {
-        AuthError::OutcomeUnknown { message } => {
+        AuthError::OutcomeUnknown { message, .. } => {
             // The budget, less the moments before the request was sent.
             assert!(
                 ["no answer within 400ms", "no answer within 399ms"].contains(&message.as_str()),
@@ -1171,7 +1171,7 @@ async fn single_use_request_answered_by_another_5xx_is_outcome_unknown_sent_once
             .await
             .unwrap_err();
 
-        let AuthError::OutcomeUnknown { message } = &err else {
+        let AuthError::OutcomeUnknown { message, .. } = &err else {
             panic!("{status}: expected OutcomeUnknown: {err:?}");
         };
         assert_eq!(*message, format!("HTTP {status}"));
@@ -1247,7 +1247,7 @@ async fn single_use_request_whose_connection_drops_after_sending_is_outcome_unkn
         .unwrap_err();
 
     match &err {
-        AuthError::OutcomeUnknown { message } => {
+        AuthError::OutcomeUnknown { message, .. } => {
             assert!(message.starts_with("no whole answer: "), "{message}");
             assert!(
                 !message.contains("rt-0") && !message.contains("/oauth/token"),

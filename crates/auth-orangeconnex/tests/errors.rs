@@ -155,7 +155,7 @@ async fn refresh_answered_by_a_500_is_outcome_unknown_and_not_resent() {
         .unwrap_err();
     mock.assert_calls_async(1).await;
     assert!(
-        matches!(&err, AuthError::OutcomeUnknown { message } if message == "HTTP 500"),
+        matches!(&err, AuthError::OutcomeUnknown { message, .. } if message == "HTTP 500"),
         "{err:?}"
     );
     assert!(!err.is_invalid_grant() && !err.is_retryable());

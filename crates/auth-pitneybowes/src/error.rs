@@ -82,6 +82,7 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
             None => one_line(&raw.excerpt()),
         };
         return AuthError::OAuth {
+            origin: Default::default(),
             code: OAuthErrorCode::InvalidClient,
             description: Some(description).filter(|d| !d.is_empty()),
             status: Some(status),
@@ -104,7 +105,9 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
                 status,
                 excerpt,
                 retry_after,
+                ..
             } => AuthError::Http {
+                origin: Default::default(),
                 status,
                 excerpt: one_line(&excerpt),
                 retry_after,
