@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -145,12 +146,11 @@ impl RetryPolicy {
     }
 }
 
-/// The body of a token request.
+/// The body of a token request. Shared, not copied, by each attempt.
 #[derive(Clone)]
 enum RequestBody {
     Empty,
-    Json(Vec<u8>),
-    Form(String),
+    Bytes(Bytes),
 }
 
 /// One token request, built by a vendor crate and sent by [`TokenHttpClient::execute`].
@@ -216,7 +216,7 @@ impl TokenRequest {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        self.body = RequestBody::Json(bytes);
+        self.body = RequestBody::Bytes(Bytes::from(bytes));
         Ok(self)
     }
 
@@ -230,7 +230,7 @@ impl TokenRequest {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
-        self.body = RequestBody::Form(body);
+        self.body = RequestBody::Bytes(Bytes::from(body));
         self
     }
 
@@ -876,7 +876,7 @@ impl TokenHttpClient {
         let policy = &self.inner.policy;
         let started = tokio::time::Instant::now();
         let deadline = started + policy.budget;
-        let host = request.url.host_str().unwrap_or("").to_owned();
+        let host = request.url.host_str().unwrap_or("");
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -948,19 +948,24 @@ impl TokenHttpClient {
 
     async fn attempt(&self, request: &TokenRequest) -> Result<Attempt, (AuthError, Reached)> {
         let inner = &self.inner;
-        let mut builder = inner
-            .http
-            .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone())
-            .header(header::USER_AGENT, inner.user_agent.clone())
-            .header(header::ACCEPT, HeaderValue::from_static("application/json"));
-        builder = match &request.body {
-            RequestBody::Empty => builder.header(header::CONTENT_LENGTH, "0"),
-            RequestBody::Json(bytes) => builder.body(bytes.clone()),
-            RequestBody::Form(body) => builder.body(body.clone()),
-        };
+        // Built directly, not through a `RequestBuilder`: the request's headers go into the
+        // one map reqwest sends, without an intermediate copy of the map.
+        let mut http_request = reqwest::Request::new(request.method.clone(), request.url.clone());
+        let headers = http_request.headers_mut();
+        headers.reserve(request.headers.len() + 3);
+        for (name, value) in &request.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        headers.append(header::USER_AGENT, inner.user_agent.clone());
+        headers.append(header::ACCEPT, HeaderValue::from_static("application/json"));
+        match &request.body {
+            RequestBody::Empty => {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            }
+            RequestBody::Bytes(bytes) => *http_request.body_mut() = Some(bytes.clone().into()),
+        }
         let sent_at = inner.clock.now();
-        let mut response = builder.send().await.map_err(|e| {
+        let mut response = inner.http.execute(http_request).await.map_err(|e| {
             let reached = if e.is_connect() {
                 Reached::NotSent
             } else {
@@ -975,14 +980,16 @@ impl TokenHttpClient {
                 "the HTTP client followed a redirect to another origin; token calls need a client built with redirect::Policy::none()".into(),
             )));
         }
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let date = headers
             .get(header::DATE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
             .map(|d| d.with_timezone(&Utc));
         let cap = inner.policy.max_body_bytes;
-        let mut body = Vec::new();
+        // One allocation for a body of announced length (never more than the cap).
+        let announced = response.content_length().unwrap_or(0);
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(cap).min(cap));
         while let Some(chunk) = response
             .chunk()
             .await
