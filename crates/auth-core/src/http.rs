@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::redact::{Redactor, describe_shape};
 use crate::{
-    AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, Scopes, SystemClock, Token,
+    AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, SystemClock, Token,
 };
 
 /// Limits of the token call. Every field has a documented default.
@@ -764,21 +764,24 @@ pub fn oauth_token(
     scope: Option<&str>,
     sent_at: DateTime<Utc>,
 ) -> Token {
-    let scopes = scope
-        .and_then(|s| s.parse::<Scopes<String>>().ok())
-        .unwrap_or_default();
     let mut token = Token::new(access_token, expires_at)
         .with_refresh_token_opt(refresh_token)
-        .with_scopes(scopes)
         .with_issued_at(sent_at);
-    if let Some(kind) = token_type
-        .as_deref()
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    {
-        token = token.with_token_type(kind);
+    if let Some(list) = scope.filter(|s| !s.trim().is_empty()) {
+        token = token.with_scope_list(list);
     }
-    token
+    let Some(kind) = token_type else {
+        return token;
+    };
+    let trimmed = kind.trim();
+    if trimmed.is_empty() || trimmed == "Bearer" {
+        // `Token::new`'s default, without a copy.
+        token
+    } else if trimmed.len() == kind.len() {
+        token.with_token_type(kind)
+    } else {
+        token.with_token_type(trimmed)
+    }
 }
 
 /// Whether an API response's `WWW-Authenticate` challenges say `invalid_token` (RFC 6750
