@@ -1,7 +1,14 @@
-//! `cargo xtask bench`: runs the criterion benchmarks and prints the hot-path table.
+//! `cargo xtask bench`: runs the criterion benchmarks and prints two tables.
 //!
-//! The table compares the cached `CachedTokenProvider::token()` with its floor,
-//! `ArcSwap::load_full` of an `Arc<Token>`, measured in the same run, at 1 and 2 threads.
+//! - The hot path (`cargo bench -p auth-core --bench token`): the cached
+//!   `CachedTokenProvider::token()` against its floor, `ArcSwap::load_full` of an
+//!   `Arc<Token>`, at 1 and 2 threads.
+//! - A token fetch (`cargo bench -p auth-easyship --bench fetch`):
+//!   `auth_easyship::Client::refresh` against its floor, a raw `reqwest` POST of the same
+//!   JSON body and a `serde_json` parse into a struct, with the same `reqwest::Client`
+//!   and loopback server.
+//!
+//! Each measured figure is compared with its floor measured in the same run.
 //! Figures are criterion's median estimates, read from `target/criterion/*/new/estimates.json`.
 //! With `--runs N` the suite runs N times (a shared virtual machine drifts between runs)
 //! and the table ends with the median of each column over the runs.
@@ -27,7 +34,7 @@ pub(crate) struct Args {
     runs: u32,
 }
 
-/// One table row: the figures of one thread count in one run, in nanoseconds.
+/// One table row: a measured benchmark and its floor in one run, in nanoseconds.
 #[derive(Debug, Clone, Copy)]
 struct Row {
     floor: f64,
@@ -36,18 +43,56 @@ struct Row {
     token_best: f64,
 }
 
-const GROUPS: [(&str, &str); 2] = [("hot_path_1_thread", "1"), ("hot_path_2_threads", "2")];
+/// A table: one row per criterion group (and run), each comparing `measured` with `floor`.
+struct Table {
+    /// The first column's name and the columns' titles.
+    header: &'static str,
+    /// `(criterion group, label of its row)`.
+    groups: &'static [(&'static str, &'static str)],
+    floor: &'static str,
+    measured: &'static str,
+}
+
+const TABLES: [Table; 2] = [
+    Table {
+        header: "| threads | floor: ArcSwap::load_full | CachedTokenProvider::token() | ratio | best sample: floor | best sample: token() | ratio |",
+        groups: &[("hot_path_1_thread", "1"), ("hot_path_2_threads", "2")],
+        floor: "arcswap_load_full",
+        measured: "provider_token",
+    },
+    Table {
+        header: "| token fetch, loopback | floor: raw reqwest POST + serde_json | auth_easyship::Client::refresh | ratio | best sample: raw | best sample: refresh() | ratio |",
+        groups: &[("token_fetch", "Easyship refresh")],
+        floor: "raw_reqwest",
+        measured: "easyship_refresh",
+    },
+];
 
 pub(crate) fn run(args: &Args) -> Result<()> {
     let root = workspace_root();
     let criterion = root.join("target").join("criterion");
-    let mut rows: Vec<Vec<Row>> = vec![Vec::new(); GROUPS.len()];
+    // rows[table][group]: one Row per run.
+    let mut rows: Vec<Vec<Vec<Row>>> = TABLES
+        .iter()
+        .map(|t| vec![Vec::new(); t.groups.len()])
+        .collect();
     let mut failure = None;
     for _ in 0..args.runs {
         if !args.no_run {
+            // One cargo command for both benchmarks: one build, one lock.
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(&root)
-                .args(["bench", "-p", "auth-core", "--bench", "token"])
+                .args([
+                    "bench",
+                    "-p",
+                    "auth-core",
+                    "-p",
+                    "auth-easyship",
+                    "--bench",
+                    "token",
+                    "--bench",
+                    "fetch",
+                ])
                 .status()?;
             if !status.success() {
                 // Still print the runs that completed.
@@ -55,17 +100,21 @@ pub(crate) fn run(args: &Args) -> Result<()> {
                 break;
             }
         }
-        for ((group, _), rows) in GROUPS.iter().zip(&mut rows) {
-            rows.push(Row {
-                floor: median_ns(&criterion, group, "arcswap_load_full")?,
-                token: median_ns(&criterion, group, "provider_token")?,
-                floor_best: best_ns(&criterion, group, "arcswap_load_full")?,
-                token_best: best_ns(&criterion, group, "provider_token")?,
-            });
+        for (table, rows) in TABLES.iter().zip(&mut rows) {
+            for ((group, _), rows) in table.groups.iter().zip(rows) {
+                rows.push(Row {
+                    floor: median_ns(&criterion, group, table.floor)?,
+                    token: median_ns(&criterion, group, table.measured)?,
+                    floor_best: best_ns(&criterion, group, table.floor)?,
+                    token_best: best_ns(&criterion, group, table.measured)?,
+                });
+            }
         }
     }
-    if !rows[0].is_empty() {
-        print_table(&rows);
+    for (table, rows) in TABLES.iter().zip(&rows) {
+        if !rows[0].is_empty() {
+            print_table(table, rows);
+        }
     }
     match failure {
         Some(failure) => Err(failure.into()),
@@ -73,28 +122,26 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     }
 }
 
-/// Prints one row per thread count and run, then the median of each column over the runs.
-fn print_table(rows: &[Vec<Row>]) {
+/// Prints one row per group and run, then the median of each column over the runs.
+fn print_table(table: &Table, rows: &[Vec<Row>]) {
     let runs = rows[0].len();
     println!();
-    println!(
-        "| threads | floor: ArcSwap::load_full | CachedTokenProvider::token() | ratio | best sample: floor | best sample: token() | ratio |"
-    );
+    println!("{}", table.header);
     println!("|---|---|---|---|---|---|---|");
     for (run, _) in rows[0].iter().enumerate() {
-        for ((_, threads), rows) in GROUPS.iter().zip(rows) {
+        for ((_, label), rows) in table.groups.iter().zip(rows) {
             let label = if runs > 1 {
-                format!("{threads} (run {})", run + 1)
+                format!("{label} (run {})", run + 1)
             } else {
-                threads.to_string()
+                label.to_string()
             };
             print_row(&label, rows[run]);
         }
     }
     if runs > 1 {
-        for ((_, threads), rows) in GROUPS.iter().zip(rows) {
+        for ((_, label), rows) in table.groups.iter().zip(rows) {
             print_row(
-                &format!("{threads} (median of {runs} runs)"),
+                &format!("{label} (median of {runs} runs)"),
                 median_row(rows),
             );
         }
@@ -103,14 +150,23 @@ fn print_table(rows: &[Vec<Row>]) {
 
 fn print_row(label: &str, row: Row) {
     println!(
-        "| {label} | {:.1} ns | {:.1} ns | {:.2}x | {:.1} ns | {:.1} ns | {:.2}x |",
-        row.floor,
-        row.token,
+        "| {label} | {} | {} | {:.2}x | {} | {} | {:.2}x |",
+        time(row.floor),
+        time(row.token),
         row.token / row.floor,
-        row.floor_best,
-        row.token_best,
+        time(row.floor_best),
+        time(row.token_best),
         row.token_best / row.floor_best
     );
+}
+
+/// A time in nanoseconds, shown in ns below a microsecond and in µs above.
+fn time(ns: f64) -> String {
+    if ns < 1000.0 {
+        format!("{ns:.1} ns")
+    } else {
+        format!("{:.2} µs", ns / 1000.0)
+    }
 }
 
 /// The median of each column over the runs (ratios are then taken of the medians).
@@ -198,6 +254,13 @@ mod tests {
             r#"{"sampling_mode":"Linear","iters":[10.0,20.0,30.0],"times":[200.0,300.0,900.0]}"#;
         assert_eq!(best_from_samples(json), Some(15.0));
         assert_eq!(best_from_samples(r#"{"iters":[],"times":[]}"#), None);
+    }
+
+    #[test]
+    fn times_switch_to_microseconds_at_one() {
+        assert_eq!(time(12.34), "12.3 ns");
+        assert_eq!(time(999.9), "999.9 ns");
+        assert_eq!(time(19_874.0), "19.87 µs");
     }
 
     #[test]

@@ -30,7 +30,7 @@ struct Cli {
 enum Command {
     /// Generate `crates/*/src/generated/*.rs` from `crates/*/spec/*.toml`.
     Codegen(codegen::Args),
-    /// Run the benchmarks and print the hot-path table for README.md.
+    /// Run the benchmarks and print the hot-path and token-fetch tables for README.md.
     Bench(bench::Args),
     /// Run every CI check, plus the release checks (packages, changelogs, MSRV, footprint).
     Ci(ci::Args),

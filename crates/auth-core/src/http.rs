@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -13,9 +14,7 @@ use url::Url;
 
 use crate::redact::{Redactor, describe_shape};
 use crate::vendor::Origin;
-use crate::{
-    AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, Scopes, SystemClock, Token,
-};
+use crate::{AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, SystemClock, Token};
 
 /// Limits of the token call. Every field has a documented default.
 ///
@@ -146,12 +145,11 @@ impl RetryPolicy {
     }
 }
 
-/// The body of a token request.
+/// The body of a token request. Shared, not copied, by each attempt.
 #[derive(Clone)]
 enum RequestBody {
     Empty,
-    Json(Vec<u8>),
-    Form(String),
+    Bytes(Bytes),
 }
 
 /// One token request, built by a vendor crate and sent by [`TokenHttpClient::execute`].
@@ -162,6 +160,9 @@ enum RequestBody {
 pub struct TokenRequest {
     method: Method,
     url: Url,
+    /// The body's `Content-Type`, kept out of `headers` so that a request with no other
+    /// header allocates no map.
+    content_type: Option<HeaderValue>,
     headers: HeaderMap,
     body: RequestBody,
     redactor: Redactor,
@@ -185,6 +186,7 @@ impl TokenRequest {
         Self {
             method,
             url,
+            content_type: None,
             headers: HeaderMap::new(),
             body: RequestBody::Empty,
             redactor: Redactor::new(),
@@ -213,11 +215,8 @@ impl TokenRequest {
     pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Result<Self, AuthError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| AuthError::InvalidConfig(format!("cannot encode request body: {e}")))?;
-        self.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        self.body = RequestBody::Json(bytes);
+        self.set_content_type(HeaderValue::from_static("application/json"));
+        self.body = RequestBody::Bytes(Bytes::from(bytes));
         Ok(self)
     }
 
@@ -227,19 +226,32 @@ impl TokenRequest {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
-        self.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        self.body = RequestBody::Form(body);
+        self.set_content_type(HeaderValue::from_static(
+            "application/x-www-form-urlencoded",
+        ));
+        self.body = RequestBody::Bytes(Bytes::from(body));
         self
     }
 
     /// Adds a header.
     #[must_use]
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.insert(name, value);
+        self.set_header(name, value);
         self
+    }
+
+    /// Sets a header, replacing any value set before (the body's `Content-Type` included).
+    fn set_header(&mut self, name: HeaderName, value: HeaderValue) {
+        if name == header::CONTENT_TYPE {
+            self.content_type = None;
+        }
+        self.headers.insert(name, value);
+    }
+
+    /// Sets the body's `Content-Type`, replacing one set with [`header`](Self::header).
+    fn set_content_type(&mut self, value: HeaderValue) {
+        self.headers.remove(header::CONTENT_TYPE);
+        self.content_type = Some(value);
     }
 
     /// Adds a header holding a secret: marked sensitive and registered for redaction.
@@ -255,7 +267,7 @@ impl TokenRequest {
             ))
         })?;
         header.set_sensitive(true);
-        self.headers.insert(name, header);
+        self.set_header(name, header);
         self.redactor.add(value);
         Ok(self)
     }
@@ -774,21 +786,24 @@ pub fn oauth_token(
     scope: Option<&str>,
     sent_at: DateTime<Utc>,
 ) -> Token {
-    let scopes = scope
-        .and_then(|s| s.parse::<Scopes<String>>().ok())
-        .unwrap_or_default();
     let mut token = Token::new(access_token, expires_at)
         .with_refresh_token_opt(refresh_token)
-        .with_scopes(scopes)
         .with_issued_at(sent_at);
-    if let Some(kind) = token_type
-        .as_deref()
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    {
-        token = token.with_token_type(kind);
+    if let Some(list) = scope.filter(|s| !s.trim().is_empty()) {
+        token = token.with_scope_list(list);
     }
-    token
+    let Some(kind) = token_type else {
+        return token;
+    };
+    let trimmed = kind.trim();
+    if trimmed.is_empty() || trimmed == "Bearer" {
+        // `Token::new`'s default, without a copy.
+        token
+    } else if trimmed.len() == kind.len() {
+        token.with_token_type(kind)
+    } else {
+        token.with_token_type(trimmed)
+    }
 }
 
 /// Whether an API response's `WWW-Authenticate` challenges say `invalid_token` (RFC 6750
@@ -898,11 +913,16 @@ impl TokenHttpClient {
         let policy = &self.inner.policy;
         let started = tokio::time::Instant::now();
         let deadline = started + policy.budget;
-        let host = request.url.host_str().unwrap_or("").to_owned();
+        let host = request.url.host_str().unwrap_or("");
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let now = if attempt == 1 {
+                started
+            } else {
+                tokio::time::Instant::now()
+            };
+            let remaining = deadline.saturating_duration_since(now);
             // The answer to a single-use request may hold the only copy of the rotated
             // credential: once sent, it is awaited as long as the budget allows.
             let timeout = if request.single_use {
@@ -981,19 +1001,27 @@ impl TokenHttpClient {
 
     async fn attempt(&self, request: &TokenRequest) -> Result<Attempt, (AuthError, Reached)> {
         let inner = &self.inner;
-        let mut builder = inner
-            .http
-            .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone())
-            .header(header::USER_AGENT, inner.user_agent.clone())
-            .header(header::ACCEPT, HeaderValue::from_static("application/json"));
-        builder = match &request.body {
-            RequestBody::Empty => builder.header(header::CONTENT_LENGTH, "0"),
-            RequestBody::Json(bytes) => builder.body(bytes.clone()),
-            RequestBody::Form(body) => builder.body(body.clone()),
-        };
+        // Built directly, not through a `RequestBuilder`: the request's headers go into the
+        // one map reqwest sends, without an intermediate copy of the map.
+        let mut http_request = reqwest::Request::new(request.method.clone(), request.url.clone());
+        let headers = http_request.headers_mut();
+        headers.reserve(request.headers.len() + 4);
+        if let Some(content_type) = &request.content_type {
+            headers.append(header::CONTENT_TYPE, content_type.clone());
+        }
+        for (name, value) in &request.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        headers.append(header::USER_AGENT, inner.user_agent.clone());
+        headers.append(header::ACCEPT, HeaderValue::from_static("application/json"));
+        match &request.body {
+            RequestBody::Empty => {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            }
+            RequestBody::Bytes(bytes) => *http_request.body_mut() = Some(bytes.clone().into()),
+        }
         let sent_at = inner.clock.now();
-        let mut response = builder.send().await.map_err(|e| {
+        let mut response = inner.http.execute(http_request).await.map_err(|e| {
             let reached = if e.is_connect() {
                 Reached::NotSent
             } else {
@@ -1003,19 +1031,20 @@ impl TokenHttpClient {
         })?;
         let status = response.status();
         let answered = |e| (e, Reached::Answered(status));
-        if response.url().origin() != request.url.origin() {
+        if !same_origin(response.url(), &request.url) {
             return Err(answered(AuthError::InvalidConfig(
                 "the HTTP client followed a redirect to another origin; token calls need a client built with redirect::Policy::none()".into(),
             )));
         }
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let date = headers
             .get(header::DATE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
-            .map(|d| d.with_timezone(&Utc));
+            .and_then(http_date);
         let cap = inner.policy.max_body_bytes;
-        let mut body = Vec::new();
+        // One allocation for a body of announced length (never more than the cap).
+        let announced = response.content_length().unwrap_or(0);
+        let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(cap).min(cap));
         while let Some(chunk) = response
             .chunk()
             .await
@@ -1105,6 +1134,70 @@ struct Attempt {
     body: Vec<u8>,
     sent_at: DateTime<Utc>,
     date: Option<DateTime<Utc>>,
+}
+
+/// `a.origin() == b.origin()` (RFC 6454) without the allocations of building two
+/// `Origin`s for the schemes with a (scheme, host, port) origin; any other scheme is left
+/// to `Url::origin`.
+fn same_origin(a: &Url, b: &Url) -> bool {
+    let tuple = |url: &Url| matches!(url.scheme(), "http" | "https" | "ws" | "wss" | "ftp");
+    if tuple(a) && tuple(b) {
+        a.scheme() == b.scheme()
+            && a.host() == b.host()
+            && a.port_or_known_default() == b.port_or_known_default()
+    } else {
+        a.origin() == b.origin()
+    }
+}
+
+/// A `Date` header value. The IMF-fixdate every HTTP/1.1 server sends (RFC 9110 §5.6.7:
+/// `Sun, 06 Nov 1994 08:49:37 GMT`) is read directly, in a tenth of the time of chrono's
+/// general RFC 2822 parser; anything else (obsolete forms, zones, a weekday that does not
+/// match the date) is left to that parser, so both give the same answers.
+fn http_date(value: &str) -> Option<DateTime<Utc>> {
+    imf_fixdate(value).or_else(|| {
+        DateTime::parse_from_rfc2822(value)
+            .ok()
+            .map(|d| d.with_timezone(&Utc))
+    })
+}
+
+fn imf_fixdate(value: &str) -> Option<DateTime<Utc>> {
+    const WEEKDAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    const MONTHS: [&[u8]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let b = value.as_bytes();
+    if b.len() != 29
+        || &b[3..5] != b", "
+        || b[7] != b' '
+        || b[11] != b' '
+        || b[16] != b' '
+        || b[19] != b':'
+        || b[22] != b':'
+        || &b[25..] != b" GMT"
+    {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0u32, |n, &digit| {
+            digit
+                .is_ascii_digit()
+                .then(|| n * 10 + u32::from(digit - b'0'))
+        })
+    };
+    let month = MONTHS.iter().position(|m| *m == &b[8..11])? as u32 + 1;
+    let year = i32::try_from(number(12..16)?).ok()?;
+    let date = chrono::NaiveDate::from_ymd_opt(year, month, number(5..7)?)?;
+    let weekday = chrono::Datelike::weekday(&date).num_days_from_monday() as usize;
+    if WEEKDAYS[weekday] != &b[..3] {
+        return None;
+    }
+    Some(
+        date.and_hms_opt(number(17..19)?, number(20..22)?, number(23..25)?)?
+            .and_utc(),
+    )
 }
 
 /// A uniform draw in `[0, 1)` from the OS random source.
@@ -1233,6 +1326,41 @@ mod tests {
                 "{error:?} {reached:?} single_use={single_use}"
             );
         }
+    }
+
+    #[test]
+    fn http_date_reads_imf_fixdate_as_chrono_does() {
+        let chrono_date = |v: &str| {
+            DateTime::parse_from_rfc2822(v)
+                .ok()
+                .map(|d| d.with_timezone(&Utc))
+        };
+        // Every day of several years, at varied times, in the form servers send.
+        let start: DateTime<Utc> = "1999-12-25T00:00:00Z".parse().unwrap();
+        for day in 0..(366 * 3) {
+            let at = start + chrono::Duration::days(day) + chrono::Duration::seconds(day * 997);
+            let value = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+            assert_eq!(imf_fixdate(&value), Some(at), "{value}");
+            assert_eq!(http_date(&value), chrono_date(&value), "{value}");
+        }
+        for value in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            // Wrong weekday, leap second, bad day, lower-case month, a zone, two-digit
+            // year, extra space, garbage: left to chrono, whatever it says.
+            "Mon, 06 Nov 1994 08:49:37 GMT",
+            "Sat, 31 Dec 2016 23:59:60 GMT",
+            "Mon, 31 Feb 2025 00:00:00 GMT",
+            "Sun, 06 nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 +0100",
+            "Sun, 06 Nov 94 08:49:37 GMT",
+            "Sun, 06 Nov 1994  8:49:37 GMT",
+            "Sun, 0x Nov 1994 08:49:37 GMT",
+            "",
+            "é",
+        ] {
+            assert_eq!(http_date(value), chrono_date(value), "{value}");
+        }
+        assert_eq!(imf_fixdate("Mon, 06 Nov 1994 08:49:37 GMT"), None);
     }
 
     #[test]
@@ -1395,6 +1523,61 @@ mod tests {
             assert_eq!(error.is_retryable(), retryable, "{status}");
             assert_eq!(error.status(), Some(status));
         }
+    }
+
+    #[test]
+    fn same_origin_agrees_with_url_origin() {
+        let urls = [
+            "http://127.0.0.1:8080/a",
+            "http://127.0.0.1:8080/b?q=1",
+            "http://127.0.0.1:8081/a",
+            "https://127.0.0.1:8080/a",
+            "http://localhost:8080/a",
+            "http://LOCALHOST:8080/a",
+            "https://api.example.com/oauth/token",
+            "https://api.example.com:443/other",
+            "https://user:pw@api.example.com/x",
+            "http://api.example.com:443/x",
+            "https://api.example.net/oauth/token",
+            "http://[::1]:80/t",
+            "http://[::1]/t",
+            "ftp://api.example.com/x",
+            "ws://api.example.com/x",
+            "file:///tmp/x",
+            "blob:https://api.example.com/x",
+            "mailto:x@api.example.com",
+        ];
+        for a in urls {
+            for b in urls {
+                let (a, b): (Url, Url) = (a.parse().unwrap(), b.parse().unwrap());
+                assert_eq!(same_origin(&a, &b), a.origin() == b.origin(), "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_last_content_type_set_wins() {
+        let sent = |r: &TokenRequest| {
+            let mut all: Vec<&HeaderValue> = r.content_type.iter().collect();
+            all.extend(r.headers.get_all(header::CONTENT_TYPE));
+            all.iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let url: Url = "https://h.example/t".parse().unwrap();
+        let custom = HeaderValue::from_static("application/vnd.x+json");
+        let json_last = TokenRequest::post(url.clone())
+            .header(header::CONTENT_TYPE, custom.clone())
+            .json(&[1])
+            .unwrap();
+        assert_eq!(sent(&json_last), ["application/json"]);
+        let header_last = TokenRequest::post(url.clone())
+            .form([("a", "b")])
+            .header(header::CONTENT_TYPE, custom);
+        assert_eq!(sent(&header_last), ["application/vnd.x+json"]);
+        let plain = TokenRequest::post(url).form([("a", "b")]);
+        assert_eq!(sent(&plain), ["application/x-www-form-urlencoded"]);
+        assert!(plain.headers.is_empty());
     }
 
     #[test]

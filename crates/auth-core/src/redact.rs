@@ -1,7 +1,10 @@
 //! Turning response bodies into error text that can never carry a secret.
 
+use std::sync::OnceLock;
+
 use base64::Engine as _;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use zeroize::Zeroizing;
 
 /// The most of an error body an [`AuthError`](crate::AuthError) quotes.
 pub const MAX_EXCERPT_BYTES: usize = 512;
@@ -30,15 +33,24 @@ const SECRET_KEYS: &[&str] = &[
 /// Each secret is removed in its plain form, percent-encoded (both `%20` and `+` for
 /// spaces), and in standard base64 (with and without padding); pairs added with
 /// [`add_basic_pair`](Self::add_basic_pair) are also removed as `base64(key:secret)`.
+///
+/// Registering a secret only keeps a copy of it (zeroized on drop): the encoded forms are
+/// computed the first time a body is scrubbed, and then kept. A request that succeeds,
+/// the common case, never needs them, so building a redactor costs one small copy per
+/// secret.
 #[derive(Default, Clone)]
 pub struct Redactor {
-    needles: Vec<String>,
+    /// The registered secrets, in the order added, without duplicates.
+    secrets: Vec<Zeroizing<String>>,
+    /// Every form of every secret, longest first: computed on the first scrub, reset by
+    /// every [`add`](Self::add).
+    needles: OnceLock<Vec<Zeroizing<String>>>,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Redactor")
-            .field("secrets", &self.needles.len())
+            .field("secrets", &self.secrets.len())
             .finish()
     }
 }
@@ -55,44 +67,37 @@ impl Redactor {
         if secret.len() < 4 {
             return;
         }
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let b64_nopad = base64::engine::general_purpose::STANDARD_NO_PAD;
-        let upper = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
-        // RFC 3986 encoders leave the unreserved marks alone (JS encodeURIComponent also
-        // `!'()*`, Python's quote also `/`); some emit lower-case hex.
-        let rfc3986 = utf8_percent_encode(secret, RFC3986_UNRESERVED).to_string();
-        let js = utf8_percent_encode(secret, JS_COMPONENT).to_string();
-        let python = utf8_percent_encode(secret, PYTHON_QUOTE).to_string();
-        let mut forms = vec![
-            secret.to_owned(),
-            lower_hex(&upper),
-            lower_hex(&rfc3986),
-            lower_hex(&js),
-            lower_hex(&python),
-            upper,
-            rfc3986,
-            js,
-            python,
-            form_encode(secret),
-            json_escaped(secret),
-            // JSON writers that escape `/` (PHP, some Java ones).
-            json_escaped(secret).replace('/', "\\/"),
-            b64.encode(secret),
-            b64_nopad.encode(secret),
-        ];
-        forms.retain(|f| !f.is_empty());
-        for form in forms {
-            if !self.needles.contains(&form) {
-                self.needles.push(form);
-            }
+        if self.secrets.iter().any(|s| s.as_str() == secret) {
+            return;
         }
+        self.secrets.push(Zeroizing::new(secret.to_owned()));
+        // Forms computed before this secret was known would miss it.
+        self.needles = OnceLock::new();
     }
 
     /// Registers a `user:password` pair as sent in HTTP Basic authentication, plus each half.
     pub fn add_basic_pair(&mut self, user: &str, password: &str) {
         self.add(user);
         self.add(password);
-        self.add(&format!("{user}:{password}"));
+        self.add(&Zeroizing::new(format!("{user}:{password}")));
+    }
+
+    /// Every form of every registered secret, longest first, so that a secret's encoded
+    /// form is not half-replaced by a shorter one. Computed once.
+    fn needles(&self) -> &[Zeroizing<String>] {
+        self.needles.get_or_init(|| {
+            let mut needles: Vec<Zeroizing<String>> = Vec::new();
+            for secret in &self.secrets {
+                for form in forms(secret) {
+                    if !form.is_empty() && !needles.contains(&form) {
+                        needles.push(form);
+                    }
+                }
+            }
+            // Stable: forms of equal length keep the order they were registered in.
+            needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+            needles
+        })
     }
 
     /// Removes every registered secret from `text` and, if `text` is JSON, the values of
@@ -105,10 +110,7 @@ impl Redactor {
             }
             _ => text.to_owned(),
         };
-        // Longest first, so a secret's encoded form is not half-replaced by a shorter one.
-        let mut needles: Vec<&String> = self.needles.iter().collect();
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        for needle in needles {
+        for needle in self.needles() {
             if out.contains(needle.as_str()) {
                 out = out.replace(needle.as_str(), REDACTED);
             }
@@ -123,6 +125,40 @@ impl Redactor {
         let scrubbed = self.scrub(text.trim());
         truncate(&scrubbed, MAX_EXCERPT_BYTES)
     }
+}
+
+/// The forms in which `secret` may come back in a body: plain, percent-encoded by the
+/// common encoders (upper- and lower-case hex), form-encoded, escaped inside a JSON string,
+/// and base64 with and without padding. May hold duplicates and empty strings.
+fn forms(secret: &str) -> [Zeroizing<String>; 14] {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let b64_nopad = base64::engine::general_purpose::STANDARD_NO_PAD;
+    let upper = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
+    // RFC 3986 encoders leave the unreserved marks alone (JS encodeURIComponent also
+    // `!'()*`, Python's quote also `/`); some emit lower-case hex.
+    let rfc3986 = utf8_percent_encode(secret, RFC3986_UNRESERVED).to_string();
+    let js = utf8_percent_encode(secret, JS_COMPONENT).to_string();
+    let python = utf8_percent_encode(secret, PYTHON_QUOTE).to_string();
+    let json = json_escaped(secret);
+    // JSON writers that escape `/` (PHP, some Java ones).
+    let json_slash = json.replace('/', "\\/");
+    [
+        secret.to_owned(),
+        lower_hex(&upper),
+        lower_hex(&rfc3986),
+        lower_hex(&js),
+        lower_hex(&python),
+        upper,
+        rfc3986,
+        js,
+        python,
+        form_encode(secret),
+        json,
+        json_slash,
+        b64.encode(secret),
+        b64_nopad.encode(secret),
+    ]
+    .map(Zeroizing::new)
 }
 
 const RFC3986_UNRESERVED: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
@@ -282,6 +318,57 @@ mod tests {
         assert!(!out.contains("s3cr3t"), "{out}");
         assert!(!out.contains("a2V5MTpwYTpzcw"), "{out}");
         assert_eq!(out.matches(REDACTED).count(), 5, "{out}");
+    }
+
+    #[test]
+    fn a_lazily_built_redactor_still_scrubs_every_form() {
+        let secret = "s3cr3t/+=x y!'()*~\"\\é";
+        let mut r = Redactor::new();
+        r.add(secret);
+        r.add_basic_pair("key1", "pa:ss");
+        // Registering computes nothing: the forms wait for the first scrub.
+        assert!(r.needles.get().is_none());
+        let every_form: Vec<String> = forms(secret)
+            .into_iter()
+            .chain(forms("key1:pa:ss"))
+            .map(|f| f.to_string())
+            .collect();
+        for form in &every_form {
+            let out = r.excerpt(format!("before {form} after").as_bytes());
+            assert_eq!(out, "before [REDACTED] after", "form {form:?}");
+        }
+        assert!(r.needles.get().is_some());
+        // The encoders the forms stand for, checked independently.
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for encoded in [
+            utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string(),
+            form_encode(secret),
+            b64.encode(secret),
+            b64.encode("key1:pa:ss"),
+        ] {
+            assert!(every_form.contains(&encoded), "{encoded}");
+        }
+    }
+
+    #[test]
+    fn a_secret_added_after_a_scrub_is_scrubbed_too() {
+        let mut r = Redactor::new();
+        r.add("first-secret");
+        assert_eq!(r.scrub("first-secret"), REDACTED);
+        let before = r.clone();
+        r.add("second-secret");
+        let b64 = base64::engine::general_purpose::STANDARD.encode("second-secret");
+        assert_eq!(
+            r.scrub(&format!("first-secret second-secret {b64}")),
+            "[REDACTED] [REDACTED] [REDACTED]"
+        );
+        // A clone taken before keeps its own secrets only.
+        assert_eq!(before.scrub("second-secret"), "second-secret");
+        // Short values are still ignored, and duplicates are kept once.
+        r.add("abc");
+        r.add("first-secret");
+        assert_eq!(r.secrets.len(), 2);
+        assert_eq!(format!("{r:?}"), "Redactor { secrets: 2 }");
     }
 
     #[test]

@@ -191,7 +191,11 @@ impl<S: Scope> FromStr for Scopes<S> {
     /// Parses a space-separated list (any run of ASCII whitespace separates). Every
     /// unknown name is reported at once.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut set = Self::new();
+        // One allocation for the list, however long (a granted list is parsed on every
+        // token fetch).
+        let mut set = Self {
+            items: Vec::with_capacity(s.split_ascii_whitespace().count()),
+        };
         let mut unknown = Vec::new();
         for name in s.split_ascii_whitespace() {
             match name.parse::<S>() {

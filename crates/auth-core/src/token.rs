@@ -1,6 +1,8 @@
 //! [`Token`] and the expiry arithmetic every vendor shares.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -32,12 +34,35 @@ pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct Token {
     access_token: AccessToken,
-    token_type: String,
+    /// `Bearer` unless the vendor said otherwise: no allocation in the common case.
+    token_type: Cow<'static, str>,
     expires_at: Option<DateTime<Utc>>,
     refresh_token: Option<RefreshToken>,
-    scopes: Scopes<String>,
+    scopes: GrantedScopes,
     issued_at: Option<DateTime<Utc>>,
     refresh_token_issued_at: Option<DateTime<Utc>>,
+}
+
+/// The scopes of a [`Token`]: a [`Scopes`] set, or the vendor's space-separated list,
+/// split into one only when first read. Splitting costs an allocation per scope, a good
+/// part of a token fetch's own overhead, for a list most callers never look at.
+#[derive(Clone, Default)]
+struct GrantedScopes {
+    /// The vendor's list, when the token was built from one.
+    list: Option<Box<str>>,
+    /// The set: given, or parsed from `list` on first use.
+    parsed: OnceLock<Scopes<String>>,
+}
+
+impl GrantedScopes {
+    fn get(&self) -> &Scopes<String> {
+        self.parsed.get_or_init(|| {
+            self.list
+                .as_deref()
+                .and_then(|list| list.parse().ok())
+                .unwrap_or_default()
+        })
+    }
 }
 
 impl Token {
@@ -45,10 +70,10 @@ impl Token {
     pub fn new(access_token: AccessToken, expires_at: Option<DateTime<Utc>>) -> Self {
         Self {
             access_token,
-            token_type: "Bearer".to_owned(),
+            token_type: Cow::Borrowed("Bearer"),
             expires_at,
             refresh_token: None,
-            scopes: Scopes::new(),
+            scopes: GrantedScopes::default(),
             issued_at: None,
             refresh_token_issued_at: None,
         }
@@ -71,14 +96,28 @@ impl Token {
     /// Sets the granted scopes.
     #[must_use]
     pub fn with_scopes(mut self, scopes: Scopes<String>) -> Self {
-        self.scopes = scopes;
+        self.scopes = GrantedScopes {
+            list: None,
+            parsed: OnceLock::from(scopes),
+        };
+        self
+    }
+
+    /// Sets the granted scopes from the vendor's space-separated list (RFC 6749 §3.3),
+    /// split when [`scopes`](Self::scopes) is first called.
+    #[must_use]
+    pub(crate) fn with_scope_list(mut self, list: &str) -> Self {
+        self.scopes = GrantedScopes {
+            list: Some(list.into()),
+            parsed: OnceLock::new(),
+        };
         self
     }
 
     /// Sets the token type as the vendor named it (`Bearer`, `bearer`, `BearerToken`).
     #[must_use]
     pub fn with_token_type(mut self, token_type: impl Into<String>) -> Self {
-        self.token_type = token_type.into();
+        self.token_type = Cow::Owned(token_type.into());
         self
     }
 
@@ -129,7 +168,7 @@ impl Token {
 
     /// The scopes granted, as the vendor reported them (empty if it did not say).
     pub fn scopes(&self) -> &Scopes<String> {
-        &self.scopes
+        self.scopes.get()
     }
 
     /// When the access token was issued, by our clock, if known.
@@ -167,7 +206,7 @@ impl fmt::Debug for Token {
             .field("token_type", &self.token_type)
             .field("expires_at", &self.expires_at)
             .field("refresh_token", &self.refresh_token)
-            .field("scopes", &self.scopes)
+            .field("scopes", self.scopes())
             .field("issued_at", &self.issued_at)
             .field("refresh_token_issued_at", &self.refresh_token_issued_at)
             .finish()
@@ -287,6 +326,23 @@ mod tests {
     }
     const SKEW: Duration = DEFAULT_MAX_CLOCK_SKEW;
     const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_scope_list_is_split_when_first_read() {
+        let token = Token::new(AccessToken::new("a"), None).with_scope_list(" rate  label rate ");
+        assert!(token.scopes.parsed.get().is_none());
+        let copy = token.clone();
+        assert_eq!(token.scopes().to_string(), "rate label");
+        assert_eq!(token.scopes().len(), 2);
+        // A clone taken before the first read splits its own copy the same way.
+        assert_eq!(copy.scopes().to_string(), "rate label");
+        let debug = format!("{:?}", token.clone().with_scope_list("b a"));
+        assert!(debug.contains(r#"scopes: ["b", "a"]"#), "{debug}");
+        let replaced = token.with_scopes("x".parse().unwrap());
+        assert_eq!(replaced.scopes().to_string(), "x");
+        let bare = Token::new(AccessToken::new("a"), None);
+        assert!(bare.scopes().is_empty());
+    }
 
     #[test]
     fn expiry_is_send_time_plus_lifetime() {
