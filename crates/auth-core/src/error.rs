@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::vendor::Origin;
+use crate::vendor::{EndpointKind, Origin};
 
 /// An error standard to OAuth 2.0 (RFC 6749 §5.2, plus the codes of §4.1.2.1 that token
 /// endpoints also answer with). Unknown codes keep their text in [`Other`](Self::Other).
@@ -83,10 +83,13 @@ impl fmt::Display for OAuthErrorCode {
 #[non_exhaustive]
 pub enum AuthError {
     /// The request did not get a response (connection refused, reset, TLS, DNS).
-    #[error("could not reach {origin}: {message}")]
+    #[error(
+        "could not reach {}: {message}",
+        Origin::of(vendor, EndpointKind::Token)
+    )]
     Transport {
-        /// Which vendor and endpoint it came from (named by the token call).
-        origin: Origin,
+        /// The vendor it came from (`""` until the token call or `send` names it).
+        vendor: &'static str,
         /// What failed, in a few words ("connection refused"), without the URL; the
         /// details are in the source chain, not repeated here.
         message: String,
@@ -96,19 +99,25 @@ pub enum AuthError {
     },
 
     /// An attempt took longer than its timeout.
-    #[error("{origin} did not answer within {after:?}")]
+    #[error(
+        "{} did not answer within {after:?}",
+        Origin::of(vendor, EndpointKind::Token)
+    )]
     Timeout {
-        /// Which vendor and endpoint it came from (named by the token call).
-        origin: Origin,
+        /// The vendor it came from (`""` until the token call or `send` names it).
+        vendor: &'static str,
         /// The timeout that elapsed.
         after: Duration,
     },
 
     /// An HTTP status the vendor's error format did not explain.
-    #[error("{origin} answered HTTP {status}: {excerpt}")]
+    #[error(
+        "{} answered HTTP {status}: {excerpt}",
+        Origin::of(vendor, EndpointKind::Token)
+    )]
     Http {
-        /// Which vendor and endpoint it came from (named by the token call).
-        origin: Origin,
+        /// The vendor it came from (`""` until the token call or `send` names it).
+        vendor: &'static str,
         /// The HTTP status code.
         status: u16,
         /// At most 512 bytes of the body with every known secret removed.
@@ -118,10 +127,10 @@ pub enum AuthError {
     },
 
     /// A standard OAuth error body (RFC 6749 §5.2).
-    #[error("{}", oauth_message(origin, code, description.as_deref(), *status, hint.as_deref()))]
+    #[error("{}", oauth_message(vendor, code, description.as_deref(), *status, hint.as_deref()))]
     OAuth {
-        /// Which vendor and endpoint it came from (named by the token call).
-        origin: Origin,
+        /// The vendor it came from (`""` until the token call or `send` names it).
+        vendor: &'static str,
         /// The `error` code.
         code: OAuthErrorCode,
         /// The `error_description`, if any (secrets removed).
@@ -151,10 +160,13 @@ pub enum AuthError {
     },
 
     /// A response that could not be understood.
-    #[error("could not decode the answer of {origin} (HTTP {status}): {detail}")]
+    #[error(
+        "could not decode the answer of {} (HTTP {status}): {detail}",
+        Origin::of(vendor, EndpointKind::Token)
+    )]
     Decode {
-        /// Which vendor and endpoint it came from (named by the token call).
-        origin: Origin,
+        /// The vendor it came from (`""` until the token call or `send` names it).
+        vendor: &'static str,
         /// The HTTP status.
         status: u16,
         /// What was wrong and the body's shape (keys and value types), never its values.
@@ -189,13 +201,14 @@ pub enum AuthError {
     /// deliberately not `invalid_grant` and not retried: sending the same single-use
     /// token again would spend it twice. The next refresh's answer decides.
     #[error(
-        "the request to {origin} was sent but its outcome is unknown ({message}); the vendor \
+        "the request to {} was sent but its outcome is unknown ({message}); the vendor \
          may have rotated the refresh token, so it was not sent again; the next refresh will \
-         tell whether the refresh token still works"
+         tell whether the refresh token still works",
+        Origin::of(vendor, EndpointKind::Token)
     )]
     OutcomeUnknown {
-        /// Which vendor and endpoint it came from (named by the token call).
-        origin: Origin,
+        /// The vendor it came from (`""` until the token call or `send` names it).
+        vendor: &'static str,
         /// What happened after the request was sent (no URL, no secret).
         message: String,
     },
@@ -214,10 +227,10 @@ pub enum AuthError {
     RefreshAborted(String),
 
     /// The API (not the token endpoint) could not be reached.
-    #[error("could not reach {origin}: {message}")]
+    #[error("could not reach {}: {message}", Origin::of(vendor, EndpointKind::Api))]
     ApiTransport {
-        /// Which vendor and endpoint it came from (the API call).
-        origin: Origin,
+        /// The vendor it came from (`""` until the token call or `send` names it).
+        vendor: &'static str,
         /// What failed, in a few words ("connection refused"), without the URL; the
         /// details are in the source chain, not repeated here.
         message: String,
@@ -238,12 +251,13 @@ pub enum AuthError {
 }
 
 fn oauth_message(
-    origin: &Origin,
+    vendor: &'static str,
     code: &OAuthErrorCode,
     description: Option<&str>,
     status: Option<u16>,
     hint: Option<&str>,
 ) -> String {
+    let origin = Origin::of(vendor, EndpointKind::Token);
     let mut out = format!("{origin} refused the request: {code}");
     if let Some(status) = status {
         out.push_str(&format!(" (HTTP {status})"));
@@ -325,20 +339,21 @@ impl AuthError {
             status,
             request_id: None,
             hint: None,
-            origin: Origin::token(),
+            vendor: "",
         }
     }
 
-    /// Where the error came from, for the variants that come from an endpoint.
-    pub fn origin(&self) -> Option<&Origin> {
+    /// Where the error came from, for the variants that come from an endpoint (the API
+    /// for [`ApiTransport`](Self::ApiTransport), the token endpoint for the others).
+    pub fn origin(&self) -> Option<Origin> {
         match self {
-            Self::Transport { origin, .. }
-            | Self::Timeout { origin, .. }
-            | Self::Http { origin, .. }
-            | Self::OAuth { origin, .. }
-            | Self::Decode { origin, .. }
-            | Self::OutcomeUnknown { origin, .. }
-            | Self::ApiTransport { origin, .. } => Some(origin),
+            Self::Transport { vendor, .. }
+            | Self::Timeout { vendor, .. }
+            | Self::Http { vendor, .. }
+            | Self::OAuth { vendor, .. }
+            | Self::Decode { vendor, .. }
+            | Self::OutcomeUnknown { vendor, .. } => Some(Origin::of(vendor, EndpointKind::Token)),
+            Self::ApiTransport { vendor, .. } => Some(Origin::of(vendor, EndpointKind::Api)),
             _ => None,
         }
     }
@@ -362,13 +377,17 @@ impl AuthError {
             return self;
         }
         match &mut self {
-            Self::Transport { origin, .. }
-            | Self::Timeout { origin, .. }
-            | Self::Http { origin, .. }
-            | Self::OAuth { origin, .. }
-            | Self::Decode { origin, .. }
-            | Self::OutcomeUnknown { origin, .. }
-            | Self::ApiTransport { origin, .. } => *origin = origin.or_vendor(vendor),
+            Self::Transport { vendor: named, .. }
+            | Self::Timeout { vendor: named, .. }
+            | Self::Http { vendor: named, .. }
+            | Self::OAuth { vendor: named, .. }
+            | Self::Decode { vendor: named, .. }
+            | Self::OutcomeUnknown { vendor: named, .. }
+            | Self::ApiTransport { vendor: named, .. }
+                if named.is_empty() =>
+            {
+                *named = vendor;
+            }
             _ => {}
         }
         self
@@ -396,14 +415,14 @@ impl AuthError {
                 status,
                 request_id,
                 hint: None,
-                origin,
+                vendor,
             } if &code == for_code => Self::OAuth {
                 code,
                 description,
                 status,
                 request_id,
                 hint: Some(new_hint.into()),
-                origin,
+                vendor,
             },
             other => other,
         }
@@ -416,7 +435,7 @@ impl AuthError {
             status,
             excerpt: excerpt.into(),
             retry_after,
-            origin: Origin::token(),
+            vendor: "",
         }
     }
 
@@ -426,7 +445,7 @@ impl AuthError {
         Self::Decode {
             status,
             detail: detail.into(),
-            origin: Origin::token(),
+            vendor: "",
         }
     }
 
@@ -453,7 +472,7 @@ impl AuthError {
         Self::Transport {
             message: transport_summary(&error).into(),
             source: Some(Arc::new(error)),
-            origin: Origin::token(),
+            vendor: "",
         }
     }
 
@@ -465,7 +484,7 @@ impl AuthError {
         Self::ApiTransport {
             message: transport_summary(&error).into(),
             source: Some(Arc::new(error)),
-            origin: Origin::api(),
+            vendor: "",
         }
     }
 }
@@ -539,7 +558,7 @@ mod tests {
         assert!(oauth("weird", 502).is_retryable());
         for status in [429, 500, 502, 503, 504] {
             let e = AuthError::Http {
-                origin: Default::default(),
+                vendor: "",
                 status,
                 excerpt: String::new(),
                 retry_after: None,
@@ -548,7 +567,7 @@ mod tests {
         }
         for status in [400, 401, 403, 404, 409] {
             let e = AuthError::Http {
-                origin: Default::default(),
+                vendor: "",
                 status,
                 excerpt: String::new(),
                 retry_after: None,
@@ -557,7 +576,7 @@ mod tests {
         }
         assert!(
             AuthError::Timeout {
-                origin: Default::default(),
+                vendor: "",
                 after: Duration::from_secs(1)
             }
             .is_retryable()

@@ -131,7 +131,7 @@ mod tests {
             let n = self.exchanges.fetch_add(1, Ordering::SeqCst);
             if self.fail_first_exchange && n == 0 {
                 return Err(AuthError::Http {
-                    origin: Default::default(),
+                    vendor: "",
                     status: 503,
                     excerpt: String::new(),
                     retry_after: None,

@@ -13,7 +13,6 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use crate::redact::{Redactor, describe_shape};
-use crate::vendor::Origin;
 use crate::{AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, SystemClock, Token};
 
 /// Limits of the token call. Every field has a documented default.
@@ -402,7 +401,7 @@ impl RawResponse<'_> {
             serde_json::error::Category::Eof => "truncated JSON",
         };
         AuthError::Decode {
-            origin: Origin::token(),
+            vendor: "",
             status: self.status.as_u16(),
             detail: format!(
                 "{what} at line {} column {}; the body was {}",
@@ -467,7 +466,7 @@ impl RawResponse<'_> {
                 .or_else(|| self.request_id_header())
                 .map(|id| self.scrub(&id)),
             hint: None,
-            origin: Origin::token(),
+            vendor: "",
         })
     }
 
@@ -937,7 +936,7 @@ impl TokenHttpClient {
                 Err(_) => (
                     Err(AuthError::Timeout {
                         after: timeout,
-                        origin: Origin::token(),
+                        vendor: "",
                     }),
                     Reached::Unknown,
                 ),
@@ -957,12 +956,12 @@ impl TokenHttpClient {
                             status,
                             excerpt,
                             retry_after: None,
-                            origin,
+                            vendor,
                         } => AuthError::Http {
                             status,
                             excerpt,
                             retry_after: server_retry_after,
-                            origin,
+                            vendor,
                         },
                         e => e,
                     });
@@ -980,7 +979,7 @@ impl TokenHttpClient {
                     tracing::warn!(%host, attempt, %message, "token request spending a single-use credential failed after it may have been sent; not sending it again");
                     return Err(AuthError::OutcomeUnknown {
                         message,
-                        origin: Origin::token(),
+                        vendor: "",
                     });
                 }
             }
@@ -1266,19 +1265,19 @@ mod tests {
     #[test]
     fn a_single_use_request_is_retried_only_when_it_never_reached_the_vendor() {
         let http = |status: u16| AuthError::Http {
-            origin: Default::default(),
+            vendor: "",
             status,
             excerpt: String::new(),
             retry_after: None,
         };
         let answered = |status: u16| Reached::Answered(StatusCode::from_u16(status).unwrap());
         let transport = AuthError::Transport {
-            origin: Default::default(),
+            vendor: "",
             message: "connection reset".into(),
             source: None,
         };
         let timeout = AuthError::Timeout {
-            origin: Default::default(),
+            vendor: "",
             after: Duration::from_micros(1_499_001),
         };
         let invalid_grant = AuthError::oauth(OAuthErrorCode::InvalidGrant, None, Some(400));

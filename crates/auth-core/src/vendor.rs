@@ -81,6 +81,14 @@ impl Origin {
         }
     }
 
+    /// `vendor`'s `endpoint`; an empty `vendor` is one not named.
+    pub fn of(vendor: &'static str, endpoint: EndpointKind) -> Self {
+        Self {
+            vendor: (!vendor.is_empty()).then_some(vendor),
+            endpoint,
+        }
+    }
+
     /// A token endpoint of a vendor not named (yet): the token call names it.
     pub const fn token() -> Self {
         Self {

@@ -378,7 +378,7 @@ fn parsers() -> Vec<(&'static str, Parser)> {
         ("standard_error", |raw| Err(raw.standard_error())),
         ("oauth_error or Http", |raw| {
             Err(raw.oauth_error().unwrap_or_else(|| AuthError::Http {
-                origin: Default::default(),
+                vendor: "",
                 status: raw.status.as_u16(),
                 excerpt: raw.excerpt(),
                 retry_after: None,
@@ -700,7 +700,7 @@ fn every_other_error_variant_prints_without_secrets() {
             Some(400),
         ),
         AuthError::Timeout {
-            origin: Default::default(),
+            vendor: "",
             after: Duration::from_secs(10),
         },
     ];

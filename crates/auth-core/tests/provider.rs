@@ -127,7 +127,7 @@ async fn until(what: &str, cond: impl Fn() -> bool) {
 
 fn server_error() -> AuthError {
     AuthError::Http {
-        origin: Default::default(),
+        vendor: "",
         status: 503,
         excerpt: "down".into(),
         retry_after: None,
@@ -1003,7 +1003,7 @@ async fn a_seed_in_its_refresh_window_is_served_while_refreshes_fail() {
     let source = TestSource::new(&clock);
     for _ in 0..100 {
         source.push(Err(AuthError::Http {
-            origin: Default::default(),
+            vendor: "",
             status: 502,
             excerpt: "bad gateway".into(),
             retry_after: None,
@@ -1049,7 +1049,7 @@ async fn an_outcome_unknown_is_not_invalid_grant_and_the_next_refresh_decides() 
     let clock = Arc::new(ManualClock::new(start()));
     let source = TestSource::new(&clock);
     source.push(Err(AuthError::OutcomeUnknown {
-        origin: Default::default(),
+        vendor: "",
         message: "no answer within 60s".into(),
     }));
     let provider = CachedTokenProvider::builder(Arc::clone(&source))

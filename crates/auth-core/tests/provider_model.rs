@@ -292,7 +292,7 @@ impl World {
                     let presented = pending.presented.unwrap_or_default();
                     let reply = match answer {
                         Answer::Unavailable => Err(AuthError::Http {
-                            origin: Default::default(),
+                            vendor: "",
                             status: 503,
                             excerpt: String::new(),
                             retry_after: None,
@@ -301,7 +301,7 @@ impl World {
                         Answer::Lost => {
                             let _ = self.vendor.refresh(&presented, false, now);
                             Err(AuthError::OutcomeUnknown {
-                                origin: Default::default(),
+                                vendor: "",
                                 message: "no answer".into(),
                             })
                         }

@@ -315,7 +315,7 @@ async fn refresh_logs_hold_no_secret() {
             async move {
                 if n == 1 {
                     return Err(AuthError::Http {
-                        origin: Default::default(),
+                        vendor: "",
                         status: 503,
                         excerpt: "unavailable".into(),
                         retry_after: None,

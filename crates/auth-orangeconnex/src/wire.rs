@@ -140,7 +140,7 @@ impl TokenResponse {
             .filter(|t| !t.expose_secret().trim().is_empty())
         else {
             return Err(AuthError::Decode {
-                origin: Default::default(),
+                vendor: "",
                 status,
                 detail: "the response carries neither an access_token nor an error".into(),
             });
@@ -151,7 +151,7 @@ impl TokenResponse {
         {
             let kind: String = kind.chars().take(32).collect();
             return Err(AuthError::Decode {
-                origin: Default::default(),
+                vendor: "",
                 status,
                 detail: format!(
                     "unsupported token_type `{kind}`; Orange Connex documents only `bearer`"

@@ -287,7 +287,7 @@ fn parse_token_response(
     };
     if response.access_token.expose_secret().trim().is_empty() {
         return Err(AuthError::Decode {
-            origin: Default::default(),
+            vendor: "",
             status: raw.status.as_u16(),
             detail: "the access_token is empty".into(),
         });

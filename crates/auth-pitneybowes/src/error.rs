@@ -82,7 +82,7 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
             None => one_line(&raw.excerpt()),
         };
         return AuthError::OAuth {
-            origin: Default::default(),
+            vendor: "",
             code: OAuthErrorCode::InvalidClient,
             description: Some(description).filter(|d| !d.is_empty()),
             status: Some(status),
@@ -107,7 +107,7 @@ pub(crate) fn token_error(raw: &RawResponse<'_>, endpoint: &TokenEndpoint) -> Au
                 retry_after,
                 ..
             } => AuthError::Http {
-                origin: Default::default(),
+                vendor: "",
                 status,
                 excerpt: one_line(&excerpt),
                 retry_after,

@@ -627,7 +627,7 @@ mod tests {
 
     fn down() -> AuthError {
         AuthError::Http {
-            origin: Default::default(),
+            vendor: "",
             status: 503,
             excerpt: String::new(),
             retry_after: None,
