@@ -1,0 +1,11 @@
+//! `authtoken` end to end: the built binary against local token endpoints (httpmock) that
+//! answer each vendor's real bodies (`tests/fixtures/`).
+//!
+//! One test binary (each test file would link its own), a module per concern.
+
+mod common;
+
+mod cache;
+mod errors;
+mod output;
+mod status;
