@@ -25,7 +25,8 @@ pub(crate) enum CliError {
         vendor: &'static str,
         /// Whether the vendor has a browser step (`authorize-url`).
         authorizes: bool,
-        error: AuthError,
+        /// Boxed: an error travels up once, and a small `Result` keeps every call cheap.
+        error: Box<AuthError>,
     },
     /// Anything else at run time (exit 1).
     Other(String),
@@ -60,7 +61,7 @@ pub(crate) fn auth(vendor: &'static str, authorizes: bool) -> impl Fn(AuthError)
     move |error| CliError::Auth {
         vendor,
         authorizes,
-        error,
+        error: Box::new(error),
     }
 }
 
