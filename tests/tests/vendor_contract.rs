@@ -1,5 +1,5 @@
-//! The vendor contract driven generically: for each vendor crate that implements
-//! `VendorClient` so far (Pitney Bowes, Amazon), one function gets a token through the
+//! The vendor contract driven generically: for each of the four vendor crates, one
+//! function (the same code for all) gets a token through the
 //! crate's one-call provider, sends an API request to a local server, sees the token on
 //! the vendor's header, and sees exactly one retry after the vendor's own "token rejected"
 //! answer.
@@ -125,6 +125,64 @@ async fn amazon_refresh_provider_send() {
         (
             403,
             r#"{"errors":[{"code":"Unauthorized","message":"Access to requested resource is denied.","details":"The access token you provided has expired."}]}"#,
+        ),
+    )
+    .await
+    .unwrap();
+    tokens.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn easyship_refresh_provider_send() {
+    let server = MockServer::start_async().await;
+    let tokens = token_endpoint(&server, "/oauth2/token", |n| {
+        format!(
+            r#"{{"access_token":"tok-{n}","token_type":"Bearer","expires_in":7200,"refresh_token":"rt-{n}","scope":"shipment","created_at":{}}}"#,
+            chrono::Utc::now().timestamp()
+        )
+    })
+    .await;
+    let client = auth_easyship::Client::builder()
+        .client_id("client")
+        .client_secret("secret")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let provider = client.refresh_provider("rt-0");
+    send_is_retried_once_after_a_rejected_token(
+        &server,
+        &client,
+        &provider,
+        (
+            401,
+            r#"{"error":"invalid_token","error_description":"The access token is invalid"}"#,
+        ),
+    )
+    .await
+    .unwrap();
+    tokens.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn orangeconnex_refresh_provider_send() {
+    let server = MockServer::start_async().await;
+    let tokens = token_endpoint(&server, "/oauth/token", |n| {
+        format!(r#"{{"access_token":"tok-{n}","token_type":"bearer","expires_in":3600}}"#)
+    })
+    .await;
+    let client = auth_orangeconnex::Client::builder()
+        .client_id("my-3pp")
+        .base_url(server.base_url())
+        .build()
+        .unwrap();
+    let provider = client.refresh_provider("rt-1");
+    send_is_retried_once_after_a_rejected_token(
+        &server,
+        &client,
+        &provider,
+        (
+            401,
+            r#"{"error":"invalid_token","error_description":"Access token expired"}"#,
         ),
     )
     .await

@@ -237,7 +237,7 @@ impl Client {
     ///
     /// ```
     /// # let client = auth_amazon_sp::Client::builder().client_id("id").client_secret("s").build().unwrap();
-    /// let provider = client.refresh_provider("Atzr|the-sellers-refresh-token");
+    /// let provider = client.refresh_provider("Atzr|example-refresh-token");
     /// // provider.send(client.http_client().get(url)).await?; // token on, one retry
     /// # drop(provider);
     /// ```

@@ -31,7 +31,7 @@
 //!     .base_url(server.base_url()) // a local stand-in; leave out to call Amazon
 //!     .build()?; // a wrong configuration fails here, before any request
 //!
-//! let provider = client.refresh_provider("Atzr|the-sellers-refresh-token");
+//! let provider = client.refresh_provider("Atzr|example-refresh-token");
 //! let url = client.api_url("sellers/v1/marketplaceParticipations")?;
 //! let response = provider.send(client.http_client().get(url)).await?;
 //! assert_eq!(response.status(), 200);
