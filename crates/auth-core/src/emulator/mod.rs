@@ -162,7 +162,9 @@ impl<V: Vendor> EmulatorBuilder<V> {
     /// When `127.0.0.1` cannot be bound.
     pub async fn try_start(self) -> io::Result<Emulator<V>> {
         let (client_id, client_secret) = self.client.unwrap_or_else(|| self.vendor.new_client());
-        let application_id = self.application_id.unwrap_or_else(|| client_id.clone());
+        let application_id = self
+            .application_id
+            .unwrap_or_else(|| self.vendor.new_application_id(&client_id));
         let app = App {
             client_id,
             client_secret,

@@ -330,6 +330,12 @@ pub trait Vendor: fmt::Debug + Send + Sync + 'static {
         (random_token("client-", 12), random_token("secret-", 24))
     }
 
+    /// The id the browser step names a new app by (default: its client id; Amazon: an
+    /// SP-API application id).
+    fn new_application_id(&self, client_id: &str) -> String {
+        client_id.to_owned()
+    }
+
     /// A new access token.
     fn new_access_token(&self) -> String {
         random_token("", 24)
