@@ -82,6 +82,8 @@ async fn consent_exchange_code_and_call_the_sp_api() {
 
 #[tokio::test]
 async fn consent_page_answers_302_and_a_code_is_single_use() {
+    // A raw reqwest client needs the process's rustls provider.
+    auth_core::install_crypto_provider();
     let emulator = emulator().await;
     let client = client(&emulator);
     let request = ConsentRequest::new(emulator.app().application_id(), Marketplace::Germany);
@@ -173,6 +175,8 @@ async fn refused_token_is_replaced_on_an_api_call() {
 
 #[tokio::test]
 async fn missing_token_header_is_not_a_rejected_token() {
+    // A raw reqwest client needs the process's rustls provider.
+    auth_core::install_crypto_provider();
     let emulator = emulator().await;
     let response = reqwest::get(emulator.probe_url()).await.unwrap();
     assert_eq!(response.status(), 403);
@@ -260,6 +264,8 @@ async fn wrong_secret_is_invalid_client_with_the_rotation_hint() {
 
 #[tokio::test]
 async fn scope_on_a_refresh_is_refused() {
+    // A raw reqwest client needs the process's rustls provider.
+    auth_core::install_crypto_provider();
     let emulator = emulator().await;
     let app = emulator.app();
     let rt = emulator.issue_refresh_token(SELLER, None);

@@ -107,7 +107,7 @@
 //! - [`Client`] has one method per token endpoint call, on the partner or the Enterprise
 //!   endpoint ([`Endpoint`]), in production (the default) or the sandbox
 //!   ([`Environment`]), and implements auth-core's
-//!   [`VendorClient`](auth_core::VendorClient), the contract every vendor crate's client
+//!   [`VendorClient`], the contract every vendor crate's client
 //!   shares (`token_url()`, `api_base_url()`, `auth_scheme()`, `store_key(..)`, …).
 //!   Request bodies are JSON with exactly the documented properties ([`wire`]). Easyship
 //!   documents OAuth for production only: a sandbox client is refused by `build()` with

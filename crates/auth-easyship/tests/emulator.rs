@@ -73,6 +73,8 @@ async fn authorize_exchange_code_and_call_the_api() {
 
 #[tokio::test]
 async fn the_browser_step_answers_302_over_http() {
+    // A raw reqwest client needs the process's rustls provider.
+    auth_core::install_crypto_provider();
     let emulator = Emulator::start().await;
     let client = client(&emulator);
     let (url, state) = client.authorize_url(REDIRECT_URI, &scopes()).unwrap();
@@ -250,6 +252,8 @@ async fn client_credentials_provider_gets_an_application_token() {
 
 #[tokio::test]
 async fn emulator_refuses_a_form_body_and_extra_properties() {
+    // A raw reqwest client needs the process's rustls provider.
+    auth_core::install_crypto_provider();
     let emulator = Emulator::start().await;
     let app = emulator.app();
     let http = reqwest::Client::new();

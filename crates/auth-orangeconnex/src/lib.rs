@@ -101,7 +101,7 @@
 //! - [`Client`] holds the client id ("3PP id") of one [`Environment`] (production, the
 //!   default: `openapi-hk`; stage `openapi-stage-hk`; two observed hosts are listed as
 //!   unofficial), generated from `spec/environments.toml`, and implements auth-core's
-//!   [`VendorClient`](auth_core::VendorClient), the contract every vendor crate's client
+//!   [`VendorClient`], the contract every vendor crate's client
 //!   shares (`token_url()`, `api_base_url()`, `auth_scheme()`, `store_key(..)`, …).
 //!   [`ClientBuilder::base_url`] moves every endpoint at once (emulators, proxies),
 //!   [`ClientBuilder::token_url`] the token endpoint only.

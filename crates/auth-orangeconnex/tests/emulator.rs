@@ -68,6 +68,8 @@ async fn authorize_exchange_code_and_call_the_open_api() {
 
 #[tokio::test]
 async fn the_browser_step_answers_302_over_http_and_a_code_is_single_use() {
+    // A raw reqwest client needs the process's rustls provider.
+    auth_core::install_crypto_provider();
     let emulator = Emulator::start().await;
     let client = client(&emulator);
     let (url, state) = client.authorize_url(REDIRECT_URI);
@@ -213,6 +215,8 @@ async fn rate_limited_refresh_waits_for_retry_after() {
 
 #[tokio::test]
 async fn parameters_in_the_body_are_refused() {
+    // A raw reqwest client needs the process's rustls provider.
+    auth_core::install_crypto_provider();
     let emulator = Emulator::start().await;
     let app = emulator.app();
     let rt = emulator.issue_refresh_token(SELLER, None);

@@ -199,6 +199,8 @@ async fn wrong_secret_is_invalid_client_with_the_environment_hint() {
 
 #[tokio::test]
 async fn emulator_enforces_the_exact_request_shape() {
+    // A raw reqwest client needs the process's rustls provider.
+    auth_core::install_crypto_provider();
     let emulator = Emulator::start().await;
     let http = reqwest::Client::new();
     let app = emulator.app();
