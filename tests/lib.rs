@@ -5,7 +5,6 @@
 //!   token twice.
 //! - `vendor_clients.rs`: every vendor client is `Clone + Send + Sync` and never prints a
 //!   credential.
-//! - `vendor_contract.rs`: one generic function over `VendorClient` drives all four vendors'
-//!   one-call providers
-: the token on the vendor's header, one retry after the vendor's own
-//!   "token rejected" answer.
+//! - `vendor_contract.rs`: one generic function over `VendorClient` drives all four
+//!   vendors' one-call providers: the token on the vendor's header, one retry after the
+//!   vendor's own "token rejected" answer.

@@ -120,6 +120,9 @@ mod builder;
 mod client;
 mod consent;
 mod credentials;
+#[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
+pub mod emulator;
 pub mod endpoint;
 mod error;
 mod generated;

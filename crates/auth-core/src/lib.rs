@@ -44,6 +44,9 @@
 
 mod cache;
 mod clock;
+#[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
+pub mod emulator;
 pub mod endpoint;
 mod error;
 pub mod grant;

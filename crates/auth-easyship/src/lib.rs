@@ -145,6 +145,9 @@
 
 mod builder;
 mod client;
+#[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
+pub mod emulator;
 pub mod endpoint;
 mod error;
 mod generated;

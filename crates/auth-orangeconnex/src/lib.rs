@@ -174,6 +174,9 @@
 
 mod builder;
 mod client;
+#[cfg(feature = "emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "emulator")))]
+pub mod emulator;
 mod endpoint;
 mod error;
 mod generated;
