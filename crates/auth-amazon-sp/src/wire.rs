@@ -11,7 +11,6 @@ use auth_core::token::{DEFAULT_MAX_CLOCK_SKEW, expiry};
 use auth_core::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, Token};
 use serde::ser::SerializeMap as _;
 use serde::{Deserialize, Serialize, Serializer};
-use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 /// The body of `POST /auth/o2/token`, one variant per grant.
 ///
@@ -119,7 +118,6 @@ impl Serialize for TokenRequestBody<'_> {
 /// {"access_token":"Atza|...","token_type":"bearer","expires_in":3600,"refresh_token":"Atzr|..."}
 /// ```
 /// Grantless answers carry `scope` and no `refresh_token`.
-#[serde_as]
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
 pub struct TokenResponse {
@@ -130,8 +128,10 @@ pub struct TokenResponse {
     pub token_type: Option<String>,
     /// Lifetime in seconds (3600). Signed, so that a zero or negative value still parses
     /// (it is then not believed: see [`into_token`](Self::into_token)).
-    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
-    #[serde(default)]
+    #[serde(
+        default,
+        with = "serde_with::As::<Option<serde_with::PickFirst<(serde_with::Same, serde_with::DisplayFromStr)>>>"
+    )]
     pub expires_in: Option<i64>,
     /// The long-lived refresh token (`Atzr|...`) on the refresh and authorization-code
     /// grants. LWA does not rotate it: a refresh answers with the same one.
@@ -307,7 +307,6 @@ impl CreateRestrictedDataTokenRequest {
 }
 
 /// The Tokens API's answer: `{"restrictedDataToken":"Atz.sprdt|...","expiresIn":3600}`.
-#[serde_as]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -316,7 +315,9 @@ pub struct CreateRestrictedDataTokenResponse {
     pub restricted_data_token: AccessToken,
     /// Lifetime in seconds (3600). Signed, so that a zero or negative value still parses
     /// (it is then not believed: see [`into_token`](Self::into_token)).
-    #[serde_as(as = "PickFirst<(_, DisplayFromStr)>")]
+    #[serde(
+        with = "serde_with::As::<serde_with::PickFirst<(serde_with::Same, serde_with::DisplayFromStr)>>"
+    )]
     pub expires_in: i64,
 }
 

@@ -11,7 +11,6 @@ use auth_core::token::{DEFAULT_MAX_CLOCK_SKEW, expiry, from_unix_seconds};
 use auth_core::{AccessToken, RefreshToken, Token};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 /// The lifetime assumed when a response states no usable `expires_in`: 7200 s, the
 /// lifetime Easyship documents as typical. Without it a token would be cached as never
@@ -97,7 +96,6 @@ pub(crate) struct RevokeRequest<'a> {
 /// ```
 ///
 /// `Debug` never shows the tokens.
-#[serde_as]
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
 pub struct TokenResponse {
@@ -108,7 +106,10 @@ pub struct TokenResponse {
     pub token_type: Option<String>,
     /// Lifetime in seconds (typically 7200). Signed, so that a zero or negative value
     /// still parses (it is then not believed: see [`into_token`](Self::into_token)).
-    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(
+        default,
+        with = "serde_with::As::<Option<serde_with::PickFirst<(serde_with::Same, serde_with::DisplayFromStr)>>>"
+    )]
     pub expires_in: Option<i64>,
     /// The next refresh token: present on the authorization-code, refresh and delegated
     /// account grants, absent on client credentials. Single-use: the one just spent no
@@ -119,7 +120,10 @@ pub struct TokenResponse {
     #[serde(default)]
     pub scope: Option<String>,
     /// When the server created the token, in seconds since the Unix epoch.
-    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(
+        default,
+        with = "serde_with::As::<Option<serde_with::PickFirst<(serde_with::Same, serde_with::DisplayFromStr)>>>"
+    )]
     pub created_at: Option<i64>,
 }
 

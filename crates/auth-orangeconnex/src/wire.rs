@@ -15,7 +15,6 @@ use auth_core::token::{DEFAULT_MAX_CLOCK_SKEW, expiry};
 use auth_core::{AccessToken, AuthError, OAuthErrorCode, RefreshToken, Token};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 /// How long an access token lives when the response does not say, or states a lifetime
 /// that cannot be right: 3600 s, the lifetime the vendor documents.
@@ -28,7 +27,6 @@ pub use auth_core::token::MAX_ACCESS_TOKEN_LIFETIME;
 ///
 /// Field meanings quote the vendor's reference. `Debug` never shows the tokens, nor the
 /// `error_description` (a server may echo the refresh token there).
-#[serde_as]
 #[derive(Clone, Default, Deserialize)]
 #[non_exhaustive]
 pub struct TokenResponse {
@@ -41,7 +39,10 @@ pub struct TokenResponse {
     pub error_description: Option<String>,
     /// "Duration of validity of access token", in seconds (`int32`; 3600 in practice).
     /// A number sent as a string is accepted too.
-    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(
+        default,
+        with = "serde_with::As::<Option<serde_with::PickFirst<(serde_with::Same, serde_with::DisplayFromStr)>>>"
+    )]
     pub expires_in: Option<i64>,
     /// "Value of refresh token. If the access token is expired, 3PP uses the refresh
     /// token to get a new access token and its expiration date." Valid for one year.

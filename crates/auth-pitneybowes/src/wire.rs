@@ -13,7 +13,6 @@ use auth_core::{AccessToken, Token};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
-use serde_with::{DisplayFromStr, PickFirst, serde_as};
 
 /// The `grant_type` of the form body: Pitney Bowes issues tokens by client credentials
 /// only, with no refresh token.
@@ -61,7 +60,6 @@ pub use auth_core::token::MAX_ACCESS_TOKEN_LIFETIME;
 /// assert_eq!(response.lifetime(), Some(std::time::Duration::from_secs(35_999)));
 /// assert!(!format!("{response:?}").contains("m22wy"));
 /// ```
-#[serde_as]
 #[derive(Debug, Clone, Deserialize)]
 #[non_exhaustive]
 pub struct TokenResponse {
@@ -78,19 +76,28 @@ pub struct TokenResponse {
     /// `issuedAt` (classic shape): when the server issued the token, in milliseconds since
     /// the Unix epoch, sent as a string.
     #[serde(rename = "issuedAt")]
-    #[serde_as(as = "Option<PickFirst<(DisplayFromStr, _)>>")]
+    #[serde(
+        default,
+        with = "serde_with::As::<Option<serde_with::PickFirst<(serde_with::DisplayFromStr, serde_with::Same)>>>"
+    )]
     pub issued_at: Option<i64>,
 
     /// `expiresIn` (classic shape): the lifetime in seconds, sent as a string (`"35999"`:
     /// one second short of 10 hours). Signed, so that a zero or negative value still
     /// parses (it is then not believed: see [`lifetime`](Self::lifetime)).
     #[serde(rename = "expiresIn")]
-    #[serde_as(as = "Option<PickFirst<(DisplayFromStr, _)>>")]
+    #[serde(
+        default,
+        with = "serde_with::As::<Option<serde_with::PickFirst<(serde_with::DisplayFromStr, serde_with::Same)>>>"
+    )]
     pub expires_in_classic: Option<i64>,
 
     /// `expires_in` (RFC 6749 shape): the lifetime in seconds, a number (signed, as
     /// `expiresIn`).
-    #[serde_as(as = "Option<PickFirst<(DisplayFromStr, _)>>")]
+    #[serde(
+        default,
+        with = "serde_with::As::<Option<serde_with::PickFirst<(serde_with::DisplayFromStr, serde_with::Same)>>>"
+    )]
     pub expires_in: Option<i64>,
 
     /// `clientID` (classic shape): the API key the token was issued to.
