@@ -1,0 +1,318 @@
+//! Easyship: the authorization code, a chain of 20 single-use refresh tokens through a
+//! `FileStore`, a rotation whose answer is lost (and what follows), a new authorization,
+//! client credentials, a 1,000-caller burst and a token the API refuses.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use auth_core::{AuthError, CachedTokenProvider, FileStore, Scopes, StoreKey, Token};
+use auth_easyship::emulator::{Emulator, Fault};
+use auth_easyship::{Client, Scope, VendorClient as _, parse_redirect};
+use tokio::task::JoinSet;
+
+use super::{Outcome, Row, Stores, call_api, ensure, expect_eq, failed, flow, skipped, stored};
+
+const VENDOR: &str = "easyship";
+const SELLER: &str = auth_core::emulator::DEFAULT_SELLER;
+const REDIRECT_URI: &str = "https://app.example.com/easyship/callback";
+/// Rotations in the refresh chain.
+const CHAIN: usize = 20;
+/// Concurrent callers in the burst.
+const CALLERS: usize = 1_000;
+
+const AUTHORIZE: &str = "authorize, exchange code, API call";
+const ROTATIONS: &str = "20 single-use refreshes via FileStore";
+const LOST: &str = "refresh answer lost after rotating";
+const DEAD: &str = "next refresh: invalid_grant, store dead";
+const RECOVER: &str = "new authorization via replace_token";
+const CLIENT_CREDENTIALS: &str = "client credentials, API call";
+const BURST: &str = "1,000 callers on a cold provider";
+const REFUSED: &str = "API refuses token: new one, one retry";
+
+/// A seller's authorization in use: the provider over a `FileStore`, as an app keeps it.
+struct Seller {
+    client: Client,
+    store: Arc<FileStore>,
+    key: StoreKey,
+    provider: CachedTokenProvider,
+}
+
+/// Every Easyship flow, in order (the chain's flows use the first flow's seller).
+pub(super) async fn run(stores: &Stores) -> Vec<Row> {
+    let emulator = Emulator::start().await;
+    let mut rows = Vec::new();
+    let client = match emulator.client_builder().build() {
+        Ok(client) => client,
+        Err(error) => {
+            rows.push(skipped(VENDOR, AUTHORIZE, &format!("the client ({error})")));
+            return rows;
+        }
+    };
+    let mut seller = None;
+    rows.push(
+        flow(
+            &emulator,
+            VENDOR,
+            AUTHORIZE,
+            authorize_and_call(&emulator, &client, stores.file_store(VENDOR), &mut seller),
+        )
+        .await,
+    );
+    match &seller {
+        Some(seller) => {
+            rows.push(flow(&emulator, VENDOR, ROTATIONS, rotations(&emulator, seller)).await);
+            rows.push(flow(&emulator, VENDOR, LOST, lost_answer(&emulator, seller)).await);
+            rows.push(flow(&emulator, VENDOR, DEAD, spent_refresh(&emulator, seller)).await);
+            rows.push(flow(&emulator, VENDOR, RECOVER, reauthorize(&emulator, seller)).await);
+        }
+        None => {
+            for name in [ROTATIONS, LOST, DEAD, RECOVER] {
+                rows.push(skipped(VENDOR, name, "the authorization"));
+            }
+        }
+    }
+    rows.push(
+        flow(
+            &emulator,
+            VENDOR,
+            CLIENT_CREDENTIALS,
+            client_credentials(&emulator, &client),
+        )
+        .await,
+    );
+    rows.push(flow(&emulator, VENDOR, BURST, burst(&emulator, &client)).await);
+    rows.push(
+        flow(
+            &emulator,
+            VENDOR,
+            REFUSED,
+            refused_token(&emulator, &client),
+        )
+        .await,
+    );
+    rows
+}
+
+fn scopes() -> Scopes<Scope> {
+    Scopes::from_iter([Scope::PublicShipmentWrite, Scope::PublicRateRead])
+}
+
+/// The browser step (the emulator plays the seller) and the code exchange.
+async fn authorize(emulator: &Emulator, client: &Client) -> Result<Token, String> {
+    let (url, state) = client
+        .authorize_url(REDIRECT_URI, &scopes())
+        .map_err(failed("authorize URL"))?;
+    let redirect = emulator
+        .authorize(&url)
+        .map_err(|e| format!("browser step: {}", e.reason))?;
+    let code = parse_redirect(&redirect, &state).map_err(failed("redirect"))?;
+    client
+        .exchange_code(code, REDIRECT_URI)
+        .await
+        .map_err(failed("code exchange"))
+}
+
+/// The refresh token of `token`, which must have one.
+fn refresh_token_of(token: &Token) -> Result<String, String> {
+    token
+        .refresh_token()
+        .map(|rt| rt.expose_secret().to_owned())
+        .ok_or_else(|| "the token has no refresh token".to_owned())
+}
+
+async fn authorize_and_call(
+    emulator: &Emulator,
+    client: &Client,
+    store: Arc<FileStore>,
+    seller: &mut Option<Seller>,
+) -> Outcome {
+    let token = authorize(emulator, client).await?;
+    let key = client.store_key(SELLER);
+    let provider = client
+        .refresh_provider_builder(refresh_token_of(&token)?)
+        .store(store.clone(), key.clone())
+        .build();
+    provider
+        .replace_token(token)
+        .await
+        .map_err(failed("saving the token"))?;
+    call_api(emulator, &provider).await?;
+    let counts = emulator.counts();
+    expect_eq("code exchanges", counts.grant("authorization_code"), 1)?;
+    expect_eq("token requests", counts.token(), 1)?;
+    *seller = Some(Seller {
+        client: client.clone(),
+        store,
+        key,
+        provider,
+    });
+    Ok("the exchanged token is saved and used".to_owned())
+}
+
+/// 20 refreshes, each spending the refresh token the store holds and saving the new one
+/// before it is used.
+async fn rotations(emulator: &Emulator, seller: &Seller) -> Outcome {
+    let mut seen = HashSet::new();
+    for step in 1..=CHAIN {
+        let token = seller
+            .provider
+            .force_refresh()
+            .await
+            .map_err(|e| format!("refresh {step}: {e}"))?;
+        let rotated = refresh_token_of(&token)?;
+        ensure(
+            emulator.live_refresh_tokens(SELLER) == [rotated.clone()],
+            || format!("refresh {step}: the live refresh token is not the one received"),
+        )?;
+        let record = stored(&seller.store, &seller.key).await?;
+        ensure(refresh_token_of(&record.token)? == rotated, || {
+            format!("refresh {step}: the store does not hold the new refresh token")
+        })?;
+        seen.insert(rotated);
+        call_api(emulator, &seller.provider).await?;
+    }
+    expect_eq(
+        "refreshes",
+        emulator.counts().grant("refresh_token"),
+        CHAIN as u64,
+    )?;
+    expect_eq("distinct refresh tokens", seen.len(), CHAIN)?;
+    Ok(format!("{CHAIN} rotations, each saved before use"))
+}
+
+/// A refresh whose answer is cut after Easyship rotated: the provider cannot know
+/// whether the refresh token was spent, and says so.
+async fn lost_answer(emulator: &Emulator, seller: &Seller) -> Outcome {
+    let before = refresh_token_of(&stored(&seller.store, &seller.key).await?.token)?;
+    emulator.inject(Fault::LoseResponse);
+    match seller.provider.force_refresh().await {
+        Err(AuthError::OutcomeUnknown { .. }) => {}
+        Err(other) => return Err(format!("expected OutcomeUnknown, got: {other}")),
+        Ok(_) => return Err("the refresh succeeded although its answer was lost".to_owned()),
+    }
+    expect_eq("refreshes", emulator.counts().grant("refresh_token"), 1)?;
+    ensure(
+        emulator.live_refresh_tokens(SELLER) != [before.clone()],
+        || "the emulator did not rotate the refresh token".to_owned(),
+    )?;
+    let record = stored(&seller.store, &seller.key).await?;
+    ensure(
+        refresh_token_of(&record.token)? == before && !record.refresh_token_dead,
+        || "the store changed although no answer arrived".to_owned(),
+    )?;
+    Ok("OutcomeUnknown; Easyship rotated, the new refresh token is lost".to_owned())
+}
+
+/// The next refresh presents the stored refresh token, which Easyship spent: the chain
+/// is broken, the store says so, and no process presents it again.
+async fn spent_refresh(emulator: &Emulator, seller: &Seller) -> Outcome {
+    match seller.provider.force_refresh().await {
+        Err(error) if error.is_invalid_grant() => {}
+        Err(other) => return Err(format!("expected invalid_grant, got: {other}")),
+        Ok(_) => return Err("the spent refresh token was accepted".to_owned()),
+    }
+    let record = stored(&seller.store, &seller.key).await?;
+    ensure(record.refresh_token_dead, || {
+        "the store does not mark the refresh token dead".to_owned()
+    })?;
+    ensure(seller.provider.status().reauthorization_required, || {
+        "the provider does not say the seller must authorize again".to_owned()
+    })?;
+    // The access token still held was revoked by the lost rotation (Doorkeeper revokes
+    // the previous one): the API refuses it, and the dead refresh token is not presented
+    // again.
+    match emulator.probe(&seller.provider).await {
+        Err(error) if error.is_invalid_grant() => {}
+        Err(other) => return Err(format!("API call: expected invalid_grant, got: {other}")),
+        Ok(response) => {
+            return Err(format!(
+                "API call answered {}, expected invalid_grant",
+                response.status()
+            ));
+        }
+    }
+    let counts = emulator.counts();
+    expect_eq("token requests", counts.token(), 1)?;
+    expect_eq("refused API calls", counts.api_rejected(), 1)?;
+    Ok("chain broken; API call fails, nothing resent".to_owned())
+}
+
+/// The seller authorizes again; `replace_token` installs the new grant and the chain
+/// goes on from it.
+async fn reauthorize(emulator: &Emulator, seller: &Seller) -> Outcome {
+    let token = authorize(emulator, &seller.client).await?;
+    let fresh = refresh_token_of(&token)?;
+    seller
+        .provider
+        .replace_token(token)
+        .await
+        .map_err(failed("replace_token"))?;
+    call_api(emulator, &seller.provider).await?;
+    let record = stored(&seller.store, &seller.key).await?;
+    ensure(
+        refresh_token_of(&record.token)? == fresh && !record.refresh_token_dead,
+        || "the store does not hold the new authorization".to_owned(),
+    )?;
+    seller
+        .provider
+        .force_refresh()
+        .await
+        .map_err(failed("refresh after re-authorization"))?;
+    expect_eq("refreshes", emulator.counts().grant("refresh_token"), 1)?;
+    Ok("saved, used, and refreshed again".to_owned())
+}
+
+async fn client_credentials(emulator: &Emulator, client: &Client) -> Outcome {
+    let provider = client
+        .client_credentials_provider(scopes())
+        .map_err(failed("client credentials provider"))?;
+    call_api(emulator, &provider).await?;
+    expect_eq(
+        "client credentials requests",
+        emulator.counts().grant("client_credentials"),
+        1,
+    )?;
+    Ok(String::new())
+}
+
+/// 1,000 tasks ask a provider with no token yet at once: one refresh serves them all (a
+/// second one would present a spent refresh token).
+async fn burst(emulator: &Emulator, client: &Client) -> Outcome {
+    let refresh_token = emulator.issue_refresh_token(SELLER, Some(&scopes().to_string()));
+    let provider = client.refresh_provider(refresh_token);
+    let mut callers = JoinSet::new();
+    for _ in 0..CALLERS {
+        let provider = provider.clone();
+        callers.spawn(async move { provider.token().await });
+    }
+    let mut tokens = Vec::with_capacity(CALLERS);
+    while let Some(joined) = callers.join_next().await {
+        let token = joined
+            .map_err(|e| format!("a caller panicked: {e}"))?
+            .map_err(failed("a caller's token"))?;
+        tokens.push(token);
+    }
+    let first = tokens
+        .first()
+        .ok_or_else(|| "no caller returned".to_owned())?;
+    ensure(tokens.iter().all(|t| Arc::ptr_eq(t, first)), || {
+        "callers got different tokens".to_owned()
+    })?;
+    expect_eq("token requests", emulator.counts().token(), 1)?;
+    Ok(format!("{CALLERS} callers, one token request"))
+}
+
+/// The API refuses a token the provider still thinks valid: `send` gets a new one and
+/// sends the call once more.
+async fn refused_token(emulator: &Emulator, client: &Client) -> Outcome {
+    let refresh_token = emulator.issue_refresh_token(SELLER, Some(&scopes().to_string()));
+    let provider = client.refresh_provider(refresh_token);
+    provider.token().await.map_err(failed("first token"))?;
+    emulator.revoke_access_tokens();
+    call_api(emulator, &provider).await?;
+    let counts = emulator.counts();
+    expect_eq("refused API calls", counts.api_rejected(), 1)?;
+    expect_eq("API calls", counts.api(), 2)?;
+    expect_eq("refreshes", counts.grant("refresh_token"), 2)?;
+    Ok("401 invalid_token, refreshed, retried once".to_owned())
+}

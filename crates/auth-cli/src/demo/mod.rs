@@ -1,0 +1,142 @@
+//! `authtoken demo`: every grant flow of every vendor, through the SDK as a user writes
+//! it, against the vendor crates' local emulators (no network, no credentials).
+//!
+//! One file per vendor holds its flows; `table.rs` the report. Each flow runs against
+//! its vendor's emulator with the emulator's counts reset, checks what the emulator and
+//! the SDK say happened, and becomes one row. Tokens are emulator tokens, and still no
+//! token is ever printed: the rows hold counts and the demo's own words.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use auth_core::emulator::{Emulator, Vendor};
+use auth_core::{AuthError, CachedTokenProvider, FileStore, StoreKey, TokenRecord, TokenStore};
+
+use crate::error::CliError;
+
+mod easyship;
+mod pitneybowes;
+mod table;
+
+use table::Row;
+
+/// `authtoken demo` (no options).
+#[derive(clap::Args)]
+pub(crate) struct Args {}
+
+/// What a flow returns: `Ok(a note on what happened, or "")`, or `Err(why it did not do
+/// what it should)`.
+type Outcome = Result<String, String>;
+
+/// Runs every flow, prints the table, and fails (exit 1) unless every flow did what it
+/// should.
+pub(crate) async fn run(_args: &Args) -> Result<(), CliError> {
+    let dir = tempfile::tempdir()
+        .map_err(|e| CliError::Other(format!("cannot create a temporary directory: {e}")))?;
+    let stores = Stores(dir.path().to_owned());
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    rows.extend(easyship::run(&stores).await);
+    rows.extend(pitneybowes::run(&stores).await);
+    print!("{}", table::render(&rows));
+    let failed = rows.iter().filter(|row| !row.ok()).count();
+    let elapsed = started.elapsed().as_millis();
+    if failed == 0 {
+        println!(
+            "\nall {} flows did what they should, in {elapsed} ms, offline",
+            rows.len()
+        );
+        Ok(())
+    } else {
+        Err(CliError::Other(format!(
+            "{failed} of {} demo flows did not do what they should (see FAILED above)",
+            rows.len()
+        )))
+    }
+}
+
+/// Where the demo's `FileStore`s live: one directory per vendor under a temporary one.
+pub(crate) struct Stores(PathBuf);
+
+impl Stores {
+    fn dir(&self) -> &Path {
+        &self.0
+    }
+
+    /// The file store for `vendor`.
+    fn file_store(&self, vendor: &str) -> Arc<FileStore> {
+        Arc::new(FileStore::new(self.dir().join(vendor)))
+    }
+}
+
+/// Runs `flow` against `emulator` with its counts reset, timing it, as row `name`.
+async fn flow<V: Vendor>(
+    emulator: &Emulator<V>,
+    vendor: &'static str,
+    name: &'static str,
+    flow: impl Future<Output = Outcome>,
+) -> Row {
+    emulator.reset_counts();
+    let started = Instant::now();
+    let outcome = flow.await;
+    let time = started.elapsed();
+    Row {
+        vendor,
+        flow: name,
+        requests: table::requests(&emulator.counts()),
+        outcome,
+        time,
+    }
+}
+
+/// A row for a flow that could not run because an earlier one failed.
+fn skipped(vendor: &'static str, name: &'static str, because: &str) -> Row {
+    Row {
+        vendor,
+        flow: name,
+        requests: "none".to_owned(),
+        outcome: Err(format!("not run: {because} failed")),
+        time: std::time::Duration::ZERO,
+    }
+}
+
+/// `Err(reason)` unless `condition` holds.
+fn ensure(condition: bool, reason: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(reason()) }
+}
+
+/// `Err` naming `what` unless `got == want`.
+fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
+    ensure(got == want, || {
+        format!("{what}: expected {want:?}, the emulator saw {got:?}")
+    })
+}
+
+/// Maps an SDK error to a failure reason, naming the step (`AuthError`'s text never
+/// holds a secret).
+fn failed(step: &'static str) -> impl Fn(AuthError) -> String {
+    move |error| format!("{step}: {error}")
+}
+
+/// Calls the emulator's API probe through `provider.send`, as a user's API call does,
+/// and expects `200`.
+async fn call_api<V: Vendor>(
+    emulator: &Emulator<V>,
+    provider: &CachedTokenProvider,
+) -> Result<(), String> {
+    let response = emulator.probe(provider).await.map_err(failed("API call"))?;
+    ensure(response.status() == 200, || {
+        format!("API call answered {}", response.status())
+    })
+}
+
+/// The record `store` holds under `key`.
+async fn stored(store: &FileStore, key: &StoreKey) -> Result<TokenRecord, String> {
+    store
+        .load(key)
+        .await
+        .map_err(failed("reading the store"))?
+        .ok_or_else(|| "the store holds no record".to_owned())
+}
