@@ -2,15 +2,15 @@
 //! `FileStore`, a rotation whose answer is lost (and what follows), a new authorization,
 //! client credentials, a 1,000-caller burst and a token the API refuses.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
-use auth_core::{AuthError, CachedTokenProvider, FileStore, Scopes, StoreKey, Token};
+use auth_core::{AuthError, Scopes, Token};
 use auth_easyship::emulator::{Emulator, Fault};
 use auth_easyship::{Client, Scope, VendorClient as _, parse_redirect};
 use tokio::task::JoinSet;
 
-use super::{Outcome, Row, Stores, call_api, ensure, expect_eq, failed, flow, skipped, stored};
+use super::seller::{Rotates, Seller, first_use, refresh_chain, refresh_token_of};
+use super::{Outcome, Row, Stores, call_api, ensure, expect_eq, failed, flow, skipped};
 
 const VENDOR: &str = "easyship";
 const SELLER: &str = auth_core::emulator::DEFAULT_SELLER;
@@ -29,14 +29,6 @@ const CLIENT_CREDENTIALS: &str = "client credentials, API call";
 const BURST: &str = "1,000 callers on a cold provider";
 const REFUSED: &str = "API refuses token: new one, one retry";
 
-/// A seller's authorization in use: the provider over a `FileStore`, as an app keeps it.
-struct Seller {
-    client: Client,
-    store: Arc<FileStore>,
-    key: StoreKey,
-    provider: CachedTokenProvider,
-}
-
 /// Every Easyship flow, in order (the chain's flows use the first flow's seller).
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
     let emulator = Emulator::start().await;
@@ -54,16 +46,25 @@ pub(super) async fn run(stores: &Stores) -> Vec<Row> {
             &emulator,
             VENDOR,
             AUTHORIZE,
-            authorize_and_call(&emulator, &client, stores.file_store(VENDOR), &mut seller),
+            authorize_and_call(&emulator, &client, stores, &mut seller),
         )
         .await,
     );
     match &seller {
         Some(seller) => {
-            rows.push(flow(&emulator, VENDOR, ROTATIONS, rotations(&emulator, seller)).await);
+            let chain = refresh_chain(&emulator, seller, CHAIN, Rotates::Yes);
+            rows.push(flow(&emulator, VENDOR, ROTATIONS, chain).await);
             rows.push(flow(&emulator, VENDOR, LOST, lost_answer(&emulator, seller)).await);
             rows.push(flow(&emulator, VENDOR, DEAD, spent_refresh(&emulator, seller)).await);
-            rows.push(flow(&emulator, VENDOR, RECOVER, reauthorize(&emulator, seller)).await);
+            rows.push(
+                flow(
+                    &emulator,
+                    VENDOR,
+                    RECOVER,
+                    reauthorize(&emulator, &client, seller),
+                )
+                .await,
+            );
         }
         None => {
             for name in [ROTATIONS, LOST, DEAD, RECOVER] {
@@ -112,78 +113,24 @@ async fn authorize(emulator: &Emulator, client: &Client) -> Result<Token, String
         .map_err(failed("code exchange"))
 }
 
-/// The refresh token of `token`, which must have one.
-fn refresh_token_of(token: &Token) -> Result<String, String> {
-    token
-        .refresh_token()
-        .map(|rt| rt.expose_secret().to_owned())
-        .ok_or_else(|| "the token has no refresh token".to_owned())
-}
-
 async fn authorize_and_call(
     emulator: &Emulator,
     client: &Client,
-    store: Arc<FileStore>,
+    stores: &Stores,
     seller: &mut Option<Seller>,
 ) -> Outcome {
     let token = authorize(emulator, client).await?;
+    let builder = client.refresh_provider_builder(refresh_token_of(&token)?);
+    let store = stores.file_store(VENDOR);
     let key = client.store_key(SELLER);
-    let provider = client
-        .refresh_provider_builder(refresh_token_of(&token)?)
-        .store(store.clone(), key.clone())
-        .build();
-    provider
-        .replace_token(token)
-        .await
-        .map_err(failed("saving the token"))?;
-    call_api(emulator, &provider).await?;
-    let counts = emulator.counts();
-    expect_eq("code exchanges", counts.grant("authorization_code"), 1)?;
-    expect_eq("token requests", counts.token(), 1)?;
-    *seller = Some(Seller {
-        client: client.clone(),
-        store,
-        key,
-        provider,
-    });
+    *seller = Some(first_use(emulator, builder, store, key, SELLER, token).await?);
     Ok("the exchanged token is saved and used".to_owned())
-}
-
-/// 20 refreshes, each spending the refresh token the store holds and saving the new one
-/// before it is used.
-async fn rotations(emulator: &Emulator, seller: &Seller) -> Outcome {
-    let mut seen = HashSet::new();
-    for step in 1..=CHAIN {
-        let token = seller
-            .provider
-            .force_refresh()
-            .await
-            .map_err(|e| format!("refresh {step}: {e}"))?;
-        let rotated = refresh_token_of(&token)?;
-        ensure(
-            emulator.live_refresh_tokens(SELLER) == [rotated.clone()],
-            || format!("refresh {step}: the live refresh token is not the one received"),
-        )?;
-        let record = stored(&seller.store, &seller.key).await?;
-        ensure(refresh_token_of(&record.token)? == rotated, || {
-            format!("refresh {step}: the store does not hold the new refresh token")
-        })?;
-        seen.insert(rotated);
-        call_api(emulator, &seller.provider).await?;
-    }
-    expect_eq(
-        "refreshes",
-        emulator.counts().grant("refresh_token"),
-        CHAIN as u64,
-    )?;
-    expect_eq("distinct refresh tokens", seen.len(), CHAIN)?;
-    Ok(format!("{CHAIN} rotations, each saved before use"))
 }
 
 /// A refresh whose answer is cut after Easyship rotated: the provider cannot know
 /// whether the refresh token was spent, and says so.
 async fn lost_answer(emulator: &Emulator, seller: &Seller) -> Outcome {
-    let before = refresh_token_of(&stored(&seller.store, &seller.key).await?.token)?;
+    let before = seller.stored_refresh_token().await?;
     emulator.inject(Fault::LoseResponse);
     match seller.provider.force_refresh().await {
         Err(AuthError::OutcomeUnknown { .. }) => {}
@@ -195,7 +142,7 @@ async fn lost_answer(emulator: &Emulator, seller: &Seller) -> Outcome {
         emulator.live_refresh_tokens(SELLER) != [before.clone()],
         || "the emulator did not rotate the refresh token".to_owned(),
     )?;
-    let record = stored(&seller.store, &seller.key).await?;
+    let record = seller.record().await?;
     ensure(
         refresh_token_of(&record.token)? == before && !record.refresh_token_dead,
         || "the store changed although no answer arrived".to_owned(),
@@ -211,7 +158,7 @@ async fn spent_refresh(emulator: &Emulator, seller: &Seller) -> Outcome {
         Err(other) => return Err(format!("expected invalid_grant, got: {other}")),
         Ok(_) => return Err("the spent refresh token was accepted".to_owned()),
     }
-    let record = stored(&seller.store, &seller.key).await?;
+    let record = seller.record().await?;
     ensure(record.refresh_token_dead, || {
         "the store does not mark the refresh token dead".to_owned()
     })?;
@@ -239,8 +186,8 @@ async fn spent_refresh(emulator: &Emulator, seller: &Seller) -> Outcome {
 
 /// The seller authorizes again; `replace_token` installs the new grant and the chain
 /// goes on from it.
-async fn reauthorize(emulator: &Emulator, seller: &Seller) -> Outcome {
-    let token = authorize(emulator, &seller.client).await?;
+async fn reauthorize(emulator: &Emulator, client: &Client, seller: &Seller) -> Outcome {
+    let token = authorize(emulator, client).await?;
     let fresh = refresh_token_of(&token)?;
     seller
         .provider
@@ -248,7 +195,7 @@ async fn reauthorize(emulator: &Emulator, seller: &Seller) -> Outcome {
         .await
         .map_err(failed("replace_token"))?;
     call_api(emulator, &seller.provider).await?;
-    let record = stored(&seller.store, &seller.key).await?;
+    let record = seller.record().await?;
     ensure(
         refresh_token_of(&record.token)? == fresh && !record.refresh_token_dead,
         || "the store does not hold the new authorization".to_owned(),

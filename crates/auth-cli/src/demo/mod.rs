@@ -1,7 +1,8 @@
 //! `authtoken demo`: every grant flow of every vendor, through the SDK as a user writes
 //! it, against the vendor crates' local emulators (no network, no credentials).
 //!
-//! One file per vendor holds its flows; `table.rs` the report. Each flow runs against
+//! One file per vendor holds its flows, `seller.rs` what the seller grants share, and
+//! `table.rs` the report. Each flow runs against
 //! its vendor's emulator with the emulator's counts reset, checks what the emulator and
 //! the SDK say happened, and becomes one row. Tokens are emulator tokens, and still no
 //! token is ever printed: the rows hold counts and the demo's own words.
@@ -12,12 +13,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use auth_core::emulator::{Emulator, Vendor};
-use auth_core::{AuthError, CachedTokenProvider, FileStore, StoreKey, TokenRecord, TokenStore};
+use auth_core::{AuthError, CachedTokenProvider, FileStore};
 
 use crate::error::CliError;
 
+mod amazon;
 mod easyship;
+mod orangeconnex;
 mod pitneybowes;
+mod seller;
 mod table;
 
 use table::Row;
@@ -39,7 +43,9 @@ pub(crate) async fn run(_args: &Args) -> Result<(), CliError> {
     let started = Instant::now();
     let mut rows = Vec::new();
     rows.extend(easyship::run(&stores).await);
+    rows.extend(amazon::run(&stores).await);
     rows.extend(pitneybowes::run(&stores).await);
+    rows.extend(orangeconnex::run(&stores).await);
     print!("{}", table::render(&rows));
     let failed = rows.iter().filter(|row| !row.ok()).count();
     let elapsed = started.elapsed().as_millis();
@@ -130,13 +136,4 @@ async fn call_api<V: Vendor>(
     ensure(response.status() == 200, || {
         format!("API call answered {}", response.status())
     })
-}
-
-/// The record `store` holds under `key`.
-async fn stored(store: &FileStore, key: &StoreKey) -> Result<TokenRecord, String> {
-    store
-        .load(key)
-        .await
-        .map_err(failed("reading the store"))?
-        .ok_or_else(|| "the store holds no record".to_owned())
 }

@@ -12,7 +12,13 @@ const FLOWS: &[(&str, &str)] = &[
     ("easyship", "client credentials, API call"),
     ("easyship", "1,000 callers on a cold provider"),
     ("easyship", "API refuses token: new one, one retry"),
+    ("amazon-sp", "consent, exchange code, API call"),
+    ("amazon-sp", "3 refreshes via FileStore"),
+    ("amazon-sp", "refresh answer lost: asked again"),
+    ("amazon-sp", "grantless, API call"),
     ("pitneybowes", "client credentials via FileStore, API call"),
+    ("orangeconnex", "authorize, exchange code, API call"),
+    ("orangeconnex", "3 rotating refreshes via FileStore"),
 ];
 
 #[test]
