@@ -9,7 +9,7 @@ use auth_amazon_sp::{
 use auth_core::{Scopes, Token};
 
 use super::seller::{Rotates, Seller, first_use, refresh_chain, refresh_token_of};
-use super::{Outcome, Row, Stores, call_api, ensure, expect_eq, failed, flow, skipped};
+use super::{Outcome, Report, Row, Stores, call_api, ensure, expect_eq, failed};
 
 const VENDOR: &str = "amazon-sp";
 /// The selling partner who consents.
@@ -25,33 +25,32 @@ const GRANTLESS: &str = "grantless, API call";
 
 /// Every Amazon flow, in order (the refreshes use the consent flow's seller).
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
-    let emulator = Emulator::builder()
+    let emulator = &Emulator::builder()
         .seller(SELLER)
         .redirect_uri(REDIRECT_URI)
         .start()
         .await;
+    let mut report = Report::new(emulator, VENDOR);
     let client = match emulator.client_builder().build() {
         Ok(client) => client,
-        Err(error) => return vec![skipped(VENDOR, CONSENT, &format!("the client ({error})"))],
+        Err(error) => {
+            report.skip(&[CONSENT], &format!("the client ({error})"));
+            return report.into_rows();
+        }
     };
-    let mut rows = Vec::new();
     let mut seller = None;
-    let consent = consent_and_call(&emulator, &client, stores, &mut seller);
-    rows.push(flow(&emulator, VENDOR, CONSENT, consent).await);
+    let consented = consent_and_call(emulator, &client, stores, &mut seller);
+    report.run(CONSENT, consented).await;
     match &seller {
         Some(seller) => {
-            let chain = refresh_chain(&emulator, seller, CHAIN, Rotates::No);
-            rows.push(flow(&emulator, VENDOR, REFRESHES, chain).await);
-            rows.push(flow(&emulator, VENDOR, LOST, lost_answer(&emulator, seller)).await);
+            let chain = refresh_chain(emulator, seller, CHAIN, Rotates::No);
+            report.run(REFRESHES, chain).await;
+            report.run(LOST, lost_answer(emulator, seller)).await;
         }
-        None => {
-            for name in [REFRESHES, LOST] {
-                rows.push(skipped(VENDOR, name, "the consent"));
-            }
-        }
+        None => report.skip(&[REFRESHES, LOST], "the consent"),
     }
-    rows.push(flow(&emulator, VENDOR, GRANTLESS, grantless(&emulator, &client)).await);
-    rows
+    report.run(GRANTLESS, grantless(emulator, &client)).await;
+    report.into_rows()
 }
 
 /// The website workflow: the consent page (the emulator plays the seller), the redirect

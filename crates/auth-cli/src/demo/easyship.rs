@@ -10,7 +10,7 @@ use auth_easyship::{Client, Scope, VendorClient as _, parse_redirect};
 use tokio::task::JoinSet;
 
 use super::seller::{Rotates, Seller, first_use, refresh_chain, refresh_token_of};
-use super::{Outcome, Row, Stores, call_api, ensure, expect_eq, failed, flow, skipped};
+use super::{Outcome, Report, Row, Stores, call_api, ensure, expect_eq, failed};
 
 const VENDOR: &str = "easyship";
 const SELLER: &str = auth_core::emulator::DEFAULT_SELLER;
@@ -31,67 +31,36 @@ const REFUSED: &str = "API refuses token: new one, one retry";
 
 /// Every Easyship flow, in order (the chain's flows use the first flow's seller).
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
-    let emulator = Emulator::start().await;
-    let mut rows = Vec::new();
+    let emulator = &Emulator::start().await;
+    let mut report = Report::new(emulator, VENDOR);
     let client = match emulator.client_builder().build() {
         Ok(client) => client,
         Err(error) => {
-            rows.push(skipped(VENDOR, AUTHORIZE, &format!("the client ({error})")));
-            return rows;
+            report.skip(&[AUTHORIZE], &format!("the client ({error})"));
+            return report.into_rows();
         }
     };
+    let client = &client;
     let mut seller = None;
-    rows.push(
-        flow(
-            &emulator,
-            VENDOR,
-            AUTHORIZE,
-            authorize_and_call(&emulator, &client, stores, &mut seller),
-        )
-        .await,
-    );
+    let authorized = authorize_and_call(emulator, client, stores, &mut seller);
+    report.run(AUTHORIZE, authorized).await;
     match &seller {
         Some(seller) => {
-            let chain = refresh_chain(&emulator, seller, CHAIN, Rotates::Yes);
-            rows.push(flow(&emulator, VENDOR, ROTATIONS, chain).await);
-            rows.push(flow(&emulator, VENDOR, LOST, lost_answer(&emulator, seller)).await);
-            rows.push(flow(&emulator, VENDOR, DEAD, spent_refresh(&emulator, seller)).await);
-            rows.push(
-                flow(
-                    &emulator,
-                    VENDOR,
-                    RECOVER,
-                    reauthorize(&emulator, &client, seller),
-                )
-                .await,
-            );
+            let chain = refresh_chain(emulator, seller, CHAIN, Rotates::Yes);
+            report.run(ROTATIONS, chain).await;
+            report.run(LOST, lost_answer(emulator, seller)).await;
+            report.run(DEAD, spent_refresh(emulator, seller)).await;
+            report
+                .run(RECOVER, reauthorize(emulator, client, seller))
+                .await;
         }
-        None => {
-            for name in [ROTATIONS, LOST, DEAD, RECOVER] {
-                rows.push(skipped(VENDOR, name, "the authorization"));
-            }
-        }
+        None => report.skip(&[ROTATIONS, LOST, DEAD, RECOVER], "the authorization"),
     }
-    rows.push(
-        flow(
-            &emulator,
-            VENDOR,
-            CLIENT_CREDENTIALS,
-            client_credentials(&emulator, &client),
-        )
-        .await,
-    );
-    rows.push(flow(&emulator, VENDOR, BURST, burst(&emulator, &client)).await);
-    rows.push(
-        flow(
-            &emulator,
-            VENDOR,
-            REFUSED,
-            refused_token(&emulator, &client),
-        )
-        .await,
-    );
-    rows
+    let credentials = client_credentials(emulator, client);
+    report.run(CLIENT_CREDENTIALS, credentials).await;
+    report.run(BURST, burst(emulator, client)).await;
+    report.run(REFUSED, refused_token(emulator, client)).await;
+    report.into_rows()
 }
 
 fn scopes() -> Scopes<Scope> {
@@ -124,7 +93,7 @@ async fn authorize_and_call(
     let store = stores.file_store(VENDOR);
     let key = client.store_key(SELLER);
     *seller = Some(first_use(emulator, builder, store, key, SELLER, token).await?);
-    Ok("the exchanged token is saved and used".to_owned())
+    Ok("token saved in the store, then used".to_owned())
 }
 
 /// A refresh whose answer is cut after Easyship rotated: the provider cannot know
@@ -147,7 +116,7 @@ async fn lost_answer(emulator: &Emulator, seller: &Seller) -> Outcome {
         refresh_token_of(&record.token)? == before && !record.refresh_token_dead,
         || "the store changed although no answer arrived".to_owned(),
     )?;
-    Ok("OutcomeUnknown; Easyship rotated, the new refresh token is lost".to_owned())
+    Ok("OutcomeUnknown; Easyship had rotated".to_owned())
 }
 
 /// The next refresh presents the stored refresh token, which Easyship spent: the chain
@@ -181,7 +150,7 @@ async fn spent_refresh(emulator: &Emulator, seller: &Seller) -> Outcome {
     let counts = emulator.counts();
     expect_eq("token requests", counts.token(), 1)?;
     expect_eq("refused API calls", counts.api_rejected(), 1)?;
-    Ok("chain broken; API call fails, nothing resent".to_owned())
+    Ok("store dead; API call: invalid_grant".to_owned())
 }
 
 /// The seller authorizes again; `replace_token` installs the new grant and the chain
@@ -206,7 +175,7 @@ async fn reauthorize(emulator: &Emulator, client: &Client, seller: &Seller) -> O
         .await
         .map_err(failed("refresh after re-authorization"))?;
     expect_eq("refreshes", emulator.counts().grant("refresh_token"), 1)?;
-    Ok("saved, used, and refreshed again".to_owned())
+    Ok("saved, used, refreshed again".to_owned())
 }
 
 async fn client_credentials(emulator: &Emulator, client: &Client) -> Outcome {
@@ -246,7 +215,7 @@ async fn burst(emulator: &Emulator, client: &Client) -> Outcome {
         "callers got different tokens".to_owned()
     })?;
     expect_eq("token requests", emulator.counts().token(), 1)?;
-    Ok(format!("{CALLERS} callers, one token request"))
+    Ok("one token request served them all".to_owned())
 }
 
 /// The API refuses a token the provider still thinks valid: `send` gets a new one and

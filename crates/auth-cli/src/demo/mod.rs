@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use auth_core::emulator::{Emulator, Vendor};
 use auth_core::{AuthError, CachedTokenProvider, FileStore};
@@ -47,14 +47,19 @@ pub(crate) async fn run(_args: &Args) -> Result<(), CliError> {
     rows.extend(pitneybowes::run(&stores).await);
     rows.extend(orangeconnex::run(&stores).await);
     print!("{}", table::render(&rows));
+    let summary = verdict(&rows)?;
+    println!(
+        "\n{summary}, in {} ms, offline",
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// `Ok(a summary)` if every flow did what it should, the error that exits 1 otherwise.
+fn verdict(rows: &[Row]) -> Result<String, CliError> {
     let failed = rows.iter().filter(|row| !row.ok()).count();
-    let elapsed = started.elapsed().as_millis();
-    if failed == 0 {
-        println!(
-            "\nall {} flows did what they should, in {elapsed} ms, offline",
-            rows.len()
-        );
-        Ok(())
+    if failed == 0 && !rows.is_empty() {
+        Ok(format!("all {} flows did what they should", rows.len()))
     } else {
         Err(CliError::Other(format!(
             "{failed} of {} demo flows did not do what they should (see FAILED above)",
@@ -77,34 +82,52 @@ impl Stores {
     }
 }
 
-/// Runs `flow` against `emulator` with its counts reset, timing it, as row `name`.
-async fn flow<V: Vendor>(
-    emulator: &Emulator<V>,
+/// One vendor's rows, each flow run against the vendor's emulator.
+struct Report<'e, V: Vendor> {
+    emulator: &'e Emulator<V>,
     vendor: &'static str,
-    name: &'static str,
-    flow: impl Future<Output = Outcome>,
-) -> Row {
-    emulator.reset_counts();
-    let started = Instant::now();
-    let outcome = flow.await;
-    let time = started.elapsed();
-    Row {
-        vendor,
-        flow: name,
-        requests: table::requests(&emulator.counts()),
-        outcome,
-        time,
-    }
+    rows: Vec<Row>,
 }
 
-/// A row for a flow that could not run because an earlier one failed.
-fn skipped(vendor: &'static str, name: &'static str, because: &str) -> Row {
-    Row {
-        vendor,
-        flow: name,
-        requests: "none".to_owned(),
-        outcome: Err(format!("not run: {because} failed")),
-        time: std::time::Duration::ZERO,
+impl<'e, V: Vendor> Report<'e, V> {
+    fn new(emulator: &'e Emulator<V>, vendor: &'static str) -> Self {
+        Self {
+            emulator,
+            vendor,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Runs `flow` with the emulator's counts reset, timing it, as row `name`.
+    async fn run(&mut self, name: &'static str, flow: impl Future<Output = Outcome>) {
+        self.emulator.reset_counts();
+        let started = Instant::now();
+        let outcome = flow.await;
+        let time = started.elapsed();
+        self.rows.push(Row {
+            vendor: self.vendor,
+            flow: name,
+            requests: table::requests(&self.emulator.counts()),
+            outcome,
+            time,
+        });
+    }
+
+    /// Rows for flows that could not run because `because` failed.
+    fn skip(&mut self, names: &[&'static str], because: &str) {
+        for name in names {
+            self.rows.push(Row {
+                vendor: self.vendor,
+                flow: name,
+                requests: "none".to_owned(),
+                outcome: Err(format!("not run: {because} failed")),
+                time: Duration::ZERO,
+            });
+        }
+    }
+
+    fn into_rows(self) -> Vec<Row> {
+        self.rows
     }
 }
 
@@ -136,4 +159,28 @@ async fn call_api<V: Vendor>(
     ensure(response.status() == 200, || {
         format!("API call answered {}", response.status())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(outcome: Outcome) -> Row {
+        Row {
+            vendor: "easyship",
+            flow: "client credentials, API call",
+            requests: "token 1, api 1".to_owned(),
+            outcome,
+            time: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn one_failed_flow_fails_the_demo_with_exit_1() {
+        let rows = [row(Ok(String::new())), row(Err("no token".to_owned()))];
+        let error = verdict(&rows).unwrap_err();
+        assert_eq!(error.exit_code(), std::process::ExitCode::from(1));
+        assert!(error.to_string().contains("1 of 2 demo flows"), "{error}");
+        assert!(verdict(&rows[..1]).is_ok());
+    }
 }

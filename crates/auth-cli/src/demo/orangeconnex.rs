@@ -6,7 +6,7 @@ use auth_orangeconnex::emulator::Emulator;
 use auth_orangeconnex::{Client, VendorClient as _, parse_redirect};
 
 use super::seller::{Rotates, Seller, first_use, refresh_chain, refresh_token_of};
-use super::{Outcome, Row, Stores, failed, flow, skipped};
+use super::{Outcome, Report, Row, Stores, failed};
 
 const VENDOR: &str = "orangeconnex";
 const SELLER: &str = auth_core::emulator::DEFAULT_SELLER;
@@ -19,22 +19,26 @@ const REFRESHES: &str = "3 rotating refreshes via FileStore";
 
 /// Every Orange Connex flow, in order (the refreshes use the first flow's seller).
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
-    let emulator = Emulator::start().await;
+    let emulator = &Emulator::start().await;
+    let mut report = Report::new(emulator, VENDOR);
     let client = match emulator.client_builder().build() {
         Ok(client) => client,
-        Err(error) => return vec![skipped(VENDOR, AUTHORIZE, &format!("the client ({error})"))],
+        Err(error) => {
+            report.skip(&[AUTHORIZE], &format!("the client ({error})"));
+            return report.into_rows();
+        }
     };
     let mut seller = None;
-    let authorize = authorize_and_call(&emulator, &client, stores, &mut seller);
-    let mut rows = vec![flow(&emulator, VENDOR, AUTHORIZE, authorize).await];
-    rows.push(match &seller {
+    let authorized = authorize_and_call(emulator, &client, stores, &mut seller);
+    report.run(AUTHORIZE, authorized).await;
+    match &seller {
         Some(seller) => {
-            let chain = refresh_chain(&emulator, seller, CHAIN, Rotates::Yes);
-            flow(&emulator, VENDOR, REFRESHES, chain).await
+            let chain = refresh_chain(emulator, seller, CHAIN, Rotates::Yes);
+            report.run(REFRESHES, chain).await;
         }
-        None => skipped(VENDOR, REFRESHES, "the authorization"),
-    });
-    rows
+        None => report.skip(&[REFRESHES], "the authorization"),
+    }
+    report.into_rows()
 }
 
 /// The browser step (the emulator plays the seller) and the code exchange.

@@ -5,7 +5,7 @@ use auth_core::CachedTokenProvider;
 use auth_pitneybowes::emulator::Emulator;
 use auth_pitneybowes::{Client, VendorClient as _};
 
-use super::{Outcome, Row, Stores, call_api, expect_eq, failed, flow};
+use super::{Outcome, Report, Row, Stores, call_api, expect_eq, failed};
 
 const VENDOR: &str = "pitneybowes";
 
@@ -13,16 +13,11 @@ const CLIENT_CREDENTIALS: &str = "client credentials via FileStore, API call";
 
 /// Every Pitney Bowes flow.
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
-    let emulator = Emulator::start().await;
-    vec![
-        flow(
-            &emulator,
-            VENDOR,
-            CLIENT_CREDENTIALS,
-            client_credentials(&emulator, stores),
-        )
-        .await,
-    ]
+    let emulator = &Emulator::start().await;
+    let mut report = Report::new(emulator, VENDOR);
+    let credentials = client_credentials(emulator, stores);
+    report.run(CLIENT_CREDENTIALS, credentials).await;
+    report.into_rows()
 }
 
 /// A provider over a `FileStore` gets the token and calls the API; a second provider on
