@@ -9,7 +9,7 @@ use auth_amazon_sp::{
 use auth_core::{Scopes, Token};
 
 use super::seller::{Rotates, Seller, first_use, refresh_chain, refresh_token_of};
-use super::{Outcome, Report, Row, Stores, call_api, ensure, expect_eq, failed};
+use super::{Outcome, Report, Row, Stores, call_api, ensure, expect_eq, failed, not_started};
 
 const VENDOR: &str = "amazon-sp";
 /// The selling partner who consents.
@@ -25,11 +25,16 @@ const GRANTLESS: &str = "grantless, API call";
 
 /// Every Amazon flow, in order (the refreshes use the consent flow's seller).
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
-    let emulator = &Emulator::builder()
+    let started = Emulator::builder()
         .seller(SELLER)
         .redirect_uri(REDIRECT_URI)
-        .start()
+        .try_start()
         .await;
+    let emulator = match started {
+        Ok(emulator) => emulator,
+        Err(error) => return not_started(VENDOR, &error),
+    };
+    let emulator = &emulator;
     let mut report = Report::new(emulator, VENDOR);
     let client = match emulator.client_builder().build() {
         Ok(client) => client,

@@ -10,7 +10,7 @@ use auth_easyship::{Client, Scope, VendorClient as _, parse_redirect};
 use tokio::task::JoinSet;
 
 use super::seller::{Rotates, Seller, first_use, refresh_chain, refresh_token_of};
-use super::{Outcome, Report, Row, Stores, call_api, ensure, expect_eq, failed};
+use super::{Outcome, Report, Row, Stores, call_api, ensure, expect_eq, failed, not_started};
 
 const VENDOR: &str = "easyship";
 const SELLER: &str = auth_core::emulator::DEFAULT_SELLER;
@@ -31,7 +31,11 @@ const REFUSED: &str = "API refuses token: new one, one retry";
 
 /// Every Easyship flow, in order (the chain's flows use the first flow's seller).
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
-    let emulator = &Emulator::start().await;
+    let emulator = match Emulator::builder().try_start().await {
+        Ok(emulator) => emulator,
+        Err(error) => return not_started(VENDOR, &error),
+    };
+    let emulator = &emulator;
     let mut report = Report::new(emulator, VENDOR);
     let client = match emulator.client_builder().build() {
         Ok(client) => client,

@@ -2,9 +2,9 @@
 //! it, against the vendor crates' local emulators (no network, no credentials).
 //!
 //! One file per vendor holds its flows, `seller.rs` what the seller grants share, and
-//! `table.rs` the report. Each flow runs against
-//! its vendor's emulator with the emulator's counts reset, checks what the emulator and
-//! the SDK say happened, and becomes one row. Tokens are emulator tokens, and still no
+//! `table.rs` the report. Each flow runs against its vendor's emulator with the
+//! emulator's counts reset, checks what the emulator and the SDK say happened, and
+//! becomes one row. Tokens are emulator tokens, and still no
 //! token is ever printed: the rows hold counts and the demo's own words.
 
 use std::future::Future;
@@ -129,6 +129,17 @@ impl<'e, V: Vendor> Report<'e, V> {
     fn into_rows(self) -> Vec<Row> {
         self.rows
     }
+}
+
+/// The row of a vendor whose emulator could not start (no port on `127.0.0.1`).
+fn not_started(vendor: &'static str, error: &std::io::Error) -> Vec<Row> {
+    vec![Row {
+        vendor,
+        flow: "start the emulator",
+        requests: "none".to_owned(),
+        outcome: Err(format!("cannot listen on 127.0.0.1: {error}")),
+        time: Duration::ZERO,
+    }]
 }
 
 /// `Err(reason)` unless `condition` holds.

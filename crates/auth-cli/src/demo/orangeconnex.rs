@@ -6,7 +6,7 @@ use auth_orangeconnex::emulator::Emulator;
 use auth_orangeconnex::{Client, VendorClient as _, parse_redirect};
 
 use super::seller::{Rotates, Seller, first_use, refresh_chain, refresh_token_of};
-use super::{Outcome, Report, Row, Stores, failed};
+use super::{Outcome, Report, Row, Stores, failed, not_started};
 
 const VENDOR: &str = "orangeconnex";
 const SELLER: &str = auth_core::emulator::DEFAULT_SELLER;
@@ -19,7 +19,11 @@ const REFRESHES: &str = "3 rotating refreshes via FileStore";
 
 /// Every Orange Connex flow, in order (the refreshes use the first flow's seller).
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
-    let emulator = &Emulator::start().await;
+    let emulator = match Emulator::builder().try_start().await {
+        Ok(emulator) => emulator,
+        Err(error) => return not_started(VENDOR, &error),
+    };
+    let emulator = &emulator;
     let mut report = Report::new(emulator, VENDOR);
     let client = match emulator.client_builder().build() {
         Ok(client) => client,

@@ -5,7 +5,7 @@ use auth_core::CachedTokenProvider;
 use auth_pitneybowes::emulator::Emulator;
 use auth_pitneybowes::{Client, VendorClient as _};
 
-use super::{Outcome, Report, Row, Stores, call_api, expect_eq, failed};
+use super::{Outcome, Report, Row, Stores, call_api, expect_eq, failed, not_started};
 
 const VENDOR: &str = "pitneybowes";
 
@@ -13,7 +13,11 @@ const CLIENT_CREDENTIALS: &str = "client credentials via FileStore, API call";
 
 /// Every Pitney Bowes flow.
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
-    let emulator = &Emulator::start().await;
+    let emulator = match Emulator::builder().try_start().await {
+        Ok(emulator) => emulator,
+        Err(error) => return not_started(VENDOR, &error),
+    };
+    let emulator = &emulator;
     let mut report = Report::new(emulator, VENDOR);
     let credentials = client_credentials(emulator, stores);
     report.run(CLIENT_CREDENTIALS, credentials).await;
