@@ -1,5 +1,5 @@
-//! The command line: `authtoken <vendor> token|authorize-url|exchange-code` and
-//! `authtoken status`, with the options every vendor shares.
+//! The command line: `authtoken <vendor> token|authorize-url|exchange-code`,
+//! `authtoken status` and `authtoken demo`, with the options every vendor shares.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -61,6 +61,9 @@ enum Command {
     /// What a --cache directory holds: vendor, environment, subject, expiry, whether the
     /// seller must authorize again (never a secret)
     Status(crate::status::Args),
+    /// Every grant flow of every vendor against local emulators, offline and without
+    /// credentials: prints what happened, exits 0 only if every flow did what it should
+    Demo(crate::demo::Args),
 }
 
 /// Runs the command.
@@ -71,6 +74,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Pitneybowes(args) => pitneybowes::run(args).await,
         Command::Orangeconnex(args) => orangeconnex::run(args).await,
         Command::Status(args) => crate::status::run(&args).await,
+        Command::Demo(args) => crate::demo::run(&args).await,
     }
 }
 

@@ -9,6 +9,7 @@
 //! authtoken easyship exchange-code --code ... --redirect-uri https://app.example/cb --cache DIR
 //! authtoken easyship token --cache DIR                          # refreshes, rotates, saves
 //! authtoken status --cache DIR                                  # what is cached, no secrets
+//! authtoken demo                     # every flow of every vendor against local emulators
 //! ```
 //!
 //! Exit codes: 0 success, 1 the vendor or the cache refused (authentication failure, store
@@ -18,7 +19,7 @@
 //! One file per job: `cli.rs` the command line, `vendors/` one file per vendor (client and
 //! grant from the options), `token.rs` the provider run shared by all four, `output.rs`
 //! how a token prints, `cache.rs` the `--cache` directory, `status.rs` `authtoken status`,
-//! `progress.rs` the spinner, `error.rs` exit codes and fixes.
+//! `progress.rs` the spinner, `error.rs` exit codes and fixes, `demo/` `authtoken demo`.
 
 use std::process::ExitCode;
 
@@ -26,6 +27,7 @@ use clap::Parser as _;
 
 mod cache;
 mod cli;
+mod demo;
 mod error;
 mod output;
 mod progress;
