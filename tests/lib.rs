@@ -8,3 +8,8 @@
 //! - `vendor_contract.rs`: one generic function over `VendorClient` drives all four
 //!   vendors' one-call providers: the token on the vendor's header, one retry after the
 //!   vendor's own "token rejected" answer.
+
+/// The README's examples (quick starts, the emulator test), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
