@@ -1,5 +1,7 @@
 //! Cross-crate tests; the tests themselves are in `tests/tests/`.
 //!
+//! - `middleware.rs`: `auth_core::TokenMiddleware` in a `reqwest_middleware` stack, against
+//!   the Pitney Bowes emulator.
 //! - `multi_process_rotation.rs`: several OS processes share one `FileStore` and one
 //!   single-use refresh-token chain (Easyship's rule) without ever spending a refresh
 //!   token twice.
