@@ -21,12 +21,11 @@ pub(crate) fn app_subject(scopes: Option<&str>) -> String {
     }
 }
 
-/// The store in `dir` for `key`, the directory created with mode 0700 and the key's
-/// lock file with mode 0600.
+/// The store in `dir` for `key`, the directory created with mode 0700.
 ///
-/// The lock file: `FileStore` creates the `.lock` sidecar of its lease with the
-/// process's umask (usually 0644). It holds no secret, but this command promises that
-/// every file it leaves in the cache is 0600, so it creates the file first.
+/// `FileStore` creates its records and the `.lock` sidecar of its lease 0600. A lock
+/// file left by an older version may have the umask's mode (usually 0644): this command
+/// promises that every file in the cache is 0600, so it tightens it.
 pub(crate) fn open(dir: &Path, key: &StoreKey) -> Result<Arc<FileStore>, CliError> {
     let failed = |what: &str, e: std::io::Error| {
         CliError::Other(format!(

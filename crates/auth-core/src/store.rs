@@ -586,10 +586,13 @@ impl TokenStore for FileStore {
         let path = self.lock_path(key);
         let file = blocking(move || {
             create_dir(&dir)?;
-            std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).truncate(false).write(true);
+            // Private like the records: the lock file names nothing secret, but the
+            // directory's files should all be the application's alone.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options
                 .open(&path)
                 .map_err(|e| io_error("cannot open lock file", &path, e))
         })
@@ -981,6 +984,24 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_lock_file_is_private_too() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        let lease = store
+            .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap();
+        let mode = std::fs::metadata(store.lock_path(&key()))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        drop(lease);
     }
 
     #[tokio::test]
