@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{AccessToken, AuthError, RefreshToken, Scopes, Token};
 
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod conformance;
+
 /// What a stored token belongs to: vendor, environment, client id and subject (the seller
 /// or account). A sandbox token is never served in production because the environment is
 /// part of the key.
@@ -914,6 +918,22 @@ mod tests {
             loaded.token.refresh_token_issued_at(),
             token(2).refresh_token_issued_at()
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_store_passes_the_conformance_suite() {
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+        conformance::check_store(store.clone(), store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn file_store_passes_the_conformance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::check_store(
+            Arc::new(FileStore::new(dir.path())),
+            Arc::new(FileStore::new(dir.path())),
+        )
+        .await;
     }
 
     #[tokio::test]
