@@ -126,6 +126,42 @@ impl TokenRecord {
             refresh_token_dead: false,
         }
     }
+
+    /// The record as one JSON object, secrets in clear text, for store implementations
+    /// (`FileStore` writes this form). The buffer is zeroed when dropped.
+    ///
+    /// The object's first member is always `"version"` (`{"version":7,...`), so a
+    /// backend's server-side script can read or bump the version without parsing the
+    /// rest.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] if serialization fails (it does not for a valid record).
+    pub fn to_json(&self) -> Result<zeroize::Zeroizing<String>, AuthError> {
+        serde_json::to_string(&StoredRecord::from_record(self))
+            .map(zeroize::Zeroizing::new)
+            .map_err(|e| AuthError::store("cannot encode token record", e))
+    }
+
+    /// Reads a record written by [`to_json`](Self::to_json).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] with serde's category and position (never the content) when
+    /// `json` is not a record.
+    pub fn from_json(json: &[u8]) -> Result<Self, AuthError> {
+        serde_json::from_slice::<StoredRecord>(json)
+            .map(StoredRecord::into_record)
+            .map_err(|e| AuthError::Store {
+                message: format!(
+                    "token record is not valid ({:?} at line {} column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+                source: None,
+            })
+    }
 }
 
 /// The right to run the refresh for one key, held from the reload to the save.
@@ -791,7 +827,8 @@ fn write_atomically(
 }
 
 /// The on-disk form. Secret types are not `Serialize` on purpose; this record exposes
-/// them explicitly, and only here.
+/// them explicitly, and only here. `version` must stay the first field: see
+/// [`TokenRecord::to_json`].
 #[derive(Serialize, Deserialize)]
 struct StoredRecord {
     version: u64,
@@ -883,6 +920,18 @@ mod tests {
         .with_refresh_token(RefreshToken::new(format!("rt-{n}")))
         .with_scopes("a b".parse().unwrap())
         .with_refresh_token_issued_at(DateTime::from_timestamp(1_700_000_000, 0).unwrap())
+    }
+
+    #[test]
+    fn json_form_starts_with_the_version_and_round_trips() {
+        let record = TokenRecord::new(42, token(1), Utc::now());
+        let json = record.to_json().unwrap();
+        assert!(json.starts_with(r#"{"version":42,"#), "{}", json.as_str());
+        let back = TokenRecord::from_json(json.as_bytes()).unwrap();
+        assert_eq!(back.version, 42);
+        assert_eq!(back.token.access_token().expose_secret(), "at-1");
+        let err = TokenRecord::from_json(br#"{"access_token":"leaked"#).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("leaked"));
     }
 
     #[test]
