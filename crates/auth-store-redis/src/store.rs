@@ -36,6 +36,17 @@ const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
 ///   [`release`](TokenStore::release) (a cancelled refresh) expires after its TTL.
 /// - A process waiting for the lease polls with backoff (10 ms doubling to 100 ms).
 ///
+/// # How waiting processes learn of a new token: polling
+///
+/// While another process holds the lease, the provider asks for the lease in probes of
+/// up to 250 ms and reloads the record between probes, adopting a token the holder saved;
+/// within a probe this store retries `SET NX` with the backoff above. So a waiting
+/// process sees the saved token within about 100 ms of the holder's release (at most one
+/// probe, 250 ms, after its save), at a cost of a few small commands per waiter per
+/// second, only while a refresh runs. Pub/sub would not replace this: a message
+/// published while a subscriber reconnects is lost, so polling would still be needed
+/// as the fallback, and each store would need a dedicated subscriber connection.
+///
 /// Cheap to clone: clones share one multiplexed connection ([`ConnectionManager`],
 /// which reconnects by itself).
 #[derive(Clone)]

@@ -123,3 +123,88 @@ async fn the_url_never_reaches_debug_or_errors() {
         .unwrap_err();
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_waiting_process_gets_the_lease_soon_after_its_release() {
+    let Some(mut stores) = stores(&unique_prefix("handover"), 2).await else {
+        return;
+    };
+    let (waiter, holder) = (stores.pop().unwrap(), stores.pop().unwrap());
+    let key = StoreKey::new("vendor", "sandbox", "client", "seller");
+    let lease = holder
+        .lease(&key, Duration::from_secs(10), Duration::ZERO)
+        .await
+        .unwrap();
+    let waiting = tokio::spawn({
+        let key = key.clone();
+        async move {
+            let lease = waiter
+                .lease(&key, Duration::from_secs(10), Duration::from_secs(5))
+                .await;
+            (std::time::Instant::now(), lease.is_ok())
+        }
+    });
+    // Long enough for the waiter's backoff to reach its ceiling.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let released = std::time::Instant::now();
+    holder.release(lease).await.unwrap();
+    let (got_it, ok) = waiting.await.unwrap();
+    assert!(ok, "the waiter got the lease");
+    let delay = got_it.duration_since(released);
+    // The backoff ceiling is 100 ms; the rest is slack for a loaded machine.
+    assert!(delay < Duration::from_millis(400), "{delay:?}");
+}
+
+/// Four providers on four connections (four processes, as far as Redis can tell) start
+/// on an empty key at once: one token request, and every caller gets that token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_sharing_a_key_fetch_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use auth_core::{CachedTokenProvider, FnSource, RefreshToken};
+
+    const PROVIDERS: usize = 4;
+    let Some(stores) = stores(&unique_prefix("providers"), PROVIDERS).await else {
+        return;
+    };
+    let key = StoreKey::new("vendor", "sandbox", "client", "seller");
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let providers: Vec<_> = stores
+        .into_iter()
+        .map(|store| {
+            let fetches = fetches.clone();
+            let source = FnSource::new(move |_previous| {
+                let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    // A slow token endpoint: the others must wait, not fetch too.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    Ok(Token::new(
+                        AccessToken::new(format!("at-{n}")),
+                        Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+                    )
+                    .with_refresh_token(RefreshToken::new(format!("rt-{n}"))))
+                }
+            });
+            Arc::new(
+                CachedTokenProvider::builder(source)
+                    .store(Arc::new(store), key.clone())
+                    .build(),
+            )
+        })
+        .collect();
+    let calls: Vec<_> = (0..PROVIDERS * 8)
+        .map(|i| {
+            let provider = providers[i % PROVIDERS].clone();
+            tokio::spawn(async move { provider.token().await })
+        })
+        .collect();
+    for call in calls {
+        let token = call.await.unwrap().expect("a token");
+        assert_eq!(token.access_token().expose_secret(), "at-1");
+    }
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "one token request in all"
+    );
+}
