@@ -629,6 +629,7 @@ impl TokenStore for FileStore {
             std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)
+                .read(true)
                 .write(true)
                 .open(&path)
                 .map_err(|e| io_error("cannot open lock file", &path, e))
@@ -639,7 +640,11 @@ impl TokenStore for FileStore {
         loop {
             match file.try_lock() {
                 Ok(()) => {
-                    let fence = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+                    let fence = {
+                        let file = Arc::clone(&file);
+                        let path = self.lock_path(key);
+                        blocking(move || next_fence(&file, &path)).await?
+                    };
                     let owner = format!("pid {}", std::process::id());
                     // The OS lock is the lease: held until released, or the process dies.
                     let _ = ttl;
@@ -719,6 +724,27 @@ impl TokenStore for FileStore {
         drop(lease);
         Ok(())
     }
+}
+
+/// The next fencing number of a key, under its OS lock: one more than the last grant's
+/// (kept in the lock file), and at least the wall clock in nanoseconds, as before this
+/// counter existed, so it also grows past fences granted by older versions. A clock
+/// stepped back cannot make it shrink.
+fn next_fence(file: &std::fs::File, path: &Path) -> Result<u64, AuthError> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let mut text = String::new();
+    let mut file = file;
+    file.seek(std::io::SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text))
+        .map_err(|e| io_error("cannot read", path, e))?;
+    let last = text.trim().parse::<u64>().unwrap_or(0);
+    let now = u64::try_from(Utc::now().timestamp_nanos_opt().unwrap_or_default()).unwrap_or(0);
+    let fence = last.saturating_add(1).max(now);
+    file.set_len(0)
+        .and_then(|()| file.seek(std::io::SeekFrom::Start(0)))
+        .and_then(|_| file.write_all(fence.to_string().as_bytes()))
+        .map_err(|e| io_error("cannot write", path, e))?;
+    Ok(fence)
 }
 
 fn create_dir(dir: &Path) -> Result<(), AuthError> {
@@ -1071,6 +1097,31 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn file_fences_grow_even_when_the_clock_is_behind_the_last_grant() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        // A grant far in the clock's future (a clock since stepped back).
+        let last = u64::MAX - 10;
+        let lease = store
+            .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap();
+        store.release(lease).await.unwrap();
+        std::fs::write(store.lock_path(&key()), last.to_string()).unwrap();
+        let lease = store
+            .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(lease.fence(), last + 1);
+        store.release(lease).await.unwrap();
+        let lease = store
+            .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(lease.fence(), last + 2);
     }
 
     #[tokio::test]
