@@ -1,6 +1,8 @@
 //! [`RedisStore`] and its [`TokenStore`] implementation.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -33,7 +35,9 @@ const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
 /// - The lease is `SET … NX PX ttl` with a random owner id and a fencing number from a
 ///   per-key counter (`INCR`); it is renewed by a compare-and-`PEXPIRE` script and
 ///   released by a compare-and-delete script. A lease dropped without
-///   [`release`](TokenStore::release) (a cancelled refresh) expires after its TTL.
+///   [`release`](TokenStore::release) (a cancelled refresh) is released by a task its
+///   drop spawns on the current tokio runtime (outside one, or if Redis is unreachable,
+///   it expires after its TTL).
 /// - A process waiting for the lease polls with backoff (10 ms doubling to 100 ms).
 ///
 /// # How waiting processes learn of a new token: polling
@@ -53,6 +57,9 @@ const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
 pub struct RedisStore {
     connection: ConnectionManager,
     key_prefix: String,
+    /// `owner:fence` of the leases [`release`](TokenStore::release) is releasing, so
+    /// their drop does not release them a second time.
+    releasing: Arc<Mutex<HashSet<String>>>,
 }
 
 impl fmt::Debug for RedisStore {
@@ -84,6 +91,7 @@ impl RedisStore {
         Self {
             connection,
             key_prefix: String::new(),
+            releasing: Arc::default(),
         }
     }
 
@@ -111,6 +119,44 @@ impl RedisStore {
 
     fn connection(&self) -> ConnectionManager {
         self.connection.clone()
+    }
+}
+
+/// A [`Lease`]'s guard: releases the lease when it is dropped without
+/// [`release`](TokenStore::release).
+struct ReleaseOnDrop {
+    connection: ConnectionManager,
+    lease_key: String,
+    value: String,
+    releasing: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        let released_by_caller = self
+            .releasing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.value);
+        if released_by_caller {
+            return;
+        }
+        // No runtime (a drop at shutdown): the lease expires after its TTL.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let mut connection = self.connection.clone();
+            let key = std::mem::take(&mut self.lease_key);
+            let value = std::mem::take(&mut self.value);
+            runtime.spawn(async move {
+                let released: Result<i64, _> = RELEASE
+                    .key(&key)
+                    .arg(&value)
+                    .invoke_async(&mut connection)
+                    .await;
+                if let Err(error) = released {
+                    tracing::debug!(%error, "a dropped lease was not released; it expires after its TTL");
+                }
+            });
+        }
     }
 }
 
@@ -186,7 +232,19 @@ impl TokenStore for RedisStore {
                 .await
                 .map_err(|e| redis_error("take the lease on", key, e))?;
             if fence > 0 {
-                return Ok(Lease::new(key.clone(), owner, fence, ttl, None));
+                let guard = ReleaseOnDrop {
+                    connection: self.connection(),
+                    lease_key: keys.lease,
+                    value: format!("{owner}:{fence}"),
+                    releasing: Arc::clone(&self.releasing),
+                };
+                return Ok(Lease::new(
+                    key.clone(),
+                    owner,
+                    fence,
+                    ttl,
+                    Some(Box::new(guard)),
+                ));
             }
             let waited = start.elapsed();
             if waited >= wait {
@@ -282,13 +340,22 @@ impl TokenStore for RedisStore {
 
     async fn release(&self, lease: Lease) -> Result<(), AuthError> {
         let keys = self.keys(lease.key());
-        let _released: i64 = RELEASE
+        let value = lease_value(&lease);
+        let released: Result<i64, _> = RELEASE
             .key(&keys.lease)
-            .arg(lease_value(&lease))
+            .arg(&value)
             .invoke_async(&mut self.connection())
-            .await
-            .map_err(|e| redis_error("release the lease on", lease.key(), e))?;
-        Ok(())
+            .await;
+        // Released, or failed and left to its TTL: either way its drop does nothing.
+        self.releasing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(value);
+        let key = lease.key().clone();
+        drop(lease);
+        released
+            .map(|_| ())
+            .map_err(|e| redis_error("release the lease on", &key, e))
     }
 }
 

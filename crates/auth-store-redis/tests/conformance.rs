@@ -208,3 +208,36 @@ async fn providers_sharing_a_key_fetch_once() {
         "one token request in all"
     );
 }
+
+#[tokio::test]
+async fn a_dropped_lease_is_released_without_waiting_for_its_ttl() {
+    let Some(mut stores) = stores(&unique_prefix("dropped"), 2).await else {
+        return;
+    };
+    let (other, holder) = (stores.pop().unwrap(), stores.pop().unwrap());
+    let key = StoreKey::new("vendor", "sandbox", "client", "seller");
+    let lease = holder
+        .lease(&key, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    drop(lease); // a cancelled refresh never calls release
+    // Well under the 30 s TTL: the drop released it.
+    let again = other
+        .lease(&key, Duration::from_secs(30), Duration::from_secs(2))
+        .await;
+    assert!(again.is_ok(), "the dropped lease is still held");
+    other.release(again.unwrap()).await.unwrap();
+    // A released lease is not released again by its drop: the next holder keeps it.
+    let next = holder
+        .lease(&key, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        other
+            .lease(&key, Duration::from_secs(30), Duration::ZERO)
+            .await
+            .is_err()
+    );
+    holder.release(next).await.unwrap();
+}
