@@ -20,6 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{AccessToken, AuthError, RefreshToken, Scopes, Token};
 
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod conformance;
+
 /// What a stored token belongs to: vendor, environment, client id and subject (the seller
 /// or account). A sandbox token is never served in production because the environment is
 /// part of the key.
@@ -121,6 +125,42 @@ impl TokenRecord {
             updated_at,
             refresh_token_dead: false,
         }
+    }
+
+    /// The record as one JSON object, secrets in clear text, for store implementations
+    /// (`FileStore` writes this form). The buffer is zeroed when dropped.
+    ///
+    /// The object's first member is always `"version"` (`{"version":7,...`), so a
+    /// backend's server-side script can read or bump the version without parsing the
+    /// rest.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] if serialization fails (it does not for a valid record).
+    pub fn to_json(&self) -> Result<zeroize::Zeroizing<String>, AuthError> {
+        serde_json::to_string(&StoredRecord::from_record(self))
+            .map(zeroize::Zeroizing::new)
+            .map_err(|e| AuthError::store("cannot encode token record", e))
+    }
+
+    /// Reads a record written by [`to_json`](Self::to_json).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Store`] with serde's category and position (never the content) when
+    /// `json` is not a record.
+    pub fn from_json(json: &[u8]) -> Result<Self, AuthError> {
+        serde_json::from_slice::<StoredRecord>(json)
+            .map(StoredRecord::into_record)
+            .map_err(|e| AuthError::Store {
+                message: format!(
+                    "token record is not valid ({:?} at line {} column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+                source: None,
+            })
     }
 }
 
@@ -587,9 +627,9 @@ impl TokenStore for FileStore {
         let file = blocking(move || {
             create_dir(&dir)?;
             let mut options = std::fs::OpenOptions::new();
-            options.create(true).truncate(false).write(true);
-            // Private like the records: the lock file names nothing secret, but the
-            // directory's files should all be the application's alone.
+            options.create(true).truncate(false).read(true).write(true);
+            // Private like the records: the lock file holds only the fencing counter,
+            // but the directory's files should all be the application's alone.
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             options
@@ -602,7 +642,11 @@ impl TokenStore for FileStore {
         loop {
             match file.try_lock() {
                 Ok(()) => {
-                    let fence = Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+                    let fence = {
+                        let file = Arc::clone(&file);
+                        let path = self.lock_path(key);
+                        blocking(move || next_fence(&file, &path)).await?
+                    };
                     let owner = format!("pid {}", std::process::id());
                     // The OS lock is the lease: held until released, or the process dies.
                     let _ = ttl;
@@ -682,6 +726,27 @@ impl TokenStore for FileStore {
         drop(lease);
         Ok(())
     }
+}
+
+/// The next fencing number of a key, under its OS lock: one more than the last grant's
+/// (kept in the lock file), and at least the wall clock in nanoseconds, as before this
+/// counter existed, so it also grows past fences granted by older versions. A clock
+/// stepped back cannot make it shrink.
+fn next_fence(file: &std::fs::File, path: &Path) -> Result<u64, AuthError> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let mut text = String::new();
+    let mut file = file;
+    file.seek(std::io::SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text))
+        .map_err(|e| io_error("cannot read", path, e))?;
+    let last = text.trim().parse::<u64>().unwrap_or(0);
+    let now = u64::try_from(Utc::now().timestamp_nanos_opt().unwrap_or_default()).unwrap_or(0);
+    let fence = last.saturating_add(1).max(now);
+    file.set_len(0)
+        .and_then(|()| file.seek(std::io::SeekFrom::Start(0)))
+        .and_then(|_| file.write_all(fence.to_string().as_bytes()))
+        .map_err(|e| io_error("cannot write", path, e))?;
+    Ok(fence)
 }
 
 fn create_dir(dir: &Path) -> Result<(), AuthError> {
@@ -790,7 +855,8 @@ fn write_atomically(
 }
 
 /// The on-disk form. Secret types are not `Serialize` on purpose; this record exposes
-/// them explicitly, and only here.
+/// them explicitly, and only here. `version` must stay the first field: see
+/// [`TokenRecord::to_json`].
 #[derive(Serialize, Deserialize)]
 struct StoredRecord {
     version: u64,
@@ -885,6 +951,18 @@ mod tests {
     }
 
     #[test]
+    fn json_form_starts_with_the_version_and_round_trips() {
+        let record = TokenRecord::new(42, token(1), Utc::now());
+        let json = record.to_json().unwrap();
+        assert!(json.starts_with(r#"{"version":42,"#), "{}", json.as_str());
+        let back = TokenRecord::from_json(json.as_bytes()).unwrap();
+        assert_eq!(back.version, 42);
+        assert_eq!(back.token.access_token().expose_secret(), "at-1");
+        let err = TokenRecord::from_json(br#"{"access_token":"leaked"#).unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("leaked"));
+    }
+
+    #[test]
     fn key_renders_unambiguously() {
         assert_eq!(key().file_stem(), "easyship.sandbox.client%2F1.seller%207");
         assert_ne!(
@@ -917,6 +995,22 @@ mod tests {
             loaded.token.refresh_token_issued_at(),
             token(2).refresh_token_issued_at()
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_store_passes_the_conformance_suite() {
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+        conformance::check_store(store.clone(), store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn file_store_passes_the_conformance_suite() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::check_store(
+            Arc::new(FileStore::new(dir.path())),
+            Arc::new(FileStore::new(dir.path())),
+        )
+        .await;
     }
 
     #[tokio::test]
@@ -1023,6 +1117,31 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn file_fences_grow_even_when_the_clock_is_behind_the_last_grant() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        // A grant far in the clock's future (a clock since stepped back).
+        let last = u64::MAX - 10;
+        let lease = store
+            .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap();
+        store.release(lease).await.unwrap();
+        std::fs::write(store.lock_path(&key()), last.to_string()).unwrap();
+        let lease = store
+            .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(lease.fence(), last + 1);
+        store.release(lease).await.unwrap();
+        let lease = store
+            .lease(&key(), Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(lease.fence(), last + 2);
     }
 
     #[tokio::test]

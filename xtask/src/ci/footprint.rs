@@ -1,4 +1,4 @@
-//! The dependency footprint of each vendor crate, against reqwest alone.
+//! The dependency footprint of each vendor crate (and store crate), against reqwest alone.
 //!
 //! A user who depends on one vendor crate builds reqwest (with this workspace's reqwest
 //! features and rustls' ring provider) plus what this project adds. The check builds a
@@ -25,6 +25,19 @@ use crate::workspace::{cargo, members, output_of};
 /// types use `#[serde(with = "serde_with::As::<..>")]` instead of `#[serde_as]`, which
 /// pulled in `darling` and five more proc-macro crates).
 pub(crate) const BUDGET: usize = 20;
+
+/// Most crates a store crate (`auth-store-*`) may add beyond reqwest + ring. A store
+/// crate is not a vendor crate: its users chose its backend's client. auth-store-redis
+/// measures 28: auth-core's own 17 or so plus redis 1.x without its default features
+/// (redis, combine, sha1_smol, xxhash-rust, ryu, arcstr, backon, async-lock,
+/// event-listener, event-listener-strategy, parking, fastrand).
+pub(crate) const STORE_BUDGET: usize = 30;
+
+/// A store crate: measured against [`STORE_BUDGET`]; it has no TLS feature of auth-core's
+/// to check.
+fn is_store_crate(name: &str) -> bool {
+    name.starts_with("auth-store-")
+}
 
 /// The vendor crates measured (every published crate but the core).
 fn vendor_crates(root: &Path) -> Result<Vec<String>> {
@@ -55,14 +68,19 @@ pub(crate) fn check(root: &Path) -> Result<()> {
                     .is_some_and(|n| workspace.contains(n))
             })
             .collect();
+        let budget = if is_store_crate(&name) {
+            STORE_BUDGET
+        } else {
+            BUDGET
+        };
         println!(
-            "{name}: {} crates, {} beyond reqwest (budget {BUDGET})",
+            "{name}: {} crates, {} beyond reqwest (budget {budget})",
             normal.len(),
             extra.len()
         );
-        if extra.len() > BUDGET {
+        if extra.len() > budget {
             problems.push(format!(
-                "{name} pulls {} crates beyond reqwest, over the budget of {BUDGET}: {}",
+                "{name} pulls {} crates beyond reqwest, over the budget of {budget}: {}",
                 extra.len(),
                 extra
                     .iter()
@@ -70,6 +88,9 @@ pub(crate) fn check(root: &Path) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
+        }
+        if is_store_crate(&name) {
+            continue;
         }
         let native = tree(
             root,

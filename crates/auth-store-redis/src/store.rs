@@ -1,0 +1,379 @@
+//! [`RedisStore`] and its [`TokenStore`] implementation.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth_core::{AuthError, Lease, StoreKey, Token, TokenRecord, TokenStore};
+use chrono::Utc;
+use redis::AsyncCommands as _;
+use redis::aio::ConnectionManager;
+
+use crate::RedisStoreBuilder;
+use crate::scripts::{ACQUIRE, MARK_DEAD, RELEASE, RENEW, SAVE, UNVERSIONED_PREFIX};
+
+/// The first pause between two attempts at a lease held elsewhere; it doubles up to
+/// [`LEASE_POLL_MAX`].
+const LEASE_POLL_MIN: Duration = Duration::from_millis(10);
+/// The longest pause between two attempts at a lease held elsewhere.
+const LEASE_POLL_MAX: Duration = Duration::from_millis(100);
+/// The longest TTL sent to Redis (a configured `Duration::MAX` means "practically
+/// forever"; `PX` takes milliseconds that must not overflow on the server).
+const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+
+/// A [`TokenStore`] in Redis, shared by every process that reaches the same server: one
+/// refresh at a time across a fleet, and every process sees the token it saved.
+///
+/// **The values hold secrets** (access and refresh tokens in clear text): the Redis
+/// server must be access-controlled (a password or an ACL user, `rediss://` across any
+/// network you do not trust, no public port).
+///
+/// - The record of a key is one JSON value with its version, written by a Lua script
+///   that checks the lease and bumps the version atomically.
+/// - The lease is `SET … NX PX ttl` with a random owner id and a fencing number from a
+///   per-key counter (`INCR`); it is renewed by a compare-and-`PEXPIRE` script and
+///   released by a compare-and-delete script. A lease dropped without
+///   [`release`](TokenStore::release) (a cancelled refresh) is released by a task its
+///   drop spawns on the current tokio runtime (outside one, or if Redis is unreachable,
+///   it expires after its TTL).
+/// - A process waiting for the lease polls with backoff (10 ms doubling to 100 ms).
+///
+/// # How waiting processes learn of a new token: polling
+///
+/// While another process holds the lease, the provider asks for the lease in probes of
+/// up to 250 ms and reloads the record between probes, adopting a token the holder saved;
+/// within a probe this store retries `SET NX` with the backoff above. So a waiting
+/// process sees the saved token within about 100 ms of the holder's release (at most one
+/// probe, 250 ms, after its save), at a cost of a few small commands per waiter per
+/// second, only while a refresh runs. Pub/sub would not replace this: a message
+/// published while a subscriber reconnects is lost, so polling would still be needed
+/// as the fallback, and each store would need a dedicated subscriber connection.
+///
+/// Cheap to clone: clones share one multiplexed connection ([`ConnectionManager`],
+/// which reconnects by itself).
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    key_prefix: String,
+    /// `owner:fence` of the leases [`release`](TokenStore::release) is releasing, so
+    /// their drop does not release them a second time.
+    releasing: Arc<Mutex<HashSet<String>>>,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("key_prefix", &self.key_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The three Redis keys of one [`StoreKey`].
+struct Keys {
+    record: String,
+    lease: String,
+    fence: String,
+}
+
+impl RedisStore {
+    /// A builder for the server at `url`: `redis://127.0.0.1:6379/`, or with TLS and a
+    /// password `rediss://:PASSWORD@redis.internal:6380/0` (feature `rustls`), or an ACL
+    /// user `rediss://tokens:PASSWORD@redis.internal:6380/0`.
+    pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
+        RedisStoreBuilder::new(url)
+    }
+
+    /// A store over a connection you configured yourself (its timeouts are then yours to
+    /// bound).
+    pub fn from_manager(connection: ConnectionManager) -> Self {
+        Self {
+            connection,
+            key_prefix: String::new(),
+            releasing: Arc::default(),
+        }
+    }
+
+    /// The same store with `prefix` before every key.
+    #[must_use]
+    pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = prefix.into();
+        self
+    }
+
+    /// The key prefix (empty by default).
+    pub fn key_prefix(&self) -> &str {
+        &self.key_prefix
+    }
+
+    fn keys(&self, key: &StoreKey) -> Keys {
+        // `{stem}`: a Redis Cluster hash tag, so the three keys share a slot.
+        let base = format!("{}{{{}}}", self.key_prefix, key.file_stem());
+        Keys {
+            record: format!("{base}:record"),
+            lease: format!("{base}:lease"),
+            fence: format!("{base}:fence"),
+        }
+    }
+
+    fn connection(&self) -> ConnectionManager {
+        self.connection.clone()
+    }
+}
+
+/// A [`Lease`]'s guard: releases the lease when it is dropped without
+/// [`release`](TokenStore::release).
+struct ReleaseOnDrop {
+    connection: ConnectionManager,
+    lease_key: String,
+    value: String,
+    releasing: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        let released_by_caller = self
+            .releasing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.value);
+        if released_by_caller {
+            return;
+        }
+        // No runtime (a drop at shutdown): the lease expires after its TTL.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let mut connection = self.connection.clone();
+            let key = std::mem::take(&mut self.lease_key);
+            let value = std::mem::take(&mut self.value);
+            runtime.spawn(async move {
+                let released: Result<i64, _> = RELEASE
+                    .key(&key)
+                    .arg(&value)
+                    .invoke_async(&mut connection)
+                    .await;
+                if let Err(error) = released {
+                    tracing::debug!(%error, "a dropped lease was not released; it expires after its TTL");
+                }
+            });
+        }
+    }
+}
+
+fn redis_error(what: &str, key: &StoreKey, error: redis::RedisError) -> AuthError {
+    AuthError::store(format!("redis: cannot {what} {key}"), error)
+}
+
+fn lost_lease(key: &StoreKey) -> AuthError {
+    AuthError::Store {
+        message: format!(
+            "the refresh lease on {key} expired or was taken over; the result was not saved"
+        ),
+        source: None,
+    }
+}
+
+fn ttl_ms(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).map_or(MAX_TTL_MS, |ms| ms.clamp(1, MAX_TTL_MS))
+}
+
+/// `owner:fence`, the lease's value in Redis.
+fn lease_value(lease: &Lease) -> String {
+    format!("{}:{}", lease.owner(), lease.fence())
+}
+
+fn random_owner() -> String {
+    let mut bytes = [0u8; 16];
+    // A failing OS RNG leaves zeros; the fence still makes the value unique.
+    let _ = getrandom::getrandom(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[async_trait]
+impl TokenStore for RedisStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
+        let keys = self.keys(key);
+        let value: Option<Vec<u8>> = self
+            .connection()
+            .get(&keys.record)
+            .await
+            .map_err(|e| redis_error("load", key, e))?;
+        let Some(value) = value.map(zeroize::Zeroizing::new) else {
+            return Ok(None);
+        };
+        TokenRecord::from_json(&value)
+            .map(Some)
+            .map_err(|e| match e {
+                AuthError::Store { message, source } => AuthError::Store {
+                    message: format!("{} at {}: {message}", key, keys.record),
+                    source,
+                },
+                other => other,
+            })
+    }
+
+    async fn lease(
+        &self,
+        key: &StoreKey,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Lease, AuthError> {
+        let keys = self.keys(key);
+        let owner = random_owner();
+        let start = tokio::time::Instant::now();
+        let mut pause = LEASE_POLL_MIN;
+        loop {
+            let fence: u64 = ACQUIRE
+                .key(&keys.lease)
+                .key(&keys.fence)
+                .arg(&owner)
+                .arg(ttl_ms(ttl))
+                .invoke_async(&mut self.connection())
+                .await
+                .map_err(|e| redis_error("take the lease on", key, e))?;
+            if fence > 0 {
+                let guard = ReleaseOnDrop {
+                    connection: self.connection(),
+                    lease_key: keys.lease,
+                    value: format!("{owner}:{fence}"),
+                    releasing: Arc::clone(&self.releasing),
+                };
+                return Ok(Lease::new(
+                    key.clone(),
+                    owner,
+                    fence,
+                    ttl,
+                    Some(Box::new(guard)),
+                ));
+            }
+            let waited = start.elapsed();
+            if waited >= wait {
+                return Err(AuthError::Store {
+                    message: format!(
+                        "another refresh of {key} held the lease for longer than {wait:?}"
+                    ),
+                    source: None,
+                });
+            }
+            tokio::time::sleep(pause.min(wait - waited)).await;
+            pause = (pause * 2).min(LEASE_POLL_MAX);
+        }
+    }
+
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), AuthError> {
+        lease.check()?;
+        let keys = self.keys(lease.key());
+        let renewed: i64 = RENEW
+            .key(&keys.lease)
+            .arg(lease_value(lease))
+            .arg(ttl_ms(ttl))
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(|e| redis_error("renew the lease on", lease.key(), e))?;
+        if renewed == 1 {
+            lease.extend(ttl);
+            Ok(())
+        } else {
+            Err(lost_lease(lease.key()))
+        }
+    }
+
+    async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
+        lease.check()?;
+        let key = lease.key();
+        let keys = self.keys(key);
+        let mut record = TokenRecord::new(0, token.clone(), Utc::now());
+        let json = record.to_json()?;
+        debug_assert!(json.starts_with(UNVERSIONED_PREFIX));
+        let version: i64 = SAVE
+            .key(&keys.lease)
+            .key(&keys.record)
+            .arg(lease_value(lease))
+            .arg(json.as_bytes())
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(|e| redis_error("save", key, e))?;
+        match version {
+            -1 => Err(lost_lease(key)),
+            v if v > 0 => {
+                record.version = v as u64;
+                Ok(record)
+            }
+            _ => Err(AuthError::Store {
+                message: format!(
+                    "redis: {} holds something that is not a token record; nothing was saved",
+                    keys.record
+                ),
+                source: None,
+            }),
+        }
+    }
+
+    async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
+        lease.check()?;
+        let key = lease.key();
+        let keys = self.keys(key);
+        let marked = match self.load(key).await? {
+            Some(mut record) if record.version == version => {
+                record.version = version + 1;
+                record.refresh_token_dead = true;
+                record.updated_at = Utc::now();
+                record.to_json()?
+            }
+            _ => zeroize::Zeroizing::new(String::new()),
+        };
+        let written: i64 = MARK_DEAD
+            .key(&keys.lease)
+            .key(&keys.record)
+            .arg(lease_value(lease))
+            .arg(version)
+            .arg(marked.as_bytes())
+            .invoke_async(&mut self.connection())
+            .await
+            .map_err(|e| redis_error("mark the refresh token dead for", key, e))?;
+        if written == -1 {
+            Err(lost_lease(key))
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn release(&self, lease: Lease) -> Result<(), AuthError> {
+        let keys = self.keys(lease.key());
+        let value = lease_value(&lease);
+        let released: Result<i64, _> = RELEASE
+            .key(&keys.lease)
+            .arg(&value)
+            .invoke_async(&mut self.connection())
+            .await;
+        // Released, or failed and left to its TTL: either way its drop does nothing.
+        self.releasing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(value);
+        let key = lease.key().clone();
+        drop(lease);
+        released
+            .map(|_| ())
+            .map_err(|e| redis_error("release the lease on", &key, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_are_whole_positive_milliseconds_redis_accepts() {
+        assert_eq!(ttl_ms(Duration::ZERO), 1);
+        assert_eq!(ttl_ms(Duration::from_millis(250)), 250);
+        assert_eq!(ttl_ms(Duration::MAX), MAX_TTL_MS);
+    }
+
+    #[test]
+    fn owners_are_random_hex() {
+        let (a, b) = (random_owner(), random_owner());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+    }
+}
