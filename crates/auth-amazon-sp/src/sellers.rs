@@ -97,7 +97,7 @@ impl SellerTokens {
                 "the selling partner id is empty".into(),
             ));
         }
-        self.cache.provider(&selling_partner_id.to_owned())
+        self.cache.provider(selling_partner_id)
     }
 
     /// An access token for `selling_partner_id`.
@@ -159,7 +159,7 @@ impl SellerTokens {
     /// Forgets a seller's provider (for example after it revoked the application). Its
     /// stored token is left in the store.
     pub fn remove(&self, selling_partner_id: &str) -> bool {
-        self.cache.remove(&selling_partner_id.to_owned()).is_some()
+        self.cache.remove(selling_partner_id).is_some()
     }
 
     /// The client shared by every seller.

@@ -570,6 +570,15 @@ impl CachedTokenProvider {
         &self.shared.api
     }
 
+    /// Whether a refresh is running or the current token is not saved yet: then a cache
+    /// must not drop this provider (its replacement would start from an older, for
+    /// single-use vendors spent, refresh token). Cheaper than [`status`](Self::status).
+    pub(crate) fn is_busy(&self) -> bool {
+        let slow = self.shared.lock();
+        let state = &slow.state;
+        state.refreshing.is_some() || state.current.as_ref().is_some_and(|c| c.unsaved.is_some())
+    }
+
     /// What the provider knows about its token.
     pub fn status(&self) -> ProviderStatus {
         let slow = self.shared.lock();
