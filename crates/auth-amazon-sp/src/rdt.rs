@@ -16,7 +16,7 @@ use crate::wire::CreateRestrictedDataTokenRequest;
 /// Each distinct set of restricted resources (order and duplicates do not matter) gets
 /// its own [`CachedTokenProvider`] driving a [`RestrictedDataTokenSource`]: concurrent
 /// callers share one Tokens API call, and an RDT is reused until shortly before it
-/// expires. The map is bounded (least recently used out).
+/// expires. The map is auth-core's bounded [`TokenCache`].
 ///
 /// # Examples
 ///

@@ -21,11 +21,12 @@ type RefreshTokenLookup = dyn Fn(&str) -> Option<RefreshToken> + Send + Sync;
 /// Each seller's refresh token lives in the [`TokenStore`] under
 /// `client.store_key(selling_partner_id)` ([`VendorClient::store_key`]: it names the host
 /// of an emulator or proxy, so its tokens are never served to the real environment); put
-/// it there
-/// with [`authorize`](Self::authorize) after the authorization-code exchange, or let
-/// [`refresh_tokens`](SellerTokensBuilder::refresh_tokens) seed it from where you keep
-/// them. The providers are held in a bounded map (least recently used out; an evicted
-/// seller's provider is recreated from the store on its next call).
+/// it there with [`authorize`](Self::authorize) after the authorization-code exchange,
+/// or let [`refresh_tokens`](SellerTokensBuilder::refresh_tokens) seed it from where you
+/// keep them. The providers are held in auth-core's [`TokenCache`] (bounded, looked up by
+/// `&str` without a lock over all sellers; an evicted seller's provider is recreated from
+/// the store on its next call), and each seller's refreshes are spread over its token's
+/// lifetime by its store key, so sellers onboarded together do not refresh together.
 ///
 /// # Examples
 ///
@@ -97,7 +98,7 @@ impl SellerTokens {
                 "the selling partner id is empty".into(),
             ));
         }
-        self.cache.provider(&selling_partner_id.to_owned())
+        self.cache.provider(selling_partner_id)
     }
 
     /// An access token for `selling_partner_id`.
@@ -159,7 +160,7 @@ impl SellerTokens {
     /// Forgets a seller's provider (for example after it revoked the application). Its
     /// stored token is left in the store.
     pub fn remove(&self, selling_partner_id: &str) -> bool {
-        self.cache.remove(&selling_partner_id.to_owned()).is_some()
+        self.cache.remove(selling_partner_id).is_some()
     }
 
     /// The client shared by every seller.

@@ -1,36 +1,41 @@
-//! [`TokenCache`]: one provider per seller or account, bounded, least recently used out.
+//! [`TokenCache`]: one provider per seller or account, bounded, for many keys.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Borrow;
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use quick_cache::sync::{Cache, GuardResult};
+use quick_cache::{DefaultHashBuilder, Lifecycle, UnitWeighter};
 
 use crate::{AuthError, CachedTokenProvider, Token};
 
 type Factory<K> = dyn Fn(&K) -> Result<CachedTokenProvider, AuthError> + Send + Sync;
 
-/// How many of the least recently used providers one insertion looks at for one to evict.
-/// A busy one is skipped and counted as just used, so an insertion does a bounded amount
-/// of work under the lock however large the cache.
-const EVICTION_CANDIDATES: usize = 8;
+type Map<K> = Cache<K, Arc<CachedTokenProvider>, UnitWeighter, DefaultHashBuilder, Keeper<K>>;
 
 /// Smallest size at which the handles of evicted providers are pruned of dead ones.
 const MIN_PRUNE_AT: usize = 16;
 
 /// A bounded map of [`CachedTokenProvider`]s by key (selling-partner id, account), for
-/// apps that serve many sellers of one vendor.
+/// apps that serve many sellers or accounts of one vendor from one process; vendor crates
+/// configure it (Amazon's `SellerTokens`) rather than keep their own.
 ///
 /// Providers are created on first use by the factory (typically: one vendor `Client`
 /// shared by all, a grant with the seller's refresh token, a store key with the seller as
-/// subject). When the map is full the least recently used idle provider is dropped: one
-/// that is neither refreshing nor holding a token its store has not saved yet. If the
-/// least recently used ones are all busy, the map holds more than `capacity` for a while.
+/// subject). Lookups take no global lock and allocate nothing: the map is
+/// [`quick_cache`]'s, sharded, each shard behind its own read-write lock, and a key is
+/// looked up borrowed (a `&str` for a `String` key). When the map is full, an insertion
+/// evicts in amortised O(1) (S3-FIFO/CLOCK: recently and often used providers stay), and
+/// never drops a busy provider: one that is refreshing or holds a token its store has not
+/// saved yet. If every candidate is busy the map holds more than `capacity` for a while.
 ///
 /// **One provider per key.** A provider evicted while the application still holds it (an
 /// `Arc` from [`provider`](Self::provider) kept in a task) is taken back for its key
 /// instead of building a second one next to it: two providers for one key would run two
-/// refresh chains. It counts toward `capacity` again once taken back; until then it is
-/// kept only as a [`Weak`] handle, forgotten once the application drops it.
+/// refresh chains. Until then it is kept only as a [`Weak`] handle, forgotten once the
+/// application drops it.
 ///
 /// **Give every provider a store when refresh tokens rotate** (Easyship): a provider
 /// rebuilt after eviction starts from what the store holds; without a store it would
@@ -48,44 +53,91 @@ const MIN_PRUNE_AT: usize = 16;
 ///         None,
 ///     ))))
 /// });
-/// let token = cache.token(&"A1SELLER".to_string()).await?;
+/// // Looked up by `&str`: no `String` is built for a cached seller.
+/// let token = cache.token("A1SELLER").await?;
 /// assert_eq!(token.access_token().expose_secret(), "token-of-A1SELLER");
 /// # Ok(()) }
 /// ```
 pub struct TokenCache<K> {
     capacity: usize,
     factory: Box<Factory<K>>,
-    entries: Mutex<Entries<K>>,
+    map: Map<K>,
+    evicted: Arc<Mutex<Evicted<K>>>,
 }
 
-struct Entries<K> {
-    live: HashMap<K, Live>,
-    /// Recency: the tick of each live key's last use, oldest first.
-    order: BTreeMap<u64, K>,
-    /// Providers evicted while the application still held them, taken back when their
-    /// key is asked for again.
-    evicted: HashMap<K, Weak<CachedTokenProvider>>,
-    /// `evicted` is pruned of dead handles when it grows to this size (then set to twice
+/// Providers evicted while the application still held them, taken back when their key is
+/// asked for again. Touched only on a miss and on the eviction of a held provider.
+struct Evicted<K> {
+    held: HashMap<K, Weak<CachedTokenProvider>>,
+    /// `held` is pruned of dead handles when it grows to this size (then set to twice
     /// what survives): amortised O(1) per eviction.
     prune_at: usize,
-    tick: u64,
 }
 
-struct Live {
-    provider: Arc<CachedTokenProvider>,
-    used: u64,
+/// The map's eviction policy: busy providers are pinned, held ones remembered.
+struct Keeper<K> {
+    evicted: Arc<Mutex<Evicted<K>>>,
+}
+
+impl<K> Clone for Keeper<K> {
+    fn clone(&self) -> Self {
+        Self {
+            evicted: Arc::clone(&self.evicted),
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone> Lifecycle<K, Arc<CachedTokenProvider>> for Keeper<K> {
+    /// Evicted providers, dropped once the shard's lock is released (dropping one drops
+    /// its token source). A `Vec` allocates only when something is evicted.
+    type RequestState = Vec<Arc<CachedTokenProvider>>;
+
+    fn is_pinned(&self, _: &K, provider: &Arc<CachedTokenProvider>) -> bool {
+        provider.is_busy()
+    }
+
+    fn on_evict(&self, state: &mut Self::RequestState, key: K, provider: Arc<CachedTokenProvider>) {
+        // Under the shard's lock, so no lookup can miss the key before its handle is
+        // recorded. Held elsewhere (the map's own `Arc` is one of the count): remember it,
+        // so the key gets this provider back rather than a second one.
+        if Arc::strong_count(&provider) > 1 {
+            lock(&self.evicted).remember(key.clone(), &provider);
+        }
+        state.push(provider);
+    }
+}
+
+impl<K: Eq + Hash> Evicted<K> {
+    fn remember(&mut self, key: K, provider: &Arc<CachedTokenProvider>) {
+        self.held.insert(key, Arc::downgrade(provider));
+        if self.held.len() >= self.prune_at {
+            self.held.retain(|_, weak| weak.strong_count() > 0);
+            self.prune_at = (self.held.len() * 2).max(MIN_PRUNE_AT);
+        }
+    }
+
+    fn take<Q>(&mut self, key: &Q) -> Option<Arc<CachedTokenProvider>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.held.remove(key)?.upgrade()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<K> fmt::Debug for TokenCache<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache")
             .field("capacity", &self.capacity)
-            .field("len", &self.len())
             .finish_non_exhaustive()
     }
 }
 
-impl<K: Eq + Hash + Clone + Send + 'static> TokenCache<K> {
+impl<K: Eq + Hash + Clone + Send + Sync + 'static> TokenCache<K> {
     /// A cache holding at most `capacity` providers (at least 1).
     ///
     /// The factory is called without any lock held, so it may use the cache. When
@@ -96,46 +148,67 @@ impl<K: Eq + Hash + Clone + Send + 'static> TokenCache<K> {
         capacity: usize,
         factory: impl Fn(&K) -> Result<CachedTokenProvider, AuthError> + Send + Sync + 'static,
     ) -> Self {
+        let capacity = capacity.max(1);
+        let evicted = Arc::new(Mutex::new(Evicted {
+            held: HashMap::new(),
+            prune_at: MIN_PRUNE_AT,
+        }));
+        let map = Cache::with(
+            capacity,
+            capacity as u64,
+            UnitWeighter,
+            DefaultHashBuilder::default(),
+            Keeper {
+                evicted: Arc::clone(&evicted),
+            },
+        );
         Self {
-            capacity: capacity.max(1),
+            capacity,
             factory: Box::new(factory),
-            entries: Mutex::new(Entries {
-                live: HashMap::new(),
-                order: BTreeMap::new(),
-                evicted: HashMap::new(),
-                prune_at: MIN_PRUNE_AT,
-                tick: 0,
-            }),
+            map,
+            evicted,
         }
     }
 
     /// The provider for `key`: the one held, the one evicted but still in use elsewhere,
-    /// or a new one from the factory.
+    /// or a new one from the factory. A cached key is looked up borrowed, without
+    /// allocating (`&str` for a `String` key).
     ///
     /// # Errors
     ///
     /// The factory's error.
-    pub fn provider(&self, key: &K) -> Result<Arc<CachedTokenProvider>, AuthError> {
-        let mut dropped = Vec::new();
-        if let Some(provider) = self.lock().get(key, self.capacity, &mut dropped) {
-            drop(dropped);
+    pub fn provider<Q>(&self, key: &Q) -> Result<Arc<CachedTokenProvider>, AuthError>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(provider) = self.map.get(key) {
             return Ok(provider);
         }
-        let built = Arc::new((self.factory)(key)?);
-        let mut entries = self.lock();
-        let provider = match entries.get(key, self.capacity, &mut dropped) {
-            // Another thread won the race: hand out its provider, drop ours (below).
-            Some(winner) => winner,
-            None => {
-                entries.insert(key.clone(), Arc::clone(&built), self.capacity, &mut dropped);
-                Arc::clone(&built)
-            }
+        // Built without any lock held; an evicted provider still alive is peeked at
+        // without taking it (another caller may insert first; it takes it then).
+        let peeked = lock(&self.evicted).held.get(key).and_then(Weak::upgrade);
+        let built = match peeked {
+            Some(provider) => provider,
+            None => Arc::new((self.factory)(&key.to_owned())?),
         };
-        drop(entries);
-        // Providers are dropped without the lock: dropping one drops its token source.
-        drop(built);
-        drop(dropped);
-        Ok(provider)
+        // The guard is this key's placeholder: the one insertion of the key, every other
+        // caller for it waits here (briefly: no I/O under it) and gets what was inserted.
+        match self.map.get_value_or_guard(key, None) {
+            GuardResult::Value(winner) => Ok(winner),
+            GuardResult::Guard(guard) => {
+                let taken = lock(&self.evicted).take(key);
+                let provider = match taken {
+                    Some(evicted) => evicted,
+                    None => Arc::clone(&built),
+                };
+                // Fails only if `remove` took the placeholder meanwhile: the provider is
+                // handed out uncached, as after a `remove`.
+                let _ = guard.insert(Arc::clone(&provider));
+                Ok(provider)
+            }
+            GuardResult::Timeout => unreachable!("no timeout was given"),
+        }
     }
 
     /// The token for `key` (see [`CachedTokenProvider::token`]).
@@ -143,134 +216,54 @@ impl<K: Eq + Hash + Clone + Send + 'static> TokenCache<K> {
     /// # Errors
     ///
     /// The factory's or the provider's error.
-    pub async fn token(&self, key: &K) -> Result<Arc<Token>, AuthError> {
+    pub async fn token<Q>(&self, key: &Q) -> Result<Arc<Token>, AuthError>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.provider(key)?.token().await
     }
 
     /// Removes `key`'s provider (a seller who revoked the app), and forgets it if it was
     /// evicted but still in use: the next [`provider`](Self::provider) for `key` builds a
     /// new one. A caller still holding the old one can keep using it.
-    pub fn remove(&self, key: &K) -> Option<Arc<CachedTokenProvider>> {
-        let mut entries = self.lock();
-        let evicted = entries.evicted.remove(key).and_then(|weak| weak.upgrade());
-        match entries.live.remove(key) {
-            Some(live) => {
-                entries.order.remove(&live.used);
-                Some(live.provider)
-            }
-            None => evicted,
-        }
+    pub fn remove<Q>(&self, key: &Q) -> Option<Arc<CachedTokenProvider>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let evicted = lock(&self.evicted).take(key);
+        self.map
+            .remove(key)
+            .map(|(_, provider)| provider)
+            .or(evicted)
     }
 
     /// Whether `key` has a provider in the cache now (one evicted but still in use
     /// elsewhere does not count).
-    pub fn contains(&self, key: &K) -> bool {
-        self.lock().live.contains_key(key)
-    }
-}
-
-impl<K> TokenCache<K> {
-    fn lock(&self) -> MutexGuard<'_, Entries<K>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn contains<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.contains_key(key)
     }
 
     /// Number of providers held.
     pub fn len(&self) -> usize {
-        self.lock().live.len()
+        self.map.len()
     }
 
     /// Whether no provider is held.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The maximum number of providers.
-    pub fn capacity(&self) -> usize {
-        self.capacity
+        self.map.is_empty()
     }
 }
 
-impl<K: Eq + Hash + Clone> Entries<K> {
-    fn next_tick(&mut self) -> u64 {
-        self.tick += 1;
-        self.tick
-    }
-
-    /// `key`'s provider if live, or evicted and still alive (then live again), marked as
-    /// just used. Providers this evicts to make room go to `dropped`.
-    fn get(
-        &mut self,
-        key: &K,
-        capacity: usize,
-        dropped: &mut Vec<Arc<CachedTokenProvider>>,
-    ) -> Option<Arc<CachedTokenProvider>> {
-        let tick = self.next_tick();
-        if let Some(live) = self.live.get_mut(key) {
-            let last = std::mem::replace(&mut live.used, tick);
-            let provider = Arc::clone(&live.provider);
-            if let Some(key) = self.order.remove(&last) {
-                self.order.insert(tick, key);
-            }
-            return Some(provider);
-        }
-        let provider = self.evicted.remove(key)?.upgrade()?;
-        self.insert(key.clone(), Arc::clone(&provider), capacity, dropped);
-        Some(provider)
-    }
-
-    /// Makes room (see [`evict`](Self::evict)) and adds `provider` as just used.
-    fn insert(
-        &mut self,
-        key: K,
-        provider: Arc<CachedTokenProvider>,
-        capacity: usize,
-        dropped: &mut Vec<Arc<CachedTokenProvider>>,
-    ) {
-        self.evict(capacity.saturating_sub(1), dropped);
-        let used = self.next_tick();
-        self.order.insert(used, key.clone());
-        self.live.insert(key, Live { provider, used });
-    }
-
-    /// Evicts least recently used providers until at most `keep` are live, looking at no
-    /// more than [`EVICTION_CANDIDATES`]. A busy provider (refreshing, or holding a token
-    /// its store has not saved) is kept and counted as just used: its replacement would
-    /// start from an older, for single-use vendors spent, refresh token.
-    fn evict(&mut self, keep: usize, dropped: &mut Vec<Arc<CachedTokenProvider>>) {
-        for _ in 0..EVICTION_CANDIDATES {
-            if self.live.len() <= keep {
-                return;
-            }
-            let Some((_, key)) = self.order.pop_first() else {
-                return;
-            };
-            let Some(live) = self.live.remove(&key) else {
-                continue;
-            };
-            let status = live.provider.status();
-            if status.refreshing || status.unsaved {
-                let used = self.next_tick();
-                self.order.insert(used, key.clone());
-                self.live.insert(
-                    key,
-                    Live {
-                        provider: live.provider,
-                        used,
-                    },
-                );
-                continue;
-            }
-            // Held elsewhere (the cache's own `Arc` is one of the count): remember it, so
-            // the key gets this provider back rather than a second one.
-            if Arc::strong_count(&live.provider) > 1 {
-                self.evicted.insert(key, Arc::downgrade(&live.provider));
-                if self.evicted.len() >= self.prune_at {
-                    self.evicted.retain(|_, weak| weak.strong_count() > 0);
-                    self.prune_at = (self.evicted.len() * 2).max(MIN_PRUNE_AT);
-                }
-            }
-            dropped.push(live.provider);
-        }
+impl<K> TokenCache<K> {
+    /// The maximum number of providers.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 }
 
@@ -313,7 +306,7 @@ mod tests {
     #[tokio::test]
     async fn a_refreshing_provider_is_not_evicted() {
         let gate = Arc::new(tokio::sync::Notify::new());
-        let cache = TokenCache::new(1, {
+        let cache = TokenCache::new(2, {
             let gate = Arc::clone(&gate);
             move |k: &u32| {
                 let gate = Arc::clone(&gate);
@@ -332,14 +325,23 @@ mod tests {
         while !cache.provider(&1).unwrap().status().refreshing {
             tokio::task::yield_now().await;
         }
-        cache.provider(&2).unwrap();
+        churn(&cache, 2..50);
         assert!(cache.contains(&1), "the refreshing provider stays");
-        assert_eq!(cache.len(), 2, "over capacity while every provider is busy");
         gate.notify_waiters();
         pending.await.unwrap().unwrap();
-        cache.provider(&3).unwrap();
-        assert_eq!(cache.len(), 1, "back to capacity once nothing is busy");
-        assert!(cache.contains(&3));
+        churn(&cache, 50..100);
+        assert!(!cache.contains(&1), "evicted once idle");
+        assert_eq!(cache.len(), 2);
+    }
+
+    /// Uses each key of `keys` a few times: enough for the cache to keep it over an
+    /// older key used once (quick_cache's S3-FIFO admits a key seen again).
+    fn churn(cache: &TokenCache<u32>, keys: std::ops::Range<u32>) {
+        for k in keys {
+            for _ in 0..3 {
+                cache.provider(&k).unwrap();
+            }
+        }
     }
 
     fn counting_cache(capacity: usize) -> (TokenCache<u32>, Arc<AtomicUsize>) {
@@ -433,21 +435,26 @@ mod tests {
 
     #[test]
     fn an_evicted_provider_still_held_is_taken_back() {
-        let (cache, calls) = counting_cache(1);
+        let (cache, calls) = counting_cache(2);
         let held = cache.provider(&1).unwrap();
-        cache.provider(&2).unwrap();
+        churn(&cache, 2..10);
         assert!(!cache.contains(&1), "evicted");
+        let built = calls.load(Ordering::SeqCst);
         let again = cache.provider(&1).unwrap();
         assert!(Arc::ptr_eq(&held, &again), "a second provider for key 1");
-        assert_eq!(calls.load(Ordering::SeqCst), 2, "no factory call for key 1");
-        assert!(cache.contains(&1) && !cache.contains(&2));
-        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            built,
+            "no factory call for key 1"
+        );
+        assert!(cache.contains(&1));
 
         // Once nobody holds it, an evicted provider is gone for good.
         drop((held, again));
-        cache.provider(&2).unwrap();
+        churn(&cache, 10..20);
+        assert!(!cache.contains(&1), "evicted");
         cache.provider(&1).unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        assert_eq!(calls.load(Ordering::SeqCst), built + 10 + 1);
     }
 
     #[test]
@@ -457,25 +464,103 @@ mod tests {
             cache.provider(&k).unwrap();
         }
         assert_eq!(cache.len(), 3);
-        assert!((98..=100).all(|k| cache.contains(&k)));
+        assert!(cache.contains(&100), "the newest key is kept");
         assert_eq!(calls.load(Ordering::SeqCst), 100);
         assert!(
-            cache.lock().evicted.is_empty(),
+            lock(&cache.evicted).held.is_empty(),
             "nothing held, nothing kept"
         );
-        assert_eq!(cache.lock().order.len(), 3);
     }
 
     #[test]
     fn handles_of_evicted_providers_are_pruned_once_dropped() {
-        let (cache, _) = counting_cache(1);
+        let (cache, _) = counting_cache(2);
         for k in 1..=200 {
             let held = cache.provider(&k).unwrap();
-            cache.provider(&(k + 1000)).unwrap();
+            churn(&cache, k * 10 + 1000..k * 10 + 1004);
             drop(held);
         }
-        assert!(cache.lock().evicted.len() <= MIN_PRUNE_AT);
-        assert_eq!(cache.len(), 1);
+        assert!(lock(&cache.evicted).held.len() <= MIN_PRUNE_AT);
+        assert_eq!(cache.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_borrowed_key_is_looked_up_without_building_one() {
+        let built = Arc::new(AtomicUsize::new(0));
+        let cache = TokenCache::new(4, {
+            let built = Arc::clone(&built);
+            move |seller: &String| {
+                built.fetch_add(1, Ordering::SeqCst);
+                Ok(CachedTokenProvider::new(StaticSource::new(Token::new(
+                    AccessToken::new(format!("t-{seller}")),
+                    None,
+                ))))
+            }
+        });
+        let first = cache.provider("A1SELLER").unwrap();
+        let token = cache.token("A1SELLER").await.unwrap();
+        assert_eq!(token.access_token().expose_secret(), "t-A1SELLER");
+        assert!(Arc::ptr_eq(
+            &first,
+            &cache.provider(&"A1SELLER".to_owned()).unwrap()
+        ));
+        assert!(cache.contains("A1SELLER"));
+        assert_eq!(built.load(Ordering::SeqCst), 1);
+        assert!(cache.remove("A1SELLER").is_some());
+        assert!(!cache.contains("A1SELLER"));
+    }
+
+    #[test]
+    fn concurrent_misses_at_capacity_never_give_a_key_two_providers() {
+        const THREADS: u32 = 8;
+        const KEYS: u32 = 400;
+        let (cache, _) = counting_cache(32);
+        let cache = Arc::new(cache);
+        let shared = Arc::clone(&cache);
+        // Every thread keeps every provider it was given: each is held, so whether it
+        // stays cached or is evicted, its key must never get another one.
+        let handed = within_seconds(move || {
+            let threads: Vec<_> = (0..THREADS)
+                .map(|t| {
+                    let cache = Arc::clone(&shared);
+                    std::thread::spawn(move || {
+                        let mut got: HashMap<u32, Vec<Arc<CachedTokenProvider>>> = HashMap::new();
+                        for round in 0..3 {
+                            for i in 0..KEYS {
+                                // A different order per thread and round: misses race.
+                                let k = (i * 7 + t * 13 + round * 31) % KEYS;
+                                got.entry(k).or_default().push(cache.provider(&k).unwrap());
+                            }
+                        }
+                        got
+                    })
+                })
+                .collect();
+            threads
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        for k in 0..KEYS {
+            let all: Vec<_> = handed.iter().flat_map(|got| &got[&k]).collect();
+            assert!(
+                all.iter().all(|p| Arc::ptr_eq(p, all[0])),
+                "key {k} was given two providers"
+            );
+        }
+        assert!(cache.len() <= 32 + THREADS as usize);
+    }
+
+    #[test]
+    fn an_idle_provider_nobody_holds_is_dropped_when_evicted() {
+        let (cache, calls) = counting_cache(2);
+        let weak = Arc::downgrade(&cache.provider(&1).unwrap());
+        churn(&cache, 2..20);
+        assert!(!cache.contains(&1));
+        assert!(weak.upgrade().is_none(), "dropped, not kept as a handle");
+        let before = calls.load(Ordering::SeqCst);
+        cache.provider(&1).unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), before + 1);
     }
 
     #[test]

@@ -15,6 +15,10 @@ use url::Url;
 use crate::redact::{Redactor, describe_shape};
 use crate::{AccessToken, AuthError, Clock, OAuthErrorCode, RefreshToken, SystemClock, Token};
 
+/// How many token requests one [`TokenHttpClient`] sends at once by default
+/// ([`RetryPolicy::max_concurrent_requests`]).
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 8;
+
 /// Limits of the token call. Every field has a documented default.
 ///
 /// A request that spends a single-use credential
@@ -42,13 +46,16 @@ pub struct RetryPolicy {
     initial_backoff: Duration,
     max_backoff: Duration,
     max_body_bytes: usize,
+    max_concurrent_requests: usize,
 }
 
 impl Default for RetryPolicy {
     /// 10 s per attempt, at most 3 attempts within 60 s, backoff from 250 ms doubling up
-    /// to 5 s (each delay jittered down to half), bodies up to 64 KiB.
+    /// to 5 s (each delay jittered down to half), bodies up to 64 KiB, at most
+    /// [`DEFAULT_MAX_CONCURRENT_REQUESTS`] requests in flight per client.
     fn default() -> Self {
         Self {
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             attempt_timeout: Duration::from_secs(10),
             max_attempts: 3,
             budget: Duration::from_secs(60),
@@ -79,6 +86,14 @@ impl RetryPolicy {
     pub fn max_body_bytes(&self) -> usize {
         self.max_body_bytes
     }
+    /// Most token requests one [`TokenHttpClient`] (and its clones) has in flight at once
+    /// (default [`DEFAULT_MAX_CONCURRENT_REQUESTS`]; at least 1). More wait their turn,
+    /// so a burst of refreshes (many sellers at once) queues here instead of tripping the
+    /// vendor's rate limit. The wait counts against the [`budget`](Self::budget), not
+    /// the attempt's timeout: a request that never got its turn was never sent.
+    pub fn max_concurrent_requests(&self) -> usize {
+        self.max_concurrent_requests
+    }
 
     /// Sets the per-attempt timeout.
     #[must_use]
@@ -103,6 +118,12 @@ impl RetryPolicy {
     pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_backoff = initial;
         self.max_backoff = max.max(initial);
+        self
+    }
+    /// Sets the most token requests in flight at once per client (values below 1 mean 1).
+    #[must_use]
+    pub fn with_max_concurrent_requests(mut self, requests: usize) -> Self {
+        self.max_concurrent_requests = requests.max(1);
         self
     }
     /// Sets the largest response body read.
@@ -527,6 +548,8 @@ struct Inner {
     policy: RetryPolicy,
     user_agent: HeaderValue,
     clock: Arc<dyn Clock>,
+    /// One permit per request in flight ([`RetryPolicy::max_concurrent_requests`]).
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl fmt::Debug for TokenHttpClient {
@@ -592,6 +615,7 @@ impl TokenHttpClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 vendor: vendor_of(self.product),
+                in_flight: tokio::sync::Semaphore::new(self.policy.max_concurrent_requests),
                 policy: self.policy,
                 user_agent,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
@@ -916,12 +940,17 @@ impl TokenHttpClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let now = if attempt == 1 {
-                started
-            } else {
-                tokio::time::Instant::now()
+            // Wait for a turn (never sent yet: nothing is spent while queued).
+            let Ok(Ok(permit)) =
+                tokio::time::timeout_at(deadline, self.inner.in_flight.acquire()).await
+            else {
+                tracing::debug!(%host, attempt, "token request waited its whole budget for a turn");
+                return Err(AuthError::Timeout {
+                    after: policy.budget,
+                    vendor: "",
+                });
             };
-            let remaining = deadline.saturating_duration_since(now);
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             // The answer to a single-use request may hold the only copy of the rotated
             // credential: once sent, it is awaited as long as the budget allows.
             let timeout = if request.single_use {
@@ -968,6 +997,8 @@ impl TokenHttpClient {
                     (result, Reached::Answered(raw.status))
                 }
             };
+            // The turn ends with the attempt: a backoff wait holds no permit.
+            drop(permit);
             let error = match result {
                 Ok(value) => return Ok(value),
                 Err(e) => e,

@@ -1,6 +1,7 @@
 //! `TokenHttpClient::execute` against a local HTTP server, in real time: what is retried
 //! and how often, `Retry-After`, the budget, timeouts, transport errors, the `http://`
-//! refusal, the body cap, redirects, and the exact request on the wire.
+//! refusal, the body cap, redirects, the exact request on the wire, and the cap on
+//! requests in flight.
 //!
 //! Every test uses a policy with a 1–10 ms backoff, so retries cost milliseconds.
 
@@ -1295,4 +1296,84 @@ async fn single_use_request_answered_with_a_truncated_body_is_outcome_unknown_se
 
     assert!(matches!(err, AuthError::OutcomeUnknown { .. }), "{err:?}");
     assert_eq!(accepted.load(Ordering::SeqCst), 1, "sent once");
+}
+
+/// A local token endpoint that answers every request after `delay`, counting the
+/// requests it holds at once and the most it ever held.
+async fn counting_server(delay: Duration) -> (url::Url, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/oauth/token", listener.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (in_flight, peak) = (Arc::clone(&now), Arc::clone(&most));
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let (in_flight, peak) = (Arc::clone(&in_flight), Arc::clone(&peak));
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then the body by its length.
+                loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let held = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(held, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let body = r#"{"access_token":"a","token_type":"bearer","expires_in":3600}"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (url, now, most)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_token_requests_queues_at_the_client_limit() {
+    assert_eq!(
+        RetryPolicy::default().max_concurrent_requests(),
+        auth_core::http::DEFAULT_MAX_CONCURRENT_REQUESTS
+    );
+    for limit in [1usize, 3, 8] {
+        let (url, _, most) = counting_server(Duration::from_millis(30)).await;
+        let client = client(fast_policy().with_max_concurrent_requests(limit));
+        let calls: Vec<_> = (0..24)
+            .map(|_| {
+                let (client, url) = (client.clone(), url.clone());
+                tokio::spawn(async move { client.execute(&TokenRequest::post(url), parse).await })
+            })
+            .collect();
+        for call in calls {
+            call.await
+                .unwrap()
+                .expect("every queued request is answered");
+        }
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            limit,
+            "at most {limit} at once, and the limit is used"
+        );
+    }
 }

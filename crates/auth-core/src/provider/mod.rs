@@ -226,8 +226,15 @@ impl CachedTokenProviderBuilder {
     }
 
     /// Keeps the token in `store` under `key`, shared with other providers and processes.
+    ///
+    /// Unless [`spread_key`](Self::spread_key) was given, a hash of `key` becomes the
+    /// spread key: providers of many subjects (and every process sharing the store)
+    /// spread their refreshes over the token's lifetime.
     #[must_use]
     pub fn store(mut self, store: Arc<dyn TokenStore>, key: StoreKey) -> Self {
+        if self.policy.spread.is_none() {
+            self.policy.spread = Some(crate::redact::fnv1a(key.to_string().as_bytes()));
+        }
         self.store = Some((store, key));
         self
     }
@@ -281,6 +288,20 @@ impl CachedTokenProviderBuilder {
     #[must_use]
     pub fn jitter(mut self, fraction: f64) -> Self {
         self.policy.jitter = fraction.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Spreads this provider's refreshes by a number fixed per subject (any hash of the
+    /// seller or account id), so that many providers with tokens of the same lifetime
+    /// do not refresh in the same second: each refreshes once per
+    /// `lifetime - 1.5 × window` at its own phase of the wall clock, from half a window
+    /// after the token was issued up to the window before expiry (never later than
+    /// without it; `min_valid` is unchanged). Set from the store key by
+    /// [`store`](Self::store) unless given here. Takes effect for tokens with an issue
+    /// time (every token fetched by a provider has one).
+    #[must_use]
+    pub fn spread_key(mut self, key: u64) -> Self {
+        self.policy.spread = Some(key);
         self
     }
 
@@ -378,6 +399,7 @@ impl CachedTokenProvider {
                 refresh_before: DEFAULT_REFRESH_BEFORE,
                 min_valid: DEFAULT_MIN_VALID,
                 jitter: 0.2,
+                spread: None,
                 failure_backoff: DEFAULT_FAILURE_BACKOFF,
                 resolution: Duration::ZERO,
             },
@@ -568,6 +590,15 @@ impl CachedTokenProvider {
     /// [`CachedTokenProviderBuilder::api`]).
     pub fn api_access(&self) -> &ApiAccess {
         &self.shared.api
+    }
+
+    /// Whether a refresh is running or the current token is not saved yet: then a cache
+    /// must not drop this provider (its replacement would start from an older, for
+    /// single-use vendors spent, refresh token). Cheaper than [`status`](Self::status).
+    pub(crate) fn is_busy(&self) -> bool {
+        let slow = self.shared.lock();
+        let state = &slow.state;
+        state.refreshing.is_some() || state.current.as_ref().is_some_and(|c| c.unsaved.is_some())
     }
 
     /// What the provider knows about its token.

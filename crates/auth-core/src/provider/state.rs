@@ -25,6 +25,10 @@ pub(crate) struct Policy {
     pub(crate) refresh_before: Duration,
     pub(crate) min_valid: Duration,
     pub(crate) jitter: f64,
+    /// A number fixed per subject (a hash of the store key): spreads the refreshes of many
+    /// subjects over the token's lifetime (see [`Policy::spread_refresh_at`]). `None`:
+    /// refresh at the window only.
+    pub(crate) spread: Option<u64>,
     pub(crate) failure_backoff: Duration,
     /// How far behind the true time the clock's readings may lag (coarse clocks).
     pub(crate) resolution: Duration,
@@ -109,18 +113,72 @@ impl Policy {
                 wall,
             }
         };
+        let mut refresh_at = at(self.window(token));
+        if let Some(spread) = self.spread_refresh_at(token) {
+            // Only ever earlier: `spread` is at least the base window before expiry.
+            if spread < refresh_at.wall {
+                let ahead = u64::try_from(spread.saturating_sub(now.wall)).unwrap_or(0);
+                refresh_at = Reading {
+                    monotonic: now.monotonic.saturating_add(ahead),
+                    wall: spread,
+                };
+            }
+        }
         Deadlines {
-            refresh_at: at(self.window(token)),
+            refresh_at,
             usable_until: at(self.min_valid(token)),
         }
     }
+
+    /// Where a token of a subject with a spread key is refreshed (wall-clock nanoseconds),
+    /// so that many subjects onboarded together do not refresh together.
+    ///
+    /// Each subject owns a phase on a grid of period `P = lifetime - base window - floor`
+    /// (the floor is half the base window: a new token is kept at least that long), fixed
+    /// in wall-clock time by its key. The refresh is the one grid instant in
+    /// `[issued + floor, expiry - base window]`, an interval exactly `P` long, so there is
+    /// always one. The next token, issued there, finds its refresh one period later: every
+    /// subject refreshes every `P` at its own phase, and `n` subjects with uniformly
+    /// spread phases put `n / P` refreshes in a second, from the first cycle on, in every
+    /// process of a fleet (the phase depends on the key and the wall clock only). Never
+    /// later than the window; the `min_valid` deadline is not moved.
+    ///
+    /// `None` without a spread key, or without an issue time (the lifetime is unknown).
+    pub(crate) fn spread_refresh_at(&self, token: &Token) -> Option<i64> {
+        let key = self.spread?;
+        let expires = token.expires_at()?.timestamp_nanos_opt()?;
+        let issued = token.issued_at()?.timestamp_nanos_opt()?;
+        let window = i64::try_from(self.base_window(token).as_nanos()).ok()?;
+        let floor = window / 2;
+        let period = expires - window - floor - issued;
+        if period <= 0 {
+            return None;
+        }
+        // `key` is already a hash; a second mixing keeps nearby keys apart.
+        let phase = (unit_fraction(mix(key)) * period as f64) as i64;
+        let start = issued + floor;
+        Some(start + (phase - start).rem_euclid(period))
+    }
+}
+
+/// SplitMix64's finaliser: a well-spread 64-bit number from any other.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// `hash` as a fraction in `[0, 1)`.
+fn unit_fraction(hash: u64) -> f64 {
+    (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A fraction in `[0, 1)` fixed for a token (FNV-1a of the access token): its refresh
 /// jitter. Only a number derived from a hash, never shown.
 fn token_jitter(token: &Token) -> f64 {
-    let hash = crate::redact::fnv1a(token.access_token().expose_secret().as_bytes());
-    (hash >> 11) as f64 / (1u64 << 53) as f64
+    unit_fraction(crate::redact::fnv1a(
+        token.access_token().expose_secret().as_bytes(),
+    ))
 }
 
 /// The token held, with its deadlines.
@@ -589,6 +647,7 @@ mod tests {
             refresh_before: Duration::from_secs(300),
             min_valid: Duration::from_secs(30),
             jitter: 0.0,
+            spread: None,
             failure_backoff: Duration::from_secs(5),
             resolution: Duration::ZERO,
         }
@@ -654,6 +713,115 @@ mod tests {
         };
         let d = coarse.deadlines(&token("a", 0, 3600, "r"), at(0));
         assert_eq!(d.usable_until.monotonic, 3570 * SECOND - 20_000_000);
+    }
+
+    #[test]
+    fn a_spread_refresh_is_earlier_within_the_lifetime_and_min_valid_is_unchanged() {
+        let plain = Policy {
+            jitter: 0.2,
+            ..policy()
+        };
+        for lifetime in [60, 600, 3600, 86_400] {
+            for key in 0..500u64 {
+                let spread = Policy {
+                    spread: Some(key),
+                    ..plain.clone()
+                };
+                let t = token(&format!("t{key}"), 7, lifetime, "r");
+                let (with, without) = (spread.deadlines(&t, at(7)), plain.deadlines(&t, at(7)));
+                assert!(
+                    with.refresh_at.wall <= without.refresh_at.wall,
+                    "only earlier"
+                );
+                assert!(with.refresh_at.monotonic <= without.refresh_at.monotonic);
+                assert_eq!(
+                    with.usable_until, without.usable_until,
+                    "min_valid unchanged"
+                );
+                let window = plain.base_window(&t).as_secs_f64();
+                let issued = at(7).wall;
+                let secs = (with.refresh_at.wall - issued) as f64 / SECOND as f64;
+                assert!(
+                    secs >= window / 2.0,
+                    "{secs} s after issue, floor {}",
+                    window / 2.0
+                );
+                assert!(secs <= lifetime as f64 - window);
+            }
+        }
+        // No issue time: the lifetime is unknown, no spread.
+        let spread = Policy {
+            spread: Some(1),
+            ..policy()
+        };
+        let t = Token::new(
+            AccessToken::new("t"),
+            Some(epoch() + chrono::Duration::hours(1)),
+        );
+        assert_eq!(spread.deadlines(&t, at(0)), policy().deadlines(&t, at(0)));
+    }
+
+    /// The busiest second's share of `keys` subjects, all onboarded at second 0 with
+    /// tokens of `lifetime` seconds, each refreshed at its deadline (the new token issued
+    /// a quarter second later), counted over two lifetimes after three have passed.
+    fn peak_share_of_refreshes(keys: u64, lifetime: i64) -> f64 {
+        let policy = Policy {
+            jitter: 0.2,
+            ..policy()
+        };
+        let (from, to) = (3 * lifetime, 5 * lifetime);
+        let mut per_second = vec![0u32; (to - from) as usize];
+        for key in 0..keys {
+            let policy = Policy {
+                spread: Some(crate::redact::fnv1a(format!("seller-{key}").as_bytes())),
+                ..policy.clone()
+            };
+            let mut issued_ms: i64 = 0;
+            for cycle in 0.. {
+                let issued = epoch() + chrono::Duration::milliseconds(issued_ms);
+                let t = Token::new(
+                    AccessToken::new(format!("k{key}-c{cycle}")),
+                    Some(issued + chrono::Duration::seconds(lifetime)),
+                )
+                .with_issued_at(issued);
+                let wall = policy.deadlines(&t, at(0)).refresh_at.wall;
+                let refresh_ms = (wall - at(0).wall) / 1_000_000;
+                let second = refresh_ms.div_euclid(1000);
+                if second >= to {
+                    break;
+                }
+                if second >= from {
+                    per_second[(second - from) as usize] += 1;
+                }
+                issued_ms = refresh_ms + 250;
+            }
+        }
+        f64::from(*per_second.iter().max().unwrap()) / keys as f64
+    }
+
+    #[test]
+    fn ten_thousand_subjects_onboarded_together_do_not_refresh_together() {
+        const KEYS: u64 = 10_000;
+        for lifetime in [60, 120, 300, 600, 3600] {
+            let peak = peak_share_of_refreshes(KEYS, lifetime);
+            // Every subject refreshes once per period `P = lifetime - 1.5 × window`
+            // (window: 10% of the lifetime up to 300 s), so a second carries at least
+            // 1/P of them on average: the best any schedule can do (1.96% for 60 s
+            // tokens, whatever the spread). Phases from a hash are random: the busiest
+            // second is that mean plus a few standard deviations of a Poisson count.
+            let window = (lifetime as f64 / 10.0).min(300.0);
+            let mean = KEYS as f64 / (lifetime as f64 - 1.5 * window);
+            let bound = (mean + 4.0 * mean.sqrt() + 1.0) / KEYS as f64;
+            eprintln!(
+                "lifetime {lifetime} s: peak second {:.2}% of subjects (mean {:.2}%)",
+                peak * 100.0,
+                mean / KEYS as f64 * 100.0
+            );
+            assert!(peak <= bound, "lifetime {lifetime}: peak {peak} > {bound}");
+            if lifetime >= 300 {
+                assert!(peak <= 0.01, "lifetime {lifetime}: peak {peak}");
+            }
+        }
     }
 
     #[test]
