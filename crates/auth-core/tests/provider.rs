@@ -1274,3 +1274,23 @@ async fn the_lease_is_renewed_while_a_slow_refresh_runs() {
     assert!(!provider.status().unsaved, "the save was not refused");
     assert_eq!(stored_access_token(&*store).await.as_deref(), Some("at-1"));
 }
+
+#[test]
+fn a_refresh_outside_a_tokio_runtime_is_an_error_not_a_hang() {
+    use std::future::Future as _;
+    use std::task::{Context, Poll, Waker};
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let provider = provider(&source);
+    // Polled by hand on a plain thread: no Tokio runtime to spawn the refresh on.
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut call = std::pin::pin!(provider.token());
+    match call.as_mut().poll(&mut cx) {
+        Poll::Ready(Err(AuthError::InvalidConfig(message))) => {
+            assert!(message.contains("Tokio runtime"), "{message}");
+        }
+        other => panic!("expected an error at once, got {other:?}"),
+    }
+    assert!(!provider.status().refreshing);
+    assert_eq!(source.calls(), 0);
+}

@@ -779,6 +779,14 @@ impl Shared {
 
     /// Starts the refresh task for the state's next ticket.
     fn start_refresh(self: &Arc<Self>, slow: &mut Slow) -> watch::Receiver<Option<Refreshed>> {
+        // Checked first: `tokio::spawn` would panic outside a runtime while the caller
+        // holds the lock, and unwinding (`RefreshEnded`'s drop) would wait on that lock.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            let (_, rx) = watch::channel(Some(Err(AuthError::InvalidConfig(
+                "a token refresh runs on a Tokio runtime: call token() from within one".into(),
+            ))));
+            return rx;
+        };
         let ticket = slow.state.begin();
         let (tx, rx) = watch::channel(None);
         slow.inflight = Some(rx.clone());
@@ -786,7 +794,7 @@ impl Shared {
             shared: Arc::clone(self),
             ticket,
         };
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             let outcome = ended.shared.run_refresh(&ended.ticket).await;
             drop(ended);
             let _ = tx.send(Some(outcome));
