@@ -1,5 +1,5 @@
 //! `authtoken` end to end: the built binary against local token endpoints (httpmock) that
-//! answer each vendor's real bodies (`tests/fixtures/`).
+//! answer each vendor's real bodies (`tests/fixtures/`), and against a vendor emulator.
 //!
 //! One test binary (each test file would link its own), a module per concern.
 
@@ -7,6 +7,7 @@ mod common;
 
 mod cache;
 mod demo;
+mod emulator;
 mod errors;
 mod output;
 mod status;
