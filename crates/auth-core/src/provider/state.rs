@@ -495,7 +495,6 @@ impl State {
     /// A refresh fetched `token`; `saved`: the store version it was saved as, `Ok(None)`
     /// without a store, `Err(base)` if the save failed (the version it derives from).
     /// Returns whether it became the current token.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn on_fetched(
         &mut self,
         ticket: &Ticket,
