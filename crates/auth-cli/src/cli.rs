@@ -7,6 +7,7 @@ use std::str::FromStr;
 use auth_core::AuthError;
 use clap::{Args, Parser, Subcommand};
 
+use crate::cache::StoreSpec;
 use crate::error::CliError;
 use crate::vendors::{amazon, easyship, orangeconnex, pitneybowes};
 
@@ -22,6 +23,8 @@ shows in `ps`):
   AUTHTOKEN_TOKEN_URL        --token-url
   AUTHTOKEN_BASE_URL         --base-url
   AUTHTOKEN_CACHE            --cache
+  AUTHTOKEN_STORE            --store (prefer the variable for a Redis URL with a password)
+  AUTHTOKEN_STORE_PREFIX     --store-prefix
   AUTHTOKEN_SUBJECT          --subject
   AUTHTOKEN_CODE             exchange-code --code
   AUTHTOKEN_REDIRECT_URI     --redirect-uri
@@ -111,10 +114,50 @@ pub(crate) struct Connection {
     /// and rotated refresh tokens are saved before the token is printed
     #[arg(long, env = "AUTHTOKEN_CACHE", global = true, value_name = "DIR")]
     pub(crate) cache: Option<PathBuf>,
+    /// Keep tokens in a store shared with other processes: file:DIR (as --cache DIR), or
+    /// redis://[:PASSWORD@]HOST[:PORT][/DB] (rediss:// for TLS) to share the token and
+    /// the refresh chain with a fleet using auth-store-redis
+    #[arg(
+        long,
+        env = "AUTHTOKEN_STORE",
+        hide_env_values = true,
+        global = true,
+        value_name = "STORE",
+        value_parser = StoreSpec::parse,
+        conflicts_with = "cache"
+    )]
+    pub(crate) store: Option<StoreSpec>,
+    /// With a Redis --store: the key prefix the fleet's RedisStore uses (its
+    /// `key_prefix`)
+    #[arg(
+        long,
+        env = "AUTHTOKEN_STORE_PREFIX",
+        global = true,
+        value_name = "PREFIX",
+        default_value = ""
+    )]
+    pub(crate) store_prefix: String,
     /// Whose token this is in the cache (a seller, an account) [default: "default" for
     /// seller grants, "app" plus the scopes for client credentials and grantless]
     #[arg(long, env = "AUTHTOKEN_SUBJECT", global = true, value_name = "NAME")]
     pub(crate) subject: Option<String>,
+}
+
+impl Connection {
+    /// The store the options name: `--store`, or `--cache DIR` as `file:DIR`.
+    pub(crate) fn store(&self) -> Option<StoreSpec> {
+        let store = self
+            .store
+            .clone()
+            .or_else(|| self.cache.clone().map(StoreSpec::File))?;
+        Some(match store {
+            StoreSpec::Redis { url, .. } => StoreSpec::Redis {
+                url,
+                key_prefix: self.store_prefix.clone(),
+            },
+            file => file,
+        })
+    }
 }
 
 /// How `token` and `exchange-code` print the token.

@@ -1,13 +1,12 @@
 //! `token` and `exchange-code` for any vendor: a [`CachedTokenProvider`] over the grant the
-//! options chose, with a [`FileStore`](auth_core::FileStore) under `--cache`.
+//! options chose, with the store `--cache` or `--store` names.
 
 use std::future::Future;
-use std::path::Path;
 use std::time::Duration;
 
 use auth_core::{AuthError, CachedTokenProvider, CachedTokenProviderBuilder, Token, VendorClient};
 
-use crate::cache;
+use crate::cache::StoreSpec;
 use crate::cli::Output;
 use crate::error::{self, CliError};
 use crate::output::{self, Origin};
@@ -22,7 +21,8 @@ pub(crate) struct Run<'a, C> {
     pub(crate) client: &'a C,
     /// Whether the vendor has a browser step (`authorize-url`), for the fixes.
     pub(crate) authorizes: bool,
-    pub(crate) cache: Option<&'a Path>,
+    /// `--store` (or `--cache`).
+    pub(crate) store: Option<&'a StoreSpec>,
     /// The store subject.
     pub(crate) subject: String,
     pub(crate) output: Output,
@@ -33,15 +33,16 @@ impl<C: VendorClient> Run<'_, C> {
         error::auth(self.client.vendor(), self.authorizes)
     }
 
-    /// `builder` with the `--cache` store under this run's key, if there is one.
-    fn with_store(
+    /// `builder` with the `--store` (or `--cache`) store under this run's key, if there is
+    /// one.
+    async fn with_store(
         &self,
         builder: CachedTokenProviderBuilder,
     ) -> Result<CachedTokenProviderBuilder, CliError> {
-        Ok(match self.cache {
-            Some(dir) => {
+        Ok(match self.store {
+            Some(spec) => {
                 let key = self.client.store_key(&self.subject);
-                let store = cache::open(dir, &key)?;
+                let store = spec.open(&key).await?;
                 builder.store(store, key)
             }
             None => builder,
@@ -57,14 +58,14 @@ impl<C: VendorClient> Run<'_, C> {
         builder: CachedTokenProviderBuilder,
         configured: Option<&str>,
     ) -> Result<(), CliError> {
-        let provider = self.with_store(builder)?.build();
+        let provider = self.with_store(builder).await?.build();
         let spinner = Spinner::start(format!("getting a {} token", self.client.vendor()));
         let token = provider.token().await;
         let settled = settle(&provider).await;
         drop(spinner);
         let token = token.map_err(self.auth_error())?;
         settled.map_err(self.auth_error())?;
-        if self.cache.is_none()
+        if self.store.is_none()
             && !self.output.show_refresh_token
             && let (Some(configured), Some(new)) = (configured, token.refresh_token())
             && new.expose_secret() != configured
@@ -86,17 +87,17 @@ impl<C: VendorClient> Run<'_, C> {
         exchange: impl Future<Output = Result<Token, AuthError>>,
         refresh: CachedTokenProviderBuilder,
     ) -> Result<(), CliError> {
-        if self.cache.is_none() && !self.output.show_refresh_token {
+        if self.store.is_none() && !self.output.show_refresh_token {
             return Err(CliError::usage(
                 "exchange-code without --cache would print the access token and lose the \
                  refresh token (the code works once); add --cache DIR to keep it, or \
                  --json --show-refresh-token to print it",
             ));
         }
-        let provider = self.with_store(refresh)?.build();
+        let provider = self.with_store(refresh).await?.build();
         let spinner = Spinner::start(format!("exchanging the code with {}", self.client.vendor()));
         let token = exchange.await.map_err(self.auth_error());
-        let token = match (token, self.cache) {
+        let token = match (token, self.store) {
             (Ok(token), Some(_)) => provider
                 .replace_token(token)
                 .await
@@ -111,7 +112,7 @@ impl<C: VendorClient> Run<'_, C> {
         let origin = Origin {
             vendor: self.client.vendor(),
             environment: self.client.environment().to_string(),
-            subject: self.cache.map(|_| self.subject.as_str()),
+            subject: self.store.map(|_| self.subject.as_str()),
         };
         output::print_token(token, self.client.auth_scheme(), &origin, self.output)
     }

@@ -1,5 +1,5 @@
 //! Amazon SP-API (Login with Amazon): the website authorization (consent, code
-//! exchange), refreshes with a long-lived refresh token through a `FileStore`, a lost
+//! exchange), refreshes with a long-lived refresh token through the store, a lost
 //! refresh answer (asked again: nothing was spent), and a grantless token.
 
 use auth_amazon_sp::emulator::{Emulator, Fault};
@@ -19,7 +19,7 @@ const REDIRECT_URI: &str = "https://app.example.com/amazon/callback";
 const CHAIN: usize = 3;
 
 const CONSENT: &str = "consent, exchange code, API call";
-const REFRESHES: &str = "3 refreshes via FileStore";
+const REFRESHES: &str = "3 refreshes via the store";
 const LOST: &str = "refresh answer lost: asked again";
 const GRANTLESS: &str = "grantless, API call";
 
@@ -90,7 +90,7 @@ async fn consent_and_call(
 ) -> Outcome {
     let token = consent(emulator, client).await?;
     let builder = client.refresh_provider_builder(refresh_token_of(&token)?);
-    let store = stores.file_store(VENDOR);
+    let store = stores.store(VENDOR);
     let key = client.store_key(SELLER);
     *seller = Some(first_use(emulator, builder, store, key, SELLER, token).await?);
     Ok("x-amz-access-token accepted".to_owned())

@@ -1,5 +1,5 @@
 //! Easyship: the authorization code, a chain of 20 single-use refresh tokens through a
-//! `FileStore`, a rotation whose answer is lost (and what follows), a new authorization,
+//! store, a rotation whose answer is lost (and what follows), a new authorization,
 //! client credentials, a 1,000-caller burst and a token the API refuses.
 
 use std::sync::Arc;
@@ -21,7 +21,7 @@ const CHAIN: usize = 20;
 const CALLERS: usize = 1_000;
 
 const AUTHORIZE: &str = "authorize, exchange code, API call";
-const ROTATIONS: &str = "20 single-use refreshes via FileStore";
+const ROTATIONS: &str = "20 single-use refreshes via the store";
 const LOST: &str = "refresh answer lost after rotating";
 const DEAD: &str = "next refresh: invalid_grant, store dead";
 const RECOVER: &str = "new authorization via replace_token";
@@ -94,7 +94,7 @@ async fn authorize_and_call(
 ) -> Outcome {
     let token = authorize(emulator, client).await?;
     let builder = client.refresh_provider_builder(refresh_token_of(&token)?);
-    let store = stores.file_store(VENDOR);
+    let store = stores.store(VENDOR);
     let key = client.store_key(SELLER);
     *seller = Some(first_use(emulator, builder, store, key, SELLER, token).await?);
     Ok("token saved in the store, then used".to_owned())

@@ -8,13 +8,15 @@
 //! token is ever printed: the rows hold counts and the demo's own words.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use auth_core::emulator::{Emulator, Vendor};
-use auth_core::{AuthError, CachedTokenProvider, FileStore};
+use auth_core::{AuthError, CachedTokenProvider, FileStore, TokenStore};
+use auth_store_redis::RedisStore;
 
+use crate::cache::StoreSpec;
 use crate::error::CliError;
 
 mod amazon;
@@ -26,9 +28,15 @@ mod table;
 
 use table::Row;
 
-/// `authtoken demo` (no options).
+/// `authtoken demo`'s options.
 #[derive(clap::Args)]
-pub(crate) struct Args {}
+pub(crate) struct Args {
+    /// Keep the demo's tokens in this store instead of a temporary directory: file:DIR,
+    /// or redis://HOST[:PORT][/DB] to run every flow through a RedisStore (keys under
+    /// `authtoken-demo:<run>:`, emulator tokens only)
+    #[arg(long, env = "AUTHTOKEN_STORE", hide_env_values = true, value_name = "STORE", value_parser = StoreSpec::parse)]
+    store: Option<StoreSpec>,
+}
 
 /// What a flow returns: `Ok(a note on what happened, or "")`, or `Err(why it did not do
 /// what it should)`.
@@ -36,10 +44,29 @@ type Outcome = Result<String, String>;
 
 /// Runs every flow, prints the table, and fails (exit 1) unless every flow did what it
 /// should.
-pub(crate) async fn run(_args: &Args) -> Result<(), CliError> {
-    let dir = tempfile::tempdir()
-        .map_err(|e| CliError::Other(format!("cannot create a temporary directory: {e}")))?;
-    let stores = Stores(dir.path().to_owned());
+pub(crate) async fn run(args: &Args) -> Result<(), CliError> {
+    let temporary;
+    let stores = match &args.store {
+        None => {
+            temporary = tempfile::tempdir().map_err(|e| {
+                CliError::Other(format!("cannot create a temporary directory: {e}"))
+            })?;
+            Stores::Files(temporary.path().to_owned())
+        }
+        Some(StoreSpec::File(dir)) => Stores::Files(dir.clone()),
+        Some(spec @ StoreSpec::Redis { url, .. }) => {
+            // A prefix of its own per run: flows start from an empty store, and two demos
+            // on one Redis do not meet.
+            let prefix = format!("authtoken-demo:{:016x}:", rand_run_id());
+            let store = RedisStore::builder(url.as_str())
+                .key_prefix(prefix)
+                .connect()
+                .await
+                .map_err(|e| CliError::Other(format!("cannot use the store {spec}: {e}")))?;
+            Stores::Redis(Arc::new(store))
+        }
+    };
+    println!("store: {}\n", stores.describe());
     let started = Instant::now();
     let mut rows = Vec::new();
     rows.extend(easyship::run(&stores).await);
@@ -68,18 +95,38 @@ fn verdict(rows: &[Row]) -> Result<String, CliError> {
     }
 }
 
-/// Where the demo's `FileStore`s live: one directory per vendor under a temporary one.
-pub(crate) struct Stores(PathBuf);
+/// Where the demo keeps its tokens.
+pub(crate) enum Stores {
+    /// A `FileStore` per vendor, in a directory each under this one.
+    Files(PathBuf),
+    /// One `RedisStore` (its keys name the vendor).
+    Redis(Arc<RedisStore>),
+}
 
 impl Stores {
-    fn dir(&self) -> &Path {
-        &self.0
+    /// The store for `vendor`'s flows.
+    fn store(&self, vendor: &str) -> Arc<dyn TokenStore> {
+        match self {
+            Self::Files(dir) => Arc::new(FileStore::new(dir.join(vendor))),
+            Self::Redis(store) => Arc::clone(store) as Arc<dyn TokenStore>,
+        }
     }
 
-    /// The file store for `vendor`.
-    fn file_store(&self, vendor: &str) -> Arc<FileStore> {
-        Arc::new(FileStore::new(self.dir().join(vendor)))
+    /// What the report's first line says.
+    fn describe(&self) -> String {
+        match self {
+            Self::Files(dir) => format!("FileStore in {}", dir.display()),
+            Self::Redis(store) => format!("RedisStore, keys under {}", store.key_prefix()),
+        }
     }
+}
+
+/// A number unlikely to repeat between runs: the clock's nanoseconds and the process id.
+fn rand_run_id() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ (u64::from(std::process::id()) << 32)
 }
 
 /// One vendor's rows, each flow run against the vendor's emulator.

@@ -1,5 +1,5 @@
 //! Orange Connex: the authorization code (a code holding `%2F`), then refresh tokens
-//! rotated on every refresh through a `FileStore`, with `Access-Token` on API calls.
+//! rotated on every refresh through the store, with `Access-Token` on API calls.
 
 use auth_core::Token;
 use auth_orangeconnex::emulator::Emulator;
@@ -15,7 +15,7 @@ const REDIRECT_URI: &str = "https://app.example.com/oc/callback";
 const CHAIN: usize = 3;
 
 const AUTHORIZE: &str = "authorize, exchange code, API call";
-const REFRESHES: &str = "3 rotating refreshes via FileStore";
+const REFRESHES: &str = "3 rotating refreshes via the store";
 
 /// Every Orange Connex flow, in order (the refreshes use the first flow's seller).
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
@@ -66,7 +66,7 @@ async fn authorize_and_call(
 ) -> Outcome {
     let token = authorize(emulator, client).await?;
     let builder = client.refresh_provider_builder(refresh_token_of(&token)?);
-    let store = stores.file_store(VENDOR);
+    let store = stores.store(VENDOR);
     let key = client.store_key(SELLER);
     *seller = Some(first_use(emulator, builder, store, key, SELLER, token).await?);
     Ok("Access-Token accepted".to_owned())

@@ -1,5 +1,5 @@
 //! Pitney Bowes: client credentials (API key and secret), the token kept in a
-//! `FileStore` that a second provider (another process) reuses.
+//! store that a second provider (another process) reuses.
 
 use auth_core::CachedTokenProvider;
 use auth_pitneybowes::emulator::Emulator;
@@ -9,7 +9,7 @@ use super::{Outcome, Report, Row, Stores, call_api, expect_eq, failed, not_start
 
 const VENDOR: &str = "pitneybowes";
 
-const CLIENT_CREDENTIALS: &str = "client credentials via FileStore, API call";
+const CLIENT_CREDENTIALS: &str = "client credentials via the store, API call";
 
 /// Every Pitney Bowes flow.
 pub(super) async fn run(stores: &Stores) -> Vec<Row> {
@@ -24,14 +24,14 @@ pub(super) async fn run(stores: &Stores) -> Vec<Row> {
     report.into_rows()
 }
 
-/// A provider over a `FileStore` gets the token and calls the API; a second provider on
+/// A provider over the store gets the token and calls the API; a second provider on
 /// the same store (another process) calls the API with the stored token, no request.
 async fn client_credentials(emulator: &Emulator, stores: &Stores) -> Outcome {
     let client = emulator
         .client_builder()
         .build()
         .map_err(failed("the client"))?;
-    let store = stores.file_store(VENDOR);
+    let store = stores.store(VENDOR);
     let key = client.store_key(Client::APP_SUBJECT);
     let provider = |client: &Client| -> CachedTokenProvider {
         client

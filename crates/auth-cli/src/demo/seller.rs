@@ -1,4 +1,4 @@
-//! A seller's authorization as an app keeps it (a provider over a `FileStore`), and the
+//! A seller's authorization as an app keeps it (a provider over the store), and the
 //! refresh chain every seller grant runs: the parts the vendors' flows share.
 
 use std::collections::HashSet;
@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use auth_core::emulator::{Emulator, Vendor};
 use auth_core::{
-    CachedTokenProvider, CachedTokenProviderBuilder, FileStore, StoreKey, Token, TokenRecord,
-    TokenStore as _,
+    CachedTokenProvider, CachedTokenProviderBuilder, StoreKey, Token, TokenRecord, TokenStore,
 };
 
 use super::{Outcome, call_api, ensure, expect_eq, failed};
@@ -16,7 +15,7 @@ use super::{Outcome, call_api, ensure, expect_eq, failed};
 pub(super) struct Seller {
     /// Whom the emulator issued the grant to.
     pub(super) subject: String,
-    pub(super) store: Arc<FileStore>,
+    pub(super) store: Arc<dyn TokenStore>,
     pub(super) key: StoreKey,
     pub(super) provider: CachedTokenProvider,
 }
@@ -27,7 +26,7 @@ impl Seller {
     /// redirect.
     pub(super) async fn install(
         builder: CachedTokenProviderBuilder,
-        store: Arc<FileStore>,
+        store: Arc<dyn TokenStore>,
         key: StoreKey,
         subject: &str,
         token: Token,
@@ -66,7 +65,7 @@ impl Seller {
 pub(super) async fn first_use<V: Vendor>(
     emulator: &Emulator<V>,
     builder: CachedTokenProviderBuilder,
-    store: Arc<FileStore>,
+    store: Arc<dyn TokenStore>,
     key: StoreKey,
     subject: &str,
     token: Token,

@@ -100,7 +100,7 @@ enum Action {
 pub(crate) async fn run(args: Args) -> Result<(), CliError> {
     let client = client(&args)?;
     let connection = &args.connection;
-    let cache = connection.cache.as_deref();
+    let store = connection.store();
     let fail = error::auth(VENDOR, true);
     match args.action {
         Action::Token {
@@ -129,7 +129,7 @@ pub(crate) async fn run(args: Args) -> Result<(), CliError> {
                         app_subject(connection, Some(scopes)),
                     )
                 }
-                (None, None) if cache.is_some() => (
+                (None, None) if store.is_some() => (
                     client.provider_builder(RefreshGrant::new(client.clone())),
                     seller_subject(connection),
                 ),
@@ -140,7 +140,7 @@ pub(crate) async fn run(args: Args) -> Result<(), CliError> {
             let run = Run {
                 client: &client,
                 authorizes: true,
-                cache,
+                store: store.as_ref(),
                 subject,
                 output,
             };
@@ -176,7 +176,7 @@ pub(crate) async fn run(args: Args) -> Result<(), CliError> {
             let run = Run {
                 client: &client,
                 authorizes: true,
-                cache,
+                store: store.as_ref(),
                 subject: seller_subject(connection),
                 output,
             };

@@ -85,7 +85,7 @@ enum Action {
 pub(crate) async fn run(args: Args) -> Result<(), CliError> {
     let client = client(&args)?;
     let connection = &args.connection;
-    let cache = connection.cache.as_deref();
+    let store = connection.store();
     let fail = error::auth(VENDOR, true);
     match args.action {
         Action::Token {
@@ -108,13 +108,13 @@ pub(crate) async fn run(args: Args) -> Result<(), CliError> {
                     app_subject(connection, scopes.as_deref()),
                 ),
                 (refresh, parsed) => {
-                    if refresh.is_none() && cache.is_none() {
+                    if refresh.is_none() && store.is_none() {
                         return Err(no_refresh_token(
                             VENDOR,
                             ", --scope for client credentials (Enterprise)",
                         ));
                     }
-                    if cache.is_none() && !output.show_refresh_token {
+                    if store.is_none() && !output.show_refresh_token {
                         return Err(CliError::usage(
                             "an Easyship refresh spends the refresh token and returns a new \
                              one, which would be lost: add --cache DIR to keep it (or --json \
@@ -137,7 +137,7 @@ pub(crate) async fn run(args: Args) -> Result<(), CliError> {
             let run = Run {
                 client: &client,
                 authorizes: true,
-                cache,
+                store: store.as_ref(),
                 subject,
                 output,
             };
@@ -169,7 +169,7 @@ pub(crate) async fn run(args: Args) -> Result<(), CliError> {
             let run = Run {
                 client: &client,
                 authorizes: true,
-                cache,
+                store: store.as_ref(),
                 subject: seller_subject(connection),
                 output,
             };

@@ -75,13 +75,13 @@ enum Action {
 pub(crate) async fn run(args: Args) -> Result<(), CliError> {
     let client = client(&args)?;
     let connection = &args.connection;
-    let cache = connection.cache.as_deref();
+    let store = connection.store();
     match args.action {
         Action::Token { grant, output } => {
             let refresh_token = grant.refresh_token;
             let builder = match refresh_token.as_deref() {
                 Some(refresh) => client.refresh_provider_builder(refresh),
-                None if cache.is_some() => {
+                None if store.is_some() => {
                     client.provider_builder(RefreshGrant::new(client.clone()))
                 }
                 None => return Err(no_refresh_token(VENDOR, "")),
@@ -89,7 +89,7 @@ pub(crate) async fn run(args: Args) -> Result<(), CliError> {
             let run = Run {
                 client: &client,
                 authorizes: true,
-                cache,
+                store: store.as_ref(),
                 subject: seller_subject(connection),
                 output,
             };
@@ -108,7 +108,7 @@ pub(crate) async fn run(args: Args) -> Result<(), CliError> {
             let run = Run {
                 client: &client,
                 authorizes: true,
-                cache,
+                store: store.as_ref(),
                 subject: seller_subject(connection),
                 output,
             };

@@ -55,12 +55,13 @@ pub(crate) async fn run(args: Args) -> Result<(), CliError> {
         .map_err(error::auth(VENDOR, false))?;
     match args.action {
         Action::Token { output } => {
+            let store = connection.store();
             let run = Run {
                 client: &client,
                 authorizes: false,
-                cache: connection.cache.as_deref(),
+                store: store.as_ref(),
                 // The vendor crate's own subject for the application token, so an
-                // application sharing the cache directory shares the token.
+                // application sharing the store shares the token.
                 subject: connection
                     .subject
                     .clone()

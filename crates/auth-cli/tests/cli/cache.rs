@@ -29,6 +29,54 @@ fn a_cached_token_is_reused_by_the_next_invocation() {
     assert_private_files(cache.path());
 }
 
+/// `--store redis://...`: two invocations share the token through Redis (as two hosts
+/// would), under the fleet's key prefix; `--store file:DIR` is `--cache DIR`.
+#[test]
+fn a_token_in_a_redis_or_file_store_is_reused_by_the_next_invocation() {
+    let Some(url) = redis_url() else { return };
+    let server = MockServer::start();
+    let endpoint = pitneybowes_endpoint(&server);
+    let prefix = format!("authtoken-cli-test:{}:", std::process::id());
+    let token = |store: &str| {
+        let ran = run(authtoken()
+            .args(["pitneybowes", "token", "--token-url"])
+            .arg(server.url("/oauth/token"))
+            .env("AUTHTOKEN_STORE", store)
+            .args(["--store-prefix", &prefix]));
+        ran.assert_no_secret(CONFIGURED);
+        ran.ok()
+    };
+    let first = token(&url);
+    assert_eq!(token(&url), first);
+    endpoint.assert_calls(1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = format!("file:{}", dir.path().display());
+    let from_file = token(&file);
+    assert_eq!(token(&file), from_file);
+    endpoint.assert_calls(2);
+}
+
+/// A Redis URL's password is never printed, not even when Redis cannot be reached.
+#[test]
+fn an_unreachable_redis_store_fails_without_printing_its_password() {
+    let ran = run(authtoken()
+        .args([
+            "pitneybowes",
+            "token",
+            "--token-url",
+            "http://127.0.0.1:9/t",
+        ])
+        .env("AUTHTOKEN_STORE", "redis://:pw-Redis-9d1@127.0.0.1:9/0"));
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("redis://***@127.0.0.1:9/0"),
+        "{}",
+        ran.stderr
+    );
+    ran.assert_no_secret(&["pw-Redis-9d1"]);
+}
+
 /// The first invocation spends the configured refresh token and caches the rotated one
 /// with a one-second access token; the second, once that expired, presents the rotated
 /// one from the store, although the configured one is still given.

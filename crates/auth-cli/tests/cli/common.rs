@@ -42,6 +42,21 @@ pub(crate) fn authtoken() -> Command {
     command
 }
 
+/// `REDIS_URL` if it is set, `None` (the test is skipped) if not; a panic when `CI` is
+/// set, so a CI run never silently skips a Redis test.
+pub(crate) fn redis_url() -> Option<String> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
+            panic!("REDIS_URL is not set and CI is: the Redis tests must run in CI")
+        }
+        _ => {
+            eprintln!("note: REDIS_URL is not set; skipping this Redis test");
+            None
+        }
+    }
+}
+
 /// What a finished command printed.
 pub(crate) struct Ran {
     pub(crate) code: Option<i32>,
