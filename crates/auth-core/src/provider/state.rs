@@ -133,24 +133,39 @@ impl Policy {
     /// Where a token of a subject with a spread key is refreshed (wall-clock nanoseconds),
     /// so that many subjects onboarded together do not refresh together.
     ///
-    /// Each subject owns a phase on a grid of period `P = lifetime - base window - floor`
-    /// (the floor is half the base window: a new token is kept at least that long), fixed
-    /// in wall-clock time by its key. The refresh is the one grid instant in
-    /// `[issued + floor, expiry - base window]`, an interval exactly `P` long, so there is
-    /// always one. The next token, issued there, finds its refresh one period later: every
+    /// Each subject owns a phase on a grid of period `P = L - W - W/2`, fixed in wall-clock
+    /// time by its key, where `L` is the token's lifetime rounded up to whole seconds and
+    /// `W` the base window of a token that long (the `W/2` floor: a new token is kept at
+    /// least that long). The refresh is the one grid instant in `[issued + W/2, issued +
+    /// W/2 + P)`. The next token, issued there, finds its refresh one period later: every
     /// subject refreshes every `P` at its own phase, and `n` subjects with uniformly
     /// spread phases put `n / P` refreshes in a second, from the first cycle on, in every
-    /// process of a fleet (the phase depends on the key and the wall clock only). Never
-    /// later than the window; the `min_valid` deadline is not moved.
+    /// process of a fleet (the phase depends on the key and the wall clock only).
+    ///
+    /// Why whole seconds: vendors state lifetimes in seconds (`expires_in`), and a token's
+    /// measured lifetime falls short of that by up to a second (Easyship's whole-second
+    /// `created_at`, the request's latency). The grid's position is the wall-clock time
+    /// modulo `P`, so a `P` that differed by a millisecond from token to token would put
+    /// each refresh at a random point of the cycle: about twice as many refreshes. The
+    /// caller never refreshes later than the window ([`deadlines`](Self::deadlines) takes
+    /// the earlier), and the `min_valid` deadline is not moved.
     ///
     /// `None` without a spread key, or without an issue time (the lifetime is unknown).
     pub(crate) fn spread_refresh_at(&self, token: &Token) -> Option<i64> {
+        const SECOND: i64 = 1_000_000_000;
         let key = self.spread?;
         let expires = token.expires_at()?.timestamp_nanos_opt()?;
         let issued = token.issued_at()?.timestamp_nanos_opt()?;
-        let window = i64::try_from(self.base_window(token).as_nanos()).ok()?;
+        let measured = expires.checked_sub(issued)?;
+        let lifetime = if measured >= SECOND {
+            measured.checked_add(SECOND - 1)? / SECOND * SECOND
+        } else {
+            measured
+        };
+        let lifetime_std = Duration::from_nanos(u64::try_from(lifetime).ok()?);
+        let window = i64::try_from(self.refresh_before.min(lifetime_std / 10).as_nanos()).ok()?;
         let floor = window / 2;
-        let period = expires - window - floor - issued;
+        let period = lifetime - window - floor;
         if period <= 0 {
             return None;
         }
@@ -760,9 +775,75 @@ mod tests {
         assert_eq!(spread.deadlines(&t, at(0)), policy().deadlines(&t, at(0)));
     }
 
+    /// A token as Easyship's answer makes it: issued (sent) at `issued_ms`, expiring at
+    /// its whole-second `created_at` plus `lifetime` seconds, so its measured lifetime is
+    /// up to a second short.
+    fn whole_second_token(name: &str, issued_ms: i64, lifetime: i64) -> Token {
+        let issued = epoch() + chrono::Duration::milliseconds(issued_ms);
+        let created_at = epoch() + chrono::Duration::seconds(issued_ms.div_euclid(1000));
+        Token::new(
+            AccessToken::new(name),
+            Some(created_at + chrono::Duration::seconds(lifetime)),
+        )
+        .with_issued_at(issued)
+    }
+
+    #[test]
+    fn a_subjects_refreshes_stay_one_period_apart_whatever_each_tokens_measured_lifetime() {
+        let policy = Policy {
+            jitter: 0.2,
+            ..policy()
+        };
+        // (Not for 2-second tokens: measured up to half their life short, they mostly
+        // refresh at the window, before the grid instant.)
+        for lifetime in [60, 600, 7200] {
+            let window = (lifetime as f64 / 10.0).min(300.0);
+            let period_ms = ((lifetime as f64 - 1.5 * window) * 1000.0).round() as i64;
+            let (mut on_period, mut intervals) = (0usize, 0usize);
+            for key in 0..200u64 {
+                let policy = Policy {
+                    spread: Some(crate::redact::fnv1a(format!("seller-{key}").as_bytes())),
+                    ..policy.clone()
+                };
+                // Issued at an odd millisecond, answered 137 ms after each refresh starts.
+                let mut issued_ms = 12_345 + key as i64 * 7919;
+                let mut last: Option<i64> = None;
+                for cycle in 0..12 {
+                    let t = whole_second_token(&format!("k{key}-c{cycle}"), issued_ms, lifetime);
+                    let refresh_ms = (policy.deadlines(&t, at(0)).refresh_at.wall - at(0).wall)
+                        .div_euclid(1_000_000);
+                    assert!(
+                        refresh_ms > issued_ms,
+                        "{lifetime} s: refreshed before issue"
+                    );
+                    if let Some(last) = last {
+                        let interval = refresh_ms - last;
+                        // Longer only after a refresh the window brought forward: then
+                        // the next is the grid instant after a floor and the latency.
+                        let longest = period_ms + (window * 500.0) as i64 + 137 + 1;
+                        assert!(interval <= longest, "{interval} ms > {longest}");
+                        intervals += 1;
+                        on_period += usize::from((interval - period_ms).abs() <= 1);
+                    }
+                    last = Some(refresh_ms);
+                    issued_ms = refresh_ms + 137;
+                }
+            }
+            // Off the period only where the measured lifetime is so short that the window
+            // comes first.
+            let share = on_period as f64 / intervals as f64;
+            eprintln!(
+                "lifetime {lifetime} s: {:.1}% of intervals one period",
+                share * 100.0
+            );
+            assert!(share >= 0.95, "lifetime {lifetime}: {share}");
+        }
+    }
+
     /// The busiest second's share of `keys` subjects, all onboarded at second 0 with
-    /// tokens of `lifetime` seconds, each refreshed at its deadline (the new token issued
-    /// a quarter second later), counted over two lifetimes after three have passed.
+    /// tokens of `lifetime` seconds (measured up to a second short, as Easyship's are),
+    /// each refreshed at its deadline (the new token issued a quarter second later),
+    /// counted over two lifetimes after three have passed.
     fn peak_share_of_refreshes(keys: u64, lifetime: i64) -> f64 {
         let policy = Policy {
             jitter: 0.2,
@@ -777,12 +858,7 @@ mod tests {
             };
             let mut issued_ms: i64 = 0;
             for cycle in 0.. {
-                let issued = epoch() + chrono::Duration::milliseconds(issued_ms);
-                let t = Token::new(
-                    AccessToken::new(format!("k{key}-c{cycle}")),
-                    Some(issued + chrono::Duration::seconds(lifetime)),
-                )
-                .with_issued_at(issued);
+                let t = whole_second_token(&format!("k{key}-c{cycle}"), issued_ms, lifetime);
                 let wall = policy.deadlines(&t, at(0)).refresh_at.wall;
                 let refresh_ms = (wall - at(0).wall) / 1_000_000;
                 let second = refresh_ms.div_euclid(1000);
