@@ -7,6 +7,13 @@ use auth_easyship::emulator::Emulator;
 
 use crate::common::{Ran, authtoken, run};
 
+/// The access tokens' lifetime. Easyship's whole-second `created_at` makes a token's
+/// measured life up to a second shorter, and the next invocation must find the first
+/// token well before its refresh window even on a loaded machine: not 1 s.
+const LIFETIME: Duration = Duration::from_secs(3);
+/// Long enough for a token to have expired.
+const PAST_EXPIRY: Duration = Duration::from_millis(3_200);
+
 #[test]
 fn cache_reuse_rotation_and_a_revoked_grant_across_invocations() {
     // A current-thread runtime drives the emulator while each invocation runs on a
@@ -16,7 +23,7 @@ fn cache_reuse_rotation_and_a_revoked_grant_across_invocations() {
         .build()
         .unwrap();
     let emulator = runtime.block_on(async { Emulator::start().await });
-    emulator.set_access_token_lifetime(Duration::from_secs(1));
+    emulator.set_access_token_lifetime(LIFETIME);
     let seed = emulator.issue_refresh_token("seller-1", None);
     let dir = tempfile::tempdir().unwrap();
     let invoke = || -> Ran {
@@ -46,7 +53,7 @@ fn cache_reuse_rotation_and_a_revoked_grant_across_invocations() {
     assert_eq!(emulator.counts().grant("refresh_token"), 1);
 
     // Expired: the stored rotation is presented (the seed again would be invalid_grant).
-    std::thread::sleep(Duration::from_millis(1_200));
+    std::thread::sleep(PAST_EXPIRY);
     let second = invoke().ok();
     assert_ne!(second, first);
     assert_eq!(emulator.counts().grant("refresh_token"), 2);
@@ -54,7 +61,7 @@ fn cache_reuse_rotation_and_a_revoked_grant_across_invocations() {
 
     // The seller revokes the app: exit 1, the fix named, no secret.
     emulator.revoke_seller("seller-1");
-    std::thread::sleep(Duration::from_millis(1_200));
+    std::thread::sleep(PAST_EXPIRY);
     let failed = invoke();
     assert_eq!(failed.code, Some(1), "{}", failed.stderr);
     assert!(failed.stderr.contains("authorize"), "{}", failed.stderr);
