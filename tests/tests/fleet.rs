@@ -28,7 +28,8 @@
 //!   lapses (Redis: its TTL, [`LEASE_TTL`]; `FileStore`: at once, the OS drops the dead
 //!   process's lock). Asserted: no `invalid_grant`, the chain is intact (the one refresh
 //!   token the emulator still accepts is the one in the store), and the longest any
-//!   caller waited in `token()` is under the bound [`stall_bound`].
+//!   caller waited in `token()` is under [`stall_bound`] (lease TTL, lease probe and
+//!   [`STALL_SLACK`]).
 //!
 //! Every run prints a table of each process's figures (calls, `token()` latency p50,
 //! p99 and max, the probe's verdicts) and the emulator's counts. The runs take the
@@ -137,11 +138,16 @@ fn expected_token_requests(run: Duration) -> u64 {
     1 + (run.as_secs_f64() / interval.as_secs_f64()).ceil() as u64
 }
 
-/// The longest a caller may wait in `token()` in a chaos run: the killed holder's lease
-/// lapses after its TTL (`FileStore`: at once), a waiting process notices within one
-/// lease probe (250 ms in the provider), then refreshes.
-fn stall_bound() -> Duration {
-    LEASE_TTL + Duration::from_millis(250) + STALL_SLACK
+/// The longest a caller may wait in `token()` in a chaos run over `backend`: the killed
+/// holder's lease lapses after its TTL (Redis) or at once (`FileStore`: the OS drops a
+/// dead process's lock), a waiting process notices within one lease probe (250 ms in
+/// the provider), then refreshes.
+fn stall_bound(backend: &Backend) -> Duration {
+    let lapse = match backend {
+        Backend::Redis { .. } => LEASE_TTL,
+        Backend::File(_) => Duration::ZERO,
+    };
+    lapse + Duration::from_millis(250) + STALL_SLACK
 }
 
 /// Where the fleet keeps its token.
@@ -381,9 +387,13 @@ impl Outcome {
         Duration::from_micros(self.workers.iter().map(|w| w.max_us).max().unwrap_or(0))
     }
 
-    fn print(&self, title: &str) {
+    fn print(&self, backend: &Backend, chaos: bool) {
         println!();
-        println!("== fleet: {title}");
+        println!(
+            "== fleet: {}, {}",
+            backend.name(),
+            if chaos { "chaos" } else { "steady" }
+        );
         println!(
             "   {PROCESSES} processes x {TASKS} tasks, {:.1} s, {} s access tokens, lease TTL {} ms, {} lease holders killed",
             self.elapsed.as_secs_f64(),
@@ -465,10 +475,15 @@ impl Outcome {
             self.rejected
         );
         println!(
-            "   worker errors: {:?}; tokens handed out expired (worker clock): {}; longest token() wait {:.1} ms",
+            "   worker errors: {:?}; tokens handed out expired (worker clock): {}; longest token() wait {:.1} ms{}",
             self.worker_errors(),
             self.sum(|w| w.expired_at_handout),
-            self.max_stall().as_secs_f64() * 1000.0
+            self.max_stall().as_secs_f64() * 1000.0,
+            if chaos {
+                format!(" (bound {} ms)", stall_bound(backend).as_millis())
+            } else {
+                String::new()
+            }
         );
         println!(
             "   chain: stored refresh token {} the emulator's live one ({} live)",
@@ -654,7 +669,7 @@ fn assert_steady(outcome: &Outcome) {
     );
 }
 
-fn assert_chaos(outcome: &Outcome) {
+fn assert_chaos(outcome: &Outcome, backend: &Backend) {
     assert_chain_intact(outcome);
     assert!(outcome.kills >= 1, "no lease holder was killed");
     assert_eq!(
@@ -663,10 +678,10 @@ fn assert_chaos(outcome: &Outcome) {
         "expired tokens handed out"
     );
     assert!(
-        outcome.max_stall() <= stall_bound(),
+        outcome.max_stall() <= stall_bound(backend),
         "a caller waited {:?} in token(), more than {:?}",
         outcome.max_stall(),
-        stall_bound()
+        stall_bound(backend)
     );
 }
 
@@ -677,7 +692,7 @@ async fn redis_fleet_shares_one_refresh_chain_without_invalid_grant() {
         return;
     };
     let outcome = run_fleet(&backend, false).await;
-    outcome.print(&format!("{}, steady", backend.name()));
+    outcome.print(&backend, false);
     assert_steady(&outcome);
 }
 
@@ -688,8 +703,8 @@ async fn redis_fleet_survives_the_lease_holder_killed_mid_refresh() {
         return;
     };
     let outcome = run_fleet(&backend, true).await;
-    outcome.print(&format!("{}, chaos", backend.name()));
-    assert_chaos(&outcome);
+    outcome.print(&backend, true);
+    assert_chaos(&outcome, &backend);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -698,7 +713,7 @@ async fn file_store_fleet_shares_one_refresh_chain_without_invalid_grant() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::File(dir.path().to_owned());
     let outcome = run_fleet(&backend, false).await;
-    outcome.print(&format!("{}, steady", backend.name()));
+    outcome.print(&backend, false);
     assert_steady(&outcome);
 }
 
@@ -708,6 +723,6 @@ async fn file_store_fleet_survives_the_lease_holder_killed_mid_refresh() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::File(dir.path().to_owned());
     let outcome = run_fleet(&backend, true).await;
-    outcome.print(&format!("{}, chaos", backend.name()));
-    assert_chaos(&outcome);
+    outcome.print(&backend, true);
+    assert_chaos(&outcome, &backend);
 }
