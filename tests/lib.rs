@@ -1,5 +1,9 @@
 //! Cross-crate tests; the tests themselves are in `tests/tests/`.
 //!
+//! - `fleet.rs`: 8 worker processes (`bin/fleet_worker.rs`) share one Easyship token
+//!   through one `RedisStore` or `FileStore` key for 20 s, steady and with the lease
+//!   holder SIGKILLed mid-refresh: no `invalid_grant`, the chain intact, bounded token
+//!   requests and stalls; prints each run's figures.
 //! - `middleware.rs`: `auth_core::TokenMiddleware` in a `reqwest_middleware` stack, against
 //!   the Pitney Bowes emulator.
 //! - `multi_process_rotation.rs`: several OS processes share one `FileStore` and one

@@ -285,3 +285,44 @@ async fn emulator_refuses_a_form_body_and_extra_properties() {
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     assert_eq!(body["error"], "invalid_request");
 }
+
+#[tokio::test]
+async fn refused_api_calls_are_counted_by_reason() {
+    use auth_core::emulator::Rejection;
+
+    let emulator = Emulator::start().await;
+    let client = client(&emulator);
+    let first = authorize(&emulator, &client).await;
+    let call = |token: Option<String>| {
+        let mut request = client.http_client().get(emulator.probe_url());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap().status() }
+    };
+    let access = |token: &Token| Some(token.access_token().expose_secret().to_owned());
+
+    assert_eq!(call(None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(Some("never-issued".into())).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Doorkeeper: the refresh revokes the access token of the previous link.
+    let second = client.refresh(&refresh_token(&first)).await.unwrap();
+    assert_eq!(call(access(&first)).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(access(&second)).await, StatusCode::OK);
+    emulator.advance(Duration::from_secs(7200));
+    assert_eq!(call(access(&second)).await, StatusCode::UNAUTHORIZED);
+
+    let counts = emulator.counts();
+    assert_eq!(counts.api(), 5);
+    assert_eq!(counts.api_rejected(), 4);
+    for why in [
+        Rejection::Missing,
+        Rejection::Unknown,
+        Rejection::Revoked,
+        Rejection::Expired,
+    ] {
+        assert_eq!(counts.api_rejected_as(why), 1, "{why:?}");
+    }
+}

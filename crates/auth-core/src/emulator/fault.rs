@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use super::Rejection;
+
 /// A fault the emulator injects into the next token response
 /// ([`Emulator::inject`](super::Emulator::inject)). API calls are not affected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,8 +97,14 @@ impl Counts {
         self.get("api:rejected")
     }
 
+    /// API calls whose token was refused for `why`: a fleet test tells a token another
+    /// process's refresh had already revoked from one handed out expired.
+    pub fn api_rejected_as(&self, why: Rejection) -> u64 {
+        self.get(&format!("api:rejected:{}", why.as_str()))
+    }
+
     /// Every count by key (`token`, `token:<grant>`, `token:error`, `token:fault`,
-    /// `authorize`, `api`, `api:rejected`).
+    /// `authorize`, `api`, `api:rejected`, `api:rejected:<why>`).
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
         self.by_key.iter().map(|(key, n)| (key.as_str(), *n))
     }

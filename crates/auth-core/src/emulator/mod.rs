@@ -478,6 +478,9 @@ impl<V: Vendor> Shared<V> {
             Ok(seller) => self.vendor.api_ok(request, seller.as_deref()),
             Err(rejection) => {
                 state.counts.add("api:rejected");
+                state
+                    .counts
+                    .add(&format!("api:rejected:{}", rejection.as_str()));
                 self.vendor.api_rejected(rejection)
             }
         }

@@ -309,6 +309,19 @@ pub enum Rejection {
     Revoked,
 }
 
+impl Rejection {
+    /// A short name (`"missing"`, `"unknown"`, `"expired"`, `"revoked"`): the suffix of
+    /// its count key (`api:rejected:revoked`, see [`Counts`](super::Counts)).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Unknown => "unknown",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
 /// A vendor's wire formats: how its token endpoint reads requests and writes answers,
 /// and how its API takes and refuses tokens. Implemented by each vendor crate's
 /// emulator model; [`Emulator`](super::Emulator) does the rest.
