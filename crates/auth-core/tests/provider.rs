@@ -702,6 +702,93 @@ async fn jitter_only_makes_refresh_earlier() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Store notifications: the fleet adopts a new token at once.
+
+#[tokio::test]
+async fn a_provider_adopts_the_token_another_provider_saved_without_fetching() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source_a = TestSource::new(&clock);
+    let source_b = TestSource::new(&clock);
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let a = stored_provider(&source_a, store.clone());
+    let b = stored_provider(&source_b, store.clone());
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+    // A rotates (Doorkeeper revokes at-1 as it issues at-2): B learns at once.
+    assert_eq!(at(&a.force_refresh().await.unwrap()), "at-2");
+    until("B to publish A's new token", || {
+        b.cached().is_some_and(|t| at(&t) == "at-2")
+    })
+    .await;
+    assert_eq!(source_a.calls(), 2);
+    assert_eq!(source_b.calls(), 0, "B adopted, it did not fetch");
+    assert!(!b.status().refreshing);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_waiting_for_another_lease_wakes_on_the_save_not_the_next_probe() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = Arc::new(MemoryStore::new());
+    let provider = stored_provider(&source, store.clone());
+    // Another process holds the lease and is refreshing.
+    let held = store.lease(&key(), HOUR, Duration::ZERO).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let caller = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    // Yielding keeps the paused clock still: the caller is parked on the lease.
+    for _ in 0..200 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!caller.is_finished());
+    let theirs = Token::new(
+        AccessToken::new("theirs"),
+        Some(clock.now() + chrono::Duration::hours(1)),
+    )
+    .with_issued_at(clock.now())
+    .with_refresh_token(RefreshToken::new("rt-theirs"));
+    store.save(&held, &theirs).await.unwrap();
+    let token = caller.await.unwrap().unwrap();
+    assert_eq!(at(&token), "theirs");
+    assert_eq!(source.calls(), 0);
+    // Woken by the notification, not by the 250 ms probe (the paused clock would have
+    // jumped to it).
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(held);
+}
+
+#[tokio::test]
+async fn two_processes_on_one_file_store_key_share_the_refresh_instant() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    // Default jitter (a hash of the access token) and spread (a hash of the key).
+    let provider = |store: FileStore| {
+        CachedTokenProvider::builder(Arc::clone(&source))
+            .clock(clock.clone())
+            .store(Arc::new(store), key())
+            .build()
+    };
+    let a = provider(FileStore::new(dir.path()));
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    // B starts later, in another "process" (its own FileStore handle), and reads A's record.
+    clock.advance(Duration::from_secs(600));
+    let b = provider(FileStore::new(dir.path()));
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+    assert_eq!(source.calls(), 1);
+    let (a, b) = (a.status(), b.status());
+    assert!(a.next_refresh_at.is_some());
+    assert_eq!(a.next_refresh_at, b.next_refresh_at);
+    assert!(a.next_refresh_at < a.expires_at);
+}
+
+// ---------------------------------------------------------------------------------------
 // Findings of the review: each pins a bug that existed.
 
 /// A grant that stamps no issue time, like most library authors' own sources.

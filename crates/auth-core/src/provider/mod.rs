@@ -7,7 +7,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use crate::store::{StoreKey, TokenStore};
 use crate::vendor::ApiAccess;
 use crate::{AccessToken, AuthError, Clock, RefreshToken, Token, TokenSource};
 
+mod notify;
 mod refresh;
 mod state;
 
@@ -139,6 +140,15 @@ struct Shared {
     /// Monotonic nanoseconds before which the hot path does not try to start a refresh.
     next_background: AtomicU64,
     slow: Mutex<Slow>,
+    /// Whether this provider listens to its store's change notifications (`notify.rs`).
+    watching: AtomicU8,
+    /// Woken by a store notification: a refresh waiting for another process's lease
+    /// looks at the store at once.
+    store_changed: tokio::sync::Notify,
+    /// A task adopting a notified record runs (at most one per provider).
+    adopting: AtomicBool,
+    /// Another notification came while it ran: it reads the store once more.
+    adopt_again: AtomicBool,
 }
 
 /// The state, and the running refresh's channel.
@@ -348,6 +358,10 @@ impl CachedTokenProviderBuilder {
                 state,
                 inflight: None,
             }),
+            watching: AtomicU8::new(notify::NOT_YET),
+            store_changed: tokio::sync::Notify::new(),
+            adopting: AtomicBool::new(false),
+            adopt_again: AtomicBool::new(false),
         };
         shared.sync_published(&shared.lock().state);
         CachedTokenProvider {
@@ -479,6 +493,7 @@ impl CachedTokenProvider {
     ///
     /// As [`token`](Self::token).
     pub async fn force_refresh(&self) -> Result<Arc<Token>, AuthError> {
+        self.shared.ensure_watching();
         let mut rounds = 0;
         loop {
             let (rx, ours) = {
@@ -525,6 +540,7 @@ impl CachedTokenProvider {
     /// refreshes unable to save (they were superseded) and the new token not installed:
     /// call it again.
     pub async fn replace_token(&self, token: Token) -> Result<Arc<Token>, AuthError> {
+        self.shared.ensure_watching();
         let token = Arc::new(token);
         // First: a refresh of the old authorization, holding the lease now, must not save.
         self.shared.lock().state.supersede();
@@ -728,6 +744,7 @@ impl Shared {
     }
 
     async fn token_slow(self: &Arc<Self>) -> Outcome {
+        self.ensure_watching();
         for _ in 0..MAX_ROUNDS {
             let rx = {
                 let mut slow = self.lock();

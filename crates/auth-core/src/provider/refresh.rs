@@ -31,12 +31,28 @@ impl Shared {
 
     /// Remembers a store failure like a failed fetch (the negative cache), and returns it.
     fn store_failed(&self, ticket: &Ticket, error: AuthError) -> AuthError {
-        tracing::warn!(error = %error, key = ?self.store.as_ref().map(|(_, k)| k), "token store failed");
+        let key = self.store.as_ref().map(|(_, k)| k);
         let mut slow = self.lock();
         let now = self.clock.reading();
+        if error.is_store_unavailable() {
+            if slow.state.on_store_unavailable(self.clock.now()) {
+                // Once per outage, not per call.
+                tracing::warn!(error = %error, ?key, "token store unreachable; serving the held token and refreshing without the store only when it would run out");
+            }
+        } else {
+            tracing::warn!(error = %error, ?key, "token store failed");
+        }
         slow.state
             .on_failed(ticket, &error, None, &self.policy, now);
         error
+    }
+
+    /// The store answered: ends an outage, once.
+    pub(super) fn store_reachable(&self, state: &mut super::state::State) {
+        if let Some(since) = state.on_store_reachable() {
+            let key = self.store.as_ref().map(|(_, k)| k);
+            tracing::info!(?key, %since, "token store reachable again");
+        }
     }
 
     async fn refresh_alone(&self, ticket: &Ticket) -> Refreshed {
@@ -106,13 +122,26 @@ impl Shared {
         ticket: &Ticket,
     ) -> Result<Leased, AuthError> {
         let deadline = tokio::time::Instant::now() + self.lease_wait;
+        // A store that notifies: one attempt at a time, and between attempts wait for its
+        // notification (the holder saved) or the probe interval (it gave up), whichever
+        // comes first. A lease attempt is never cancelled midway: a lease granted by a
+        // reply we dropped would block the key for its whole TTL.
+        let notified_by_store = self.notified_by_store();
         loop {
+            let changed = self.store_changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match store
-                .lease(key, self.lease_ttl, LEASE_PROBE.min(left))
-                .await
-            {
+            let wait = if notified_by_store {
+                Duration::ZERO
+            } else {
+                LEASE_PROBE.min(left)
+            };
+            match store.lease(key, self.lease_ttl, wait).await {
                 Ok(lease) => return Ok(Leased::Held(lease)),
+                Err(error) if error.is_store_unavailable() => {
+                    return Err(self.store_failed(ticket, error));
+                }
                 Err(error) if left.is_zero() => {
                     return Err(self.store_failed(
                         ticket,
@@ -127,6 +156,9 @@ impl Shared {
                     ));
                 }
                 Err(_) => {}
+            }
+            if notified_by_store {
+                let _ = tokio::time::timeout(LEASE_PROBE.min(left), changed).await;
             }
             if let Some(token) = self.adopt_stored(store, key, ticket).await? {
                 return Ok(Leased::Adopted(token));
@@ -221,6 +253,7 @@ impl Shared {
             .map_err(|e| self.store_failed(ticket, e))?;
         let mut slow = self.lock();
         let now = self.clock.reading();
+        self.store_reachable(&mut slow.state);
         match &record {
             None => slow.state.store_empty(now),
             Some(record) => {

@@ -251,6 +251,8 @@ pub(crate) struct State {
     pub(crate) recheck_at: u64,
     /// The store has been read once (until then the seed is served only if it is down).
     pub(crate) store_checked: bool,
+    /// Since when the store has been unreachable (by the wall clock), until it answers.
+    pub(crate) store_unavailable_since: Option<DateTime<Utc>>,
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -624,6 +626,20 @@ impl State {
         self.generation += 1;
         self.failure = None;
         self.force = true;
+    }
+
+    /// The store could not be reached. Returns whether this starts an outage.
+    pub(crate) fn on_store_unavailable(&mut self, wall: DateTime<Utc>) -> bool {
+        let starts = self.store_unavailable_since.is_none();
+        if starts {
+            self.store_unavailable_since = Some(wall);
+        }
+        starts
+    }
+
+    /// The store answered. Returns when the outage it ends began, if one did.
+    pub(crate) fn on_store_reachable(&mut self) -> Option<DateTime<Utc>> {
+        self.store_unavailable_since.take()
     }
 
     /// Whether the user must authorize again.
