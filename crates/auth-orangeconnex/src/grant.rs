@@ -143,6 +143,11 @@ impl TokenSource for RefreshGrant {
     fn needs_refresh_token(&self) -> bool {
         true
     }
+
+    /// Orange Connex may rotate refresh tokens: treated as single-use.
+    fn rotates_refresh_token(&self) -> bool {
+        crate::client::REFRESH_TOKEN_MAY_ROTATE
+    }
 }
 
 /// The authorization-code grant followed by refreshes: auth-core's

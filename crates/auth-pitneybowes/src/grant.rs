@@ -59,6 +59,11 @@ impl TokenSource for ClientCredentialsGrant {
     fn needs_refresh_token(&self) -> bool {
         false
     }
+
+    /// Client credentials: no refresh token, any process may fetch one.
+    fn rotates_refresh_token(&self) -> bool {
+        false
+    }
 }
 
 impl Client {

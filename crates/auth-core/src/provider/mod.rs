@@ -389,6 +389,10 @@ pub struct ProviderStatus {
     pub unsaved: bool,
     /// A refresh is running.
     pub refreshing: bool,
+    /// Since when (by the provider's clock) the store could not be reached, while it
+    /// cannot: the provider serves its token meanwhile and refreshes without the store's
+    /// lease only when the token would run out and its refresh token is reusable.
+    pub store_unavailable_since: Option<DateTime<Utc>>,
 }
 
 impl CachedTokenProvider {
@@ -633,6 +637,7 @@ impl CachedTokenProvider {
             reauthorization_required: state.reauthorization_required(),
             unsaved: current.is_some_and(|c| c.unsaved.is_some()),
             refreshing: state.refreshing.is_some(),
+            store_unavailable_since: state.store_unavailable_since,
         }
     }
 }

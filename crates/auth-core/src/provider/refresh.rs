@@ -93,6 +93,82 @@ impl Shared {
         key: &StoreKey,
         ticket: &Ticket,
     ) -> Refreshed {
+        match self.refresh_under_store(store, key, ticket).await {
+            Err(error) if error.is_store_unavailable() => {
+                self.refresh_without_store(key, ticket, error).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// The store cannot be reached. The held token serves while it can; once it would run
+    /// out, fetch without the lease, unless that could spend a single-use refresh token
+    /// another process may be spending too (then nothing is sent). A token fetched here
+    /// is held unsaved and saved when the store is back, unless the store moved on.
+    async fn refresh_without_store(
+        &self,
+        key: &StoreKey,
+        ticket: &Ticket,
+        error: AuthError,
+    ) -> Refreshed {
+        let (candidate, base) = {
+            let slow = self.lock();
+            let now = self.clock.reading();
+            if !ticket.force && slow.state.servable(now).is_some() {
+                return Err(error);
+            }
+            slow.state.may_fetch_alone(ticket, now)?;
+            if !slow.state.accepts(ticket) {
+                return superseded(&slow.state);
+            }
+            (slow.state.candidate(), slow.state.base_version())
+        };
+        let spends_single_use = self.source.rotates_refresh_token()
+            && candidate
+                .as_ref()
+                .is_some_and(|c| c.refresh_token().is_some());
+        if spends_single_use {
+            let refused = AuthError::StoreUnavailable {
+                message: format!(
+                    "cannot reach the store for {key} to take the refresh lease, and this grant's \
+                     refresh token is single-use: a refresh without the lease could spend it \
+                     alongside another process and break the chain, so no token request was \
+                     sent; the token is refreshed when the store is back"
+                ),
+                source: Some(Arc::new(error)),
+            };
+            let mut slow = self.lock();
+            let now = self.clock.reading();
+            slow.state
+                .on_failed(ticket, &refused, None, &self.policy, now);
+            return Err(refused);
+        }
+        tracing::warn!(%key, "token store unreachable and the token runs out: refreshing without the store's lease (this grant's refresh token is reusable); the token is saved when the store is back");
+        let token = self.fetch(ticket, candidate.as_deref()).await?;
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        let adopted = slow.state.on_fetched(
+            ticket,
+            Arc::clone(&token),
+            Err(base),
+            &self.policy,
+            now,
+            self.clock.now(),
+        );
+        self.sync_published(&slow.state);
+        if adopted {
+            Ok(Some(token))
+        } else {
+            superseded(&slow.state)
+        }
+    }
+
+    async fn refresh_under_store(
+        &self,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        ticket: &Ticket,
+    ) -> Refreshed {
         // Another process may have refreshed already: no lease needed to adopt that.
         if let Some(token) = self.adopt_stored(store, key, ticket).await? {
             return Ok(Some(token));

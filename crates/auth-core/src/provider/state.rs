@@ -637,9 +637,40 @@ impl State {
         starts
     }
 
-    /// The store answered. Returns when the outage it ends began, if one did.
+    /// The store answered. Returns when the outage it ends began, if one did. A
+    /// remembered outage error no longer holds refreshes back.
     pub(crate) fn on_store_reachable(&mut self) -> Option<DateTime<Utc>> {
+        if self
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.error.is_store_unavailable())
+        {
+            self.failure = None;
+        }
         self.store_unavailable_since.take()
+    }
+
+    /// Whether a refresh for `ticket` may fetch without the store (it is unreachable):
+    /// as [`may_fetch`](Self::may_fetch), except that a remembered outage does not hold
+    /// it back (the outage is why it fetches alone); a failed fetch still does.
+    pub(crate) fn may_fetch_alone(&self, ticket: &Ticket, now: Reading) -> Result<(), AuthError> {
+        match self.may_fetch(ticket, now) {
+            Err(error) if error.is_store_unavailable() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// The store version a token fetched now derives from, for its later save: the held
+    /// token's version (or the base of an unsaved one); 0 when nothing is held, so that
+    /// any record the store holds by then wins over a token fetched without it.
+    pub(crate) fn base_version(&self) -> Option<u64> {
+        match &self.current {
+            Some(current) => match current.unsaved {
+                Some(base) => base,
+                None => Some(current.version.unwrap_or(0)),
+            },
+            None => Some(0),
+        }
     }
 
     /// Whether the user must authorize again.
