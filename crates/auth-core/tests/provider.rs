@@ -1014,6 +1014,50 @@ async fn a_newer_record_saved_during_the_outage_wins_over_the_unsaved_token() {
     assert_eq!(source.calls(), 2);
 }
 
+#[tokio::test]
+async fn a_rotation_that_could_not_be_saved_survives_another_process_being_refused_its_parent() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    source.rotates.store(true, Ordering::SeqCst);
+    let store = Arc::new(FlakyStore::default());
+    let provider = stored_provider(&source, store.clone());
+    source.release(1);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    // A refresh under the lease; the store becomes unreachable while the vendor answers.
+    let refresh = tokio::spawn({
+        let p = provider.clone();
+        async move { p.force_refresh().await }
+    });
+    until("the refresh to reach the vendor", || source.calls() == 2).await;
+    store.set_down(true);
+    source.release(1);
+    assert_eq!(at(&refresh.await.unwrap().unwrap()), "at-2");
+    assert!(provider.status().unsaved, "rotated, not saved: held");
+    // The outage outlasts the lease: another process presents rt-1 (spent here) and the
+    // vendor refuses it; it marks version 1 dead.
+    let lease = store
+        .inner
+        .lease(&key(), HOUR, Duration::ZERO)
+        .await
+        .unwrap();
+    store
+        .inner
+        .mark_refresh_token_dead(&lease, 1)
+        .await
+        .unwrap();
+    store.inner.release(lease).await.unwrap();
+
+    store.set_down(false);
+    clock.advance(Duration::from_secs(6));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    until("the successor to be saved", || !provider.status().unsaved).await;
+    let record = store.inner.load(&key()).await.unwrap().unwrap();
+    assert_eq!(at(&record.token), "at-2");
+    assert!(!record.refresh_token_dead, "the chain lives on");
+    assert!(!provider.status().reauthorization_required);
+    assert_eq!(source.calls(), 2);
+}
+
 // ---------------------------------------------------------------------------------------
 // Findings of the review: each pins a bug that existed.
 

@@ -535,8 +535,12 @@ impl CachedTokenProvider {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Store`] if it could not be saved; it is still held and used, and saved
-    /// on a later call or by [`flush`](Self::flush).
+    /// [`AuthError::Store`] (or [`AuthError::StoreUnavailable`]) if it could not be saved;
+    /// it is still held and used, and saved on a later call or by [`flush`](Self::flush).
+    ///
+    /// Of two calls running at once, the one that started last wins: the earlier one's
+    /// token is not installed even if its save completes later (the later token then
+    /// overwrites it in the store).
     ///
     /// # Cancel safety
     ///
@@ -547,12 +551,24 @@ impl CachedTokenProvider {
         self.shared.ensure_watching();
         let token = Arc::new(token);
         // First: a refresh of the old authorization, holding the lease now, must not save.
-        self.shared.lock().state.supersede();
+        let authorization = {
+            let mut slow = self.shared.lock();
+            slow.state.supersede();
+            slow.state.authorization
+        };
         let saved = match &self.shared.store {
             Some((store, key)) => Some(self.shared.save_under_lease(store, key, &token).await),
             None => None,
         };
         let mut slow = self.shared.lock();
+        if slow.state.authorization != authorization {
+            // A later replace_token started while this one saved: that one is the newest
+            // authorization (held, and saved over this one if it is not yet).
+            return match saved {
+                Some(Err(error)) => Err(error),
+                _ => Ok(token),
+            };
+        }
         let now = self.shared.clock.reading();
         let version = match &saved {
             Some(Ok(version)) => Some(*version),

@@ -369,12 +369,16 @@ impl Shared {
             && let Some(record) = store.load(key).await?
             && record.version != base
         {
-            tracing::warn!(%key, base, version = record.version, "the store holds a newer token than the unsaved one; adopting the store's");
             let mut slow = self.lock();
-            slow.state
-                .on_stored(&record, &self.policy, self.clock.reading());
-            self.sync_published(&slow.state);
-            return Ok(());
+            if slow.state.unsaved_succeeds(&record, base) {
+                tracing::warn!(%key, base, version = record.version, "another process was refused the refresh token this unsaved token was rotated from (it was spent here while the store was unreachable); saving this successor over the dead mark");
+            } else {
+                tracing::warn!(%key, base, version = record.version, "the store holds a newer token than the unsaved one; adopting the store's");
+                slow.state
+                    .on_stored(&record, &self.policy, self.clock.reading());
+                self.sync_published(&slow.state);
+                return Ok(());
+            }
         }
         let record = store.save(lease, &token).await?;
         let mut slow = self.lock();
