@@ -238,11 +238,16 @@ fn random_owner() -> String {
 impl TokenStore for RedisStore {
     async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
         let keys = self.keys(key);
-        let value: Option<Vec<u8>> = self
-            .connection()
-            .get(&keys.record)
-            .await
-            .map_err(|e| redis_error("load", key, e))?;
+        let mut value: Result<Option<Vec<u8>>, _> = self.connection().get(&keys.record).await;
+        if value
+            .as_ref()
+            .is_err_and(|e| e.is_io_error() || e.is_connection_dropped())
+        {
+            // The connection broke while idle (Redis restarted, a failover): the manager
+            // reconnects on this failure, and a read is safe to send again.
+            value = self.connection().get(&keys.record).await;
+        }
+        let value = value.map_err(|e| redis_error("load", key, e))?;
         let Some(value) = value.map(zeroize::Zeroizing::new) else {
             return Ok(None);
         };

@@ -89,6 +89,18 @@ const MAX_ROUNDS: usize = 3;
 ///   here, not published to the hot path, and saved on a later call or by
 ///   [`flush`](Self::flush). A refresh token the vendor refused (`invalid_grant`) is
 ///   marked dead in the store, so no other process presents it again.
+/// - **Store notifications**: with a store that offers them ([`TokenStore::watch`]:
+///   `MemoryStore`, `RedisStore`), the provider registers itself on its first call and
+///   adopts a record another provider or process saved as soon as the store announces
+///   it (Doorkeeper, Easyship's token server, revokes the previous access token when it
+///   issues a new one). No task per provider: one short task per notified change.
+/// - **Store outage**: while the store is unreachable ([`AuthError::StoreUnavailable`])
+///   the provider serves its token as long as it has `min_valid` left and reports the
+///   outage in [`ProviderStatus::store_unavailable_since`]. When the token would run
+///   out it refreshes without the store's lease only if the grant's refresh token is
+///   reusable ([`TokenSource::rotates_refresh_token`] is `false`); for a single-use one
+///   it sends nothing and callers get `StoreUnavailable`. A token fetched meanwhile is
+///   saved when the store is back, unless another process saved a newer one.
 ///
 /// # The window no client can close
 ///

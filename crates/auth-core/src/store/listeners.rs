@@ -29,16 +29,23 @@ pub trait StoreListener: Send + Sync + 'static {
 ///
 /// One `Weak` pointer per registration (16 bytes), no task: a process with 100,000
 /// providers on 100,000 keys holds 100,000 pointers. Listeners that were dropped are
-/// pruned when their key is registered or notified again, and by
-/// [`notify_all`](Self::notify_all).
+/// pruned when their key is registered or notified again, by a sweep of every key after
+/// as many registrations as there are keys, and by [`notify_all`](Self::notify_all).
 pub struct StoreListeners<K> {
     by_key: Mutex<HashMap<K, Vec<Weak<dyn StoreListener>>>>,
+    /// Registrations since the last full sweep.
+    added: std::sync::atomic::AtomicUsize,
+    /// Registrations after which the next sweep runs: the keys the last one left (at
+    /// least 1,024).
+    sweep_after: std::sync::atomic::AtomicUsize,
 }
 
 impl<K> Default for StoreListeners<K> {
     fn default() -> Self {
         Self {
             by_key: Mutex::new(HashMap::new()),
+            added: std::sync::atomic::AtomicUsize::new(0),
+            sweep_after: std::sync::atomic::AtomicUsize::new(1024),
         }
     }
 }
@@ -62,12 +69,28 @@ impl<K: Hash + Eq> StoreListeners<K> {
         self.by_key.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers `listener` for `key` (pruning the key's dropped listeners).
+    /// Registers `listener` for `key` (pruning the key's dropped listeners). Once the
+    /// registrations since the last sweep reach the number of keys it left (at least
+    /// 1,024), every key is swept: the keys of providers a cache evicted and never
+    /// re-created do not pile up, at an amortized constant cost per registration.
     pub fn add(&self, key: K, listener: Weak<dyn StoreListener>) {
         let mut by_key = self.lock();
         let listeners = by_key.entry(key).or_default();
         listeners.retain(|l| l.strong_count() > 0);
         listeners.push(listener);
+        let added = self
+            .added
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if added >= self.sweep_after.load(std::sync::atomic::Ordering::Relaxed) {
+            by_key.retain(|_, listeners| {
+                listeners.retain(|l| l.strong_count() > 0);
+                !listeners.is_empty()
+            });
+            self.added.store(0, std::sync::atomic::Ordering::Relaxed);
+            self.sweep_after
+                .store(by_key.len().max(1024), std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Calls every live listener of `key` with `version`, outside the registry's lock
@@ -140,6 +163,22 @@ mod tests {
         fn record_changed(self: Arc<Self>, _version: Option<u64>) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    #[test]
+    fn keys_whose_listeners_all_dropped_are_swept_by_later_registrations() {
+        let registry = StoreListeners::new();
+        let kept = Arc::new(Count::default());
+        for n in 0..5000 {
+            let gone = Arc::new(Count::default());
+            let weak: Weak<dyn StoreListener> = Arc::downgrade(&gone) as Weak<Count>;
+            registry.add(n, weak);
+        }
+        let weak: Weak<dyn StoreListener> = Arc::downgrade(&kept) as Weak<Count>;
+        registry.add(-1, weak);
+        assert!(registry.len() < 2000, "{}", registry.len());
+        registry.notify(&-1, Some(1));
+        assert_eq!(kept.0.load(Ordering::SeqCst), 1);
     }
 
     #[test]
