@@ -337,3 +337,24 @@ impl Client {
         Ok(self.provider_builder(GrantlessGrant::new(self.clone(), scopes)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .client_id("amzn1.application-oa2-client.id")
+            .client_secret("secret")
+            .build()
+            .unwrap()
+    }
+
+    /// Login with Amazon refresh tokens are reusable: a provider whose store is
+    /// unreachable may refresh alone when its token runs out.
+    #[test]
+    fn refresh_grants_declare_reusable_refresh_tokens() {
+        assert!(!RefreshGrant::new(client()).rotates_refresh_token());
+        assert!(!AuthorizationCodeGrant::new(client(), "code", "").rotates_refresh_token());
+    }
+}

@@ -479,3 +479,31 @@ impl Client {
         Ok(self.provider_builder(ClientCredentialsGrant::new(self.clone(), scopes)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .client_id("id")
+            .client_secret("secret")
+            .build()
+            .unwrap()
+    }
+
+    /// What a provider may do when its store is unreachable: never refresh Easyship's
+    /// single-use refresh tokens without the lease.
+    #[test]
+    fn refresh_grants_declare_single_use_refresh_tokens() {
+        assert!(RefreshGrant::new(client()).rotates_refresh_token());
+        assert!(
+            AuthorizationCodeGrant::new(client(), "code", "https://app/cb").rotates_refresh_token()
+        );
+        let key = ApiKeySource::new(
+            "sand_4e2b327e2ef5471885cd0bc50a0c9fe5",
+            Environment::Sandbox,
+        );
+        assert!(!key.unwrap().rotates_refresh_token());
+    }
+}

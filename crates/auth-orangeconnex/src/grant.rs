@@ -229,3 +229,21 @@ impl Client {
             .seed_refresh_token(refresh_token.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder().client_id("id").build().unwrap()
+    }
+
+    /// Orange Connex may rotate refresh tokens: treated as single-use.
+    #[test]
+    fn refresh_grants_declare_possibly_single_use_refresh_tokens() {
+        assert!(RefreshGrant::new(client()).rotates_refresh_token());
+        assert!(
+            AuthorizationCodeGrant::new(client(), "code", "https://app/cb").rotates_refresh_token()
+        );
+    }
+}

@@ -108,3 +108,19 @@ impl Client {
         VendorClient::provider_builder(self, ClientCredentialsGrant::new(self.clone()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Client credentials: no refresh token, any process may fetch.
+    #[test]
+    fn client_credentials_declare_no_single_use_credential() {
+        let client = Client::builder()
+            .api_key("key")
+            .api_secret("secret")
+            .build()
+            .unwrap();
+        assert!(!ClientCredentialsGrant::new(client).rotates_refresh_token());
+    }
+}
