@@ -54,6 +54,11 @@ impl RefreshGrant {
     }
 }
 
+/// Login with Amazon keeps a refresh token valid across refreshes (it is not rotated), so
+/// its refresh request is not sent as spending a single-use credential either; the
+/// grants answer [`TokenSource::rotates_refresh_token`] with this.
+const LWA_REFRESH_TOKEN_SINGLE_USE: bool = false;
+
 #[async_trait]
 impl TokenSource for RefreshGrant {
     /// Refreshes with `previous`'s refresh token.
@@ -73,6 +78,12 @@ impl TokenSource for RefreshGrant {
 
     fn needs_refresh_token(&self) -> bool {
         true
+    }
+
+    /// Login with Amazon refresh tokens are reusable (not rotated): a process may refresh
+    /// without the store's lease when the store is unreachable.
+    fn rotates_refresh_token(&self) -> bool {
+        LWA_REFRESH_TOKEN_SINGLE_USE
     }
 }
 
@@ -115,6 +126,10 @@ impl AuthorizationCodeClient for Client {
         let refresh_token = previous.refresh_token().ok_or(AuthError::NoRefreshToken)?;
         self.refresh(refresh_token).await
     }
+
+    fn rotates_refresh_token(&self) -> bool {
+        LWA_REFRESH_TOKEN_SINGLE_USE
+    }
 }
 
 /// Grantless access tokens (`grant_type=client_credentials`) for a fixed set of scopes.
@@ -156,6 +171,11 @@ impl GrantlessGrant {
 impl TokenSource for GrantlessGrant {
     async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
         self.client.grantless(&self.scopes).await
+    }
+
+    /// No refresh token: any process may fetch one.
+    fn rotates_refresh_token(&self) -> bool {
+        false
     }
 }
 
@@ -220,6 +240,12 @@ impl TokenSource for RestrictedDataTokenSource {
                 }
             }
         }
+    }
+
+    /// A restricted data token is requested afresh, with the provider's own token: no
+    /// refresh token of its own.
+    fn rotates_refresh_token(&self) -> bool {
+        false
     }
 }
 
@@ -309,5 +335,26 @@ impl Client {
         scopes: Scopes<Scope>,
     ) -> Result<CachedTokenProviderBuilder, AuthError> {
         Ok(self.provider_builder(GrantlessGrant::new(self.clone(), scopes)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .client_id("amzn1.application-oa2-client.id")
+            .client_secret("secret")
+            .build()
+            .unwrap()
+    }
+
+    /// Login with Amazon refresh tokens are reusable: a provider whose store is
+    /// unreachable may refresh alone when its token runs out.
+    #[test]
+    fn refresh_grants_declare_reusable_refresh_tokens() {
+        assert!(!RefreshGrant::new(client()).rotates_refresh_token());
+        assert!(!AuthorizationCodeGrant::new(client(), "code", "").rotates_refresh_token());
     }
 }

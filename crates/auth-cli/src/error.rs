@@ -125,6 +125,11 @@ fn fix(vendor: &str, authorizes: bool, error: &AuthError) -> Option<String> {
              the refresh token still works"
                 .to_owned(),
         ),
+        AuthError::StoreUnavailable { .. } => Some(
+            "the token store could not be reached: check that it is running and reachable, \
+             then try again"
+                .to_owned(),
+        ),
         AuthError::Store { .. } => {
             Some("check that the --cache directory is writable by this user".to_owned())
         }

@@ -239,7 +239,25 @@ pub enum AuthError {
         source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     },
 
-    /// The token store failed.
+    /// The token store could not be reached (connection refused or lost, a timeout, an
+    /// I/O error on the way): unlike [`Store`](Self::Store), nothing says the store
+    /// refused anything, and trying again later may succeed.
+    ///
+    /// A provider keeps serving its valid token meanwhile. When a token runs out it
+    /// refreshes without the store's lease only for a grant whose refresh token is
+    /// reusable; for a single-use (rotating) refresh token it returns this error instead,
+    /// without sending a token request, because two processes refreshing at once would
+    /// break the chain.
+    #[error("token store unreachable: {message}")]
+    StoreUnavailable {
+        /// What failed (no URL, no secret).
+        message: String,
+        /// The underlying error.
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// The token store failed (or another process held the refresh lease for too long).
     #[error("token store error: {message}")]
     Store {
         /// What failed.
@@ -298,8 +316,16 @@ impl AuthError {
             },
             Self::Vendor { retryable, .. } => *retryable,
             Self::Decode { status, .. } => (500..600).contains(status),
+            Self::StoreUnavailable { .. } => true,
             _ => false,
         }
+    }
+
+    /// Whether the token store could not be reached ([`StoreUnavailable`](Self::StoreUnavailable)),
+    /// as opposed to a store that answered with a refusal or another process holding the
+    /// refresh lease.
+    pub fn is_store_unavailable(&self) -> bool {
+        matches!(self, Self::StoreUnavailable { .. })
     }
 
     /// Whether the grant itself is dead (`invalid_grant`): the refresh token or code will
@@ -446,6 +472,18 @@ impl AuthError {
             status,
             detail: detail.into(),
             vendor: "",
+        }
+    }
+
+    /// A [`StoreUnavailable`](Self::StoreUnavailable) error from any error type: the
+    /// store could not be reached. For store implementations.
+    pub fn store_unavailable(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::StoreUnavailable {
+            message: message.into(),
+            source: Some(Arc::new(source)),
         }
     }
 

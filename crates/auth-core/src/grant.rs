@@ -28,6 +28,12 @@ pub trait AuthorizationCodeClient: fmt::Debug + Send + Sync + 'static {
     ///
     /// The vendor's error.
     async fn refresh_previous(&self, previous: &Token) -> Result<Token, AuthError>;
+
+    /// Whether the vendor's refresh token is single-use (rotated on every refresh): see
+    /// [`TokenSource::rotates_refresh_token`]. Default `true`, the safe answer.
+    fn rotates_refresh_token(&self) -> bool {
+        true
+    }
 }
 
 /// The authorization-code grant followed by refreshes: the first fetch without a refresh
@@ -104,6 +110,12 @@ impl<C: AuthorizationCodeClient> TokenSource for AuthorizationCodeGrant<C> {
             *self.code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
         }
         result
+    }
+
+    /// As the client says ([`AuthorizationCodeClient::rotates_refresh_token`]); the code
+    /// itself is held by this process alone.
+    fn rotates_refresh_token(&self) -> bool {
+        self.client.rotates_refresh_token()
     }
 }
 

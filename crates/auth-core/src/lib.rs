@@ -81,7 +81,9 @@ pub use scope::{Scope, Scopes, UnknownScope};
 pub use secret::{AccessToken, ClientId, ClientSecret, RefreshToken, Secret, State};
 pub use send::REJECTED_BODY_PREFIX;
 pub use source::{FnSource, StaticSource, TokenSource};
-pub use store::{FileStore, Lease, MemoryStore, StoreKey, TokenRecord, TokenStore};
+pub use store::{
+    FileStore, Lease, MemoryStore, StoreKey, StoreListener, StoreListeners, TokenRecord, TokenStore,
+};
 pub use token::Token;
 pub use vendor::{ApiAccess, VendorClient};
 

@@ -53,6 +53,21 @@ pub trait TokenSource: fmt::Debug + Send + Sync + 'static {
     fn needs_refresh_token(&self) -> bool {
         false
     }
+
+    /// Whether a refresh may spend a single-use credential that other processes sharing
+    /// the store could spend too: a refresh token the vendor rotates on every use
+    /// (Easyship), or may rotate (undocumented). Two processes refreshing at once with
+    /// such a token break the chain, and the user must authorize again.
+    ///
+    /// The provider asks only when its store is unreachable and its token would run out:
+    /// then it refreshes without the store's lease if this is `false`, and for `true`
+    /// (with a refresh token to present) it sends nothing and returns
+    /// [`AuthError::StoreUnavailable`]. Grants whose refresh token is reusable (Login
+    /// with Amazon), or that have none (client credentials, API keys), return `false`.
+    /// Default `true`: the safe answer for a grant that does not say.
+    fn rotates_refresh_token(&self) -> bool {
+        true
+    }
 }
 
 #[async_trait]
@@ -62,6 +77,9 @@ impl<T: TokenSource + ?Sized> TokenSource for std::sync::Arc<T> {
     }
     fn needs_refresh_token(&self) -> bool {
         (**self).needs_refresh_token()
+    }
+    fn rotates_refresh_token(&self) -> bool {
+        (**self).rotates_refresh_token()
     }
 }
 
@@ -95,6 +113,11 @@ impl StaticSource {
 impl TokenSource for StaticSource {
     async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
         Ok(self.token.clone())
+    }
+
+    /// It never refreshes anything.
+    fn rotates_refresh_token(&self) -> bool {
+        false
     }
 }
 

@@ -23,6 +23,9 @@ use crate::{AccessToken, AuthError, RefreshToken, Scopes, Token};
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
+mod listeners;
+
+pub use listeners::{StoreListener, StoreListeners};
 
 /// What a stored token belongs to: vendor, environment, client id and subject (the seller
 /// or account). A sandbox token is never served in production because the environment is
@@ -299,6 +302,12 @@ impl Lease {
 ///   `release` (a cancelled refresh) should release too (its `guard`'s `Drop`), or
 ///   expire after its TTL.
 ///
+/// - **Notifications** (optional, [`watch`](Self::watch)): a store that offers them
+///   calls the listeners of a key after each write to its record (save, mark dead) is
+///   visible to `load`, from any handle on the backend; spurious calls are allowed, and
+///   a store that may have missed a change (its notifier reconnected) calls every
+///   listener with `None`.
+///
 /// [`mark_refresh_token_dead`]: Self::mark_refresh_token_dead
 #[async_trait]
 pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
@@ -354,6 +363,23 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     ///
     /// [`AuthError::Store`] when the backend fails (the lease then expires by itself).
     async fn release(&self, lease: Lease) -> Result<(), AuthError>;
+
+    /// Registers `listener` to be told when `key`'s record changes, and returns whether
+    /// this store delivers such notifications. The default delivers none (`false`): the
+    /// provider then learns of another process's token when it next reads the store.
+    ///
+    /// Semantics for implementers: call [`StoreListener::record_changed`] with the new
+    /// version after every save and mark of `key`'s record, by any handle on the backend,
+    /// once the write is visible to [`load`](Self::load); spurious calls are fine; after a
+    /// notifier (re)connects, call every listener with `None` so each re-reads what it
+    /// may have missed. Hold listeners weakly and prune dropped ones lazily (a process
+    /// may hold 100,000 providers: no task and a few bytes per listener);
+    /// [`StoreListeners`] does that. Must not block: it is called from a provider's
+    /// first `token()` on a Tokio runtime, where a store may start its notifier task.
+    fn watch(&self, key: &StoreKey, listener: std::sync::Weak<dyn StoreListener>) -> bool {
+        let _ = (key, listener);
+        false
+    }
 }
 
 /// `now + ttl`, saturating (a configured `Duration::MAX` means "practically forever").
@@ -385,6 +411,9 @@ const LEASE_POLL: Duration = Duration::from_millis(20);
 /// A store in this process's memory: for one process with several providers on the same
 /// key, and for tests. A lease dropped without [`TokenStore::release`] (a cancelled
 /// refresh) is released by its drop.
+///
+/// It notifies its listeners ([`TokenStore::watch`]) synchronously after each save and
+/// mark: every provider on a key adopts a new token as soon as one of them saved it.
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Arc<MemoryInner>,
@@ -395,6 +424,7 @@ struct MemoryInner {
     entries: Mutex<HashMap<StoreKey, MemoryEntry>>,
     released: tokio::sync::Notify,
     fences: AtomicU64,
+    listeners: StoreListeners<StoreKey>,
 }
 
 #[derive(Default)]
@@ -520,6 +550,10 @@ impl TokenStore for MemoryStore {
             Utc::now(),
         );
         entry.record = Some(record.clone());
+        drop(entries);
+        self.inner
+            .listeners
+            .notify(&lease.key, Some(record.version));
         Ok(record)
     }
 
@@ -530,12 +564,18 @@ impl TokenStore for MemoryStore {
         if entry.lease.map(|(fence, _)| fence) != Some(lease.fence) {
             return Err(lost_lease(&lease.key));
         }
+        let mut marked = None;
         if let Some(record) = entry.record.as_mut()
             && record.version == version
         {
             record.version += 1;
             record.refresh_token_dead = true;
             record.updated_at = Utc::now();
+            marked = Some(record.version);
+        }
+        drop(entries);
+        if marked.is_some() {
+            self.inner.listeners.notify(&lease.key, marked);
         }
         Ok(())
     }
@@ -544,6 +584,11 @@ impl TokenStore for MemoryStore {
         // Dropping the lease's guard releases it.
         drop(lease);
         Ok(())
+    }
+
+    fn watch(&self, key: &StoreKey, listener: std::sync::Weak<dyn StoreListener>) -> bool {
+        self.inner.listeners.add(key.clone(), listener);
+        true
     }
 }
 
@@ -566,6 +611,16 @@ fn lost_lease(key: &StoreKey) -> AuthError {
 ///
 /// Records hold refresh tokens in clear text (mode `0600`): put the directory where only
 /// the application's user can read it.
+///
+/// # No change notifications
+///
+/// It does not notify other processes of a new record ([`TokenStore::watch`] is the
+/// default, `false`). Processes on one host still refresh together: a provider derives
+/// its refresh instant from the stored token (its access token's hash is the jitter, its
+/// persisted issue and expiry times the window) and the store key (the spread), never from
+/// per-process randomness, so every process holding the same record enters the refresh
+/// window at the same instant; one takes the lease and refreshes, the others wait on the
+/// lease and adopt what it saved.
 #[derive(Debug, Clone)]
 pub struct FileStore {
     dir: PathBuf,

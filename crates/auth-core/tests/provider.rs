@@ -33,6 +33,8 @@ struct TestSource {
     script: Mutex<VecDeque<Scripted>>,
     seen_refresh_tokens: Mutex<Vec<Option<String>>>,
     needs_refresh_token: bool,
+    /// What `rotates_refresh_token` answers (Easyship: true; Amazon: false).
+    rotates: AtomicBool,
 }
 
 impl TestSource {
@@ -52,6 +54,7 @@ impl TestSource {
             script: Mutex::new(VecDeque::new()),
             seen_refresh_tokens: Mutex::new(Vec::new()),
             needs_refresh_token: false,
+            rotates: AtomicBool::new(false),
         }
     }
 
@@ -101,6 +104,10 @@ impl TokenSource for TestSource {
 
     fn needs_refresh_token(&self) -> bool {
         self.needs_refresh_token
+    }
+
+    fn rotates_refresh_token(&self) -> bool {
+        self.rotates.load(Ordering::SeqCst)
     }
 }
 
@@ -699,6 +706,356 @@ async fn jitter_only_makes_refresh_earlier() {
         let earliest = clock.now() + chrono::Duration::seconds(3600 - 450);
         assert!(next <= latest && next >= earliest, "{next}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Store notifications: the fleet adopts a new token at once.
+
+#[tokio::test]
+async fn a_provider_adopts_the_token_another_provider_saved_without_fetching() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source_a = TestSource::new(&clock);
+    let source_b = TestSource::new(&clock);
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let a = stored_provider(&source_a, store.clone());
+    let b = stored_provider(&source_b, store.clone());
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+    // A rotates (Doorkeeper revokes at-1 as it issues at-2): B learns at once.
+    assert_eq!(at(&a.force_refresh().await.unwrap()), "at-2");
+    until("B to publish A's new token", || {
+        b.cached().is_some_and(|t| at(&t) == "at-2")
+    })
+    .await;
+    assert_eq!(source_a.calls(), 2);
+    assert_eq!(source_b.calls(), 0, "B adopted, it did not fetch");
+    assert!(!b.status().refreshing);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refresh_waiting_for_another_lease_wakes_on_the_save_not_the_next_probe() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = Arc::new(MemoryStore::new());
+    let provider = stored_provider(&source, store.clone());
+    // Another process holds the lease and is refreshing.
+    let held = store.lease(&key(), HOUR, Duration::ZERO).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let caller = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    // Yielding keeps the paused clock still: the caller is parked on the lease.
+    for _ in 0..200 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!caller.is_finished());
+    let theirs = Token::new(
+        AccessToken::new("theirs"),
+        Some(clock.now() + chrono::Duration::hours(1)),
+    )
+    .with_issued_at(clock.now())
+    .with_refresh_token(RefreshToken::new("rt-theirs"));
+    store.save(&held, &theirs).await.unwrap();
+    let token = caller.await.unwrap().unwrap();
+    assert_eq!(at(&token), "theirs");
+    assert_eq!(source.calls(), 0);
+    // Woken by the notification, not by the 250 ms probe (the paused clock would have
+    // jumped to it).
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(held);
+}
+
+#[tokio::test]
+async fn two_processes_on_one_file_store_key_share_the_refresh_instant() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    // Default jitter (a hash of the access token) and spread (a hash of the key).
+    let provider = |store: FileStore| {
+        CachedTokenProvider::builder(Arc::clone(&source))
+            .clock(clock.clone())
+            .store(Arc::new(store), key())
+            .build()
+    };
+    let a = provider(FileStore::new(dir.path()));
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    // B starts later, in another "process" (its own FileStore handle), and reads A's record.
+    clock.advance(Duration::from_secs(600));
+    let b = provider(FileStore::new(dir.path()));
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+    assert_eq!(source.calls(), 1);
+    let (a, b) = (a.status(), b.status());
+    assert!(a.next_refresh_at.is_some());
+    assert_eq!(a.next_refresh_at, b.next_refresh_at);
+    assert!(a.next_refresh_at < a.expires_at);
+}
+
+// ---------------------------------------------------------------------------------------
+// The store down: serve the valid token, refresh alone only when it runs out and only
+// with a reusable refresh token, save what was fetched meanwhile when the store is back.
+
+/// A MemoryStore that can be switched to "unreachable" (every call fails as a network
+/// error would), while another process can still write to the backend (`inner`).
+#[derive(Debug, Default)]
+struct FlakyStore {
+    inner: MemoryStore,
+    down: AtomicBool,
+}
+
+impl FlakyStore {
+    fn check(&self) -> Result<(), AuthError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(AuthError::store_unavailable(
+                "test: connection refused",
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Another process saves `token` straight to the backend.
+    async fn other_process_saves(&self, token: &Token) -> u64 {
+        let lease = self
+            .inner
+            .lease(&key(), HOUR, Duration::ZERO)
+            .await
+            .unwrap();
+        let version = self.inner.save(&lease, token).await.unwrap().version;
+        self.inner.release(lease).await.unwrap();
+        version
+    }
+}
+
+#[async_trait]
+impl TokenStore for FlakyStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
+        self.check()?;
+        self.inner.load(key).await
+    }
+    async fn lease(
+        &self,
+        key: &StoreKey,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Lease, AuthError> {
+        self.check()?;
+        self.inner.lease(key, ttl, wait).await
+    }
+    async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
+        self.check()?;
+        self.inner.save(lease, token).await
+    }
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), AuthError> {
+        self.check()?;
+        self.inner.renew(lease, ttl).await
+    }
+    async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
+        self.check()?;
+        self.inner.mark_refresh_token_dead(lease, version).await
+    }
+    async fn release(&self, lease: Lease) -> Result<(), AuthError> {
+        self.check()?;
+        self.inner.release(lease).await
+    }
+}
+
+/// A provider holding `at-1` (saved) whose store then goes down.
+async fn outage(
+    rotates: bool,
+) -> (
+    Arc<ManualClock>,
+    Arc<TestSource>,
+    Arc<FlakyStore>,
+    CachedTokenProvider,
+) {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    source.rotates.store(rotates, Ordering::SeqCst);
+    let store = Arc::new(FlakyStore::default());
+    let provider = stored_provider(&source, store.clone());
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    store.set_down(true);
+    (clock, source, store, provider)
+}
+
+/// Moves the clock to 10 s before `provider`'s token expires (inside `min_valid`).
+fn run_out(clock: &ManualClock, provider: &CachedTokenProvider) {
+    let expires = provider.status().expires_at.unwrap();
+    let left = (expires - clock.now()).to_std().unwrap();
+    clock.advance(left - Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn during_a_store_outage_the_valid_token_is_served_without_fetching() {
+    let (clock, source, _store, provider) = outage(false).await;
+    assert_eq!(provider.status().store_unavailable_since, None);
+    // Into the refresh window: a background refresh finds the store down.
+    let due = provider.status().next_refresh_at.unwrap();
+    clock.advance((due - clock.now()).to_std().unwrap() + Duration::from_secs(1));
+    let outage_began = clock.now();
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    until("the background refresh to give up", || {
+        !provider.status().refreshing
+    })
+    .await;
+    for _ in 0..10 {
+        assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    }
+    assert_eq!(source.calls(), 1, "the token did not run out: no fetch");
+    let status = provider.status();
+    assert_eq!(status.store_unavailable_since, Some(outage_began));
+    assert!(status.last_error.unwrap().is_store_unavailable());
+}
+
+#[tokio::test]
+async fn a_reusable_refresh_token_is_used_alone_when_the_token_runs_out_and_saved_after() {
+    let (clock, source, store, provider) = outage(false).await;
+    run_out(&clock, &provider);
+    // The token would run out: refresh without the lease (Amazon's reusable tokens).
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    assert_eq!(source.calls(), 2);
+    let status = provider.status();
+    assert!(status.unsaved, "held until the store is back");
+    assert!(status.store_unavailable_since.is_some());
+    assert_eq!(
+        stored_access_token(&store.inner).await.as_deref(),
+        Some("at-1")
+    );
+
+    // The store is back: the next call after the backoff saves it.
+    store.set_down(false);
+    clock.advance(Duration::from_secs(6));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    until("the held token to be saved", || !provider.status().unsaved).await;
+    assert_eq!(
+        stored_access_token(&store.inner).await.as_deref(),
+        Some("at-2")
+    );
+    let status = provider.status();
+    assert_eq!(status.store_unavailable_since, None, "the outage ended");
+    assert!(status.last_error.is_none());
+    assert_eq!(source.calls(), 2);
+    assert!(
+        provider.cached().is_some(),
+        "published again on the hot path"
+    );
+}
+
+#[tokio::test]
+async fn a_single_use_refresh_token_is_never_spent_without_the_lease() {
+    let (clock, source, store, provider) = outage(true).await;
+    run_out(&clock, &provider);
+    let error = provider.token().await.unwrap_err();
+    assert!(error.is_store_unavailable(), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("single-use"), "{message}");
+    assert!(message.contains("no token request was sent"), "{message}");
+    assert!(!message.contains("rt-1"), "no secret in the message");
+    // Callers keep getting it, and still nothing is sent.
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(1));
+        assert!(provider.token().await.unwrap_err().is_store_unavailable());
+    }
+    assert_eq!(
+        source.calls(),
+        1,
+        "the single-use refresh token was not presented"
+    );
+    assert!(provider.status().store_unavailable_since.is_some());
+
+    // Back: it refreshes under the lease, with the stored refresh token.
+    store.set_down(false);
+    clock.advance(Duration::from_secs(6));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    assert_eq!(
+        stored_access_token(&store.inner).await.as_deref(),
+        Some("at-2")
+    );
+    assert_eq!(provider.status().store_unavailable_since, None);
+}
+
+#[tokio::test]
+async fn a_newer_record_saved_during_the_outage_wins_over_the_unsaved_token() {
+    let (clock, source, store, provider) = outage(false).await;
+    run_out(&clock, &provider);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    assert!(provider.status().unsaved);
+    // Meanwhile another process, which could reach the store, saved a newer token.
+    let theirs = Token::new(
+        AccessToken::new("theirs"),
+        Some(clock.now() + chrono::Duration::hours(1)),
+    )
+    .with_issued_at(clock.now())
+    .with_refresh_token(RefreshToken::new("rt-theirs"));
+    store.other_process_saves(&theirs).await;
+
+    store.set_down(false);
+    clock.advance(Duration::from_secs(6));
+    let _ = provider.token().await.unwrap();
+    until("the store's token to be adopted", || {
+        provider.cached().is_some_and(|t| at(&t) == "theirs")
+    })
+    .await;
+    assert_eq!(
+        stored_access_token(&store.inner).await.as_deref(),
+        Some("theirs")
+    );
+    assert!(!provider.status().unsaved);
+    assert_eq!(source.calls(), 2);
+}
+
+#[tokio::test]
+async fn a_rotation_that_could_not_be_saved_survives_another_process_being_refused_its_parent() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    source.rotates.store(true, Ordering::SeqCst);
+    let store = Arc::new(FlakyStore::default());
+    let provider = stored_provider(&source, store.clone());
+    source.release(1);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    // A refresh under the lease; the store becomes unreachable while the vendor answers.
+    let refresh = tokio::spawn({
+        let p = provider.clone();
+        async move { p.force_refresh().await }
+    });
+    until("the refresh to reach the vendor", || source.calls() == 2).await;
+    store.set_down(true);
+    source.release(1);
+    assert_eq!(at(&refresh.await.unwrap().unwrap()), "at-2");
+    assert!(provider.status().unsaved, "rotated, not saved: held");
+    // The outage outlasts the lease: another process presents rt-1 (spent here) and the
+    // vendor refuses it; it marks version 1 dead.
+    let lease = store
+        .inner
+        .lease(&key(), HOUR, Duration::ZERO)
+        .await
+        .unwrap();
+    store
+        .inner
+        .mark_refresh_token_dead(&lease, 1)
+        .await
+        .unwrap();
+    store.inner.release(lease).await.unwrap();
+
+    store.set_down(false);
+    clock.advance(Duration::from_secs(6));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-2");
+    until("the successor to be saved", || !provider.status().unsaved).await;
+    let record = store.inner.load(&key()).await.unwrap().unwrap();
+    assert_eq!(at(&record.token), "at-2");
+    assert!(!record.refresh_token_dead, "the chain lives on");
+    assert!(!provider.status().reauthorization_required);
+    assert_eq!(source.calls(), 2);
 }
 
 // ---------------------------------------------------------------------------------------

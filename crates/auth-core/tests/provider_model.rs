@@ -11,19 +11,23 @@
 //! 3. a failed or stale refresh never marks a newer authorization dead:
 //!    `reauthorization_required` only when the vendor refused the latest authorization;
 //! 4. nothing the vendor delivered is lost: the latest chain's newest refresh token is
-//!    in the store, or held unsaved, or on its way there (a `replace_token` in flight).
+//!    in the store, or held unsaved, or on its way there (a `replace_token` in flight);
+//! 5. while the provider cannot reach the store (`StoreDown` .. `StoreUp`, another
+//!    process still can), it never presents its single-use refresh token: that needs
+//!    the store's lease.
 //!
 //! `PROPTEST_CASES` sets the number of cases (CI runs the default below; run 100000
 //! locally: `PROPTEST_CASES=100000 cargo test -p auth-core --test provider_model --release`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::{
-    AccessToken, AuthError, CachedTokenProvider, Clock, ManualClock, MemoryStore, OAuthErrorCode,
-    RefreshToken, StoreKey, Token, TokenSource, TokenStore,
+    AccessToken, AuthError, CachedTokenProvider, Clock, Lease, ManualClock, MemoryStore,
+    OAuthErrorCode, RefreshToken, StoreKey, Token, TokenRecord, TokenSource, TokenStore,
 };
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
@@ -63,6 +67,9 @@ enum Event {
     Invalidate,
     ForceRefresh,
     CancelOldestCaller,
+    /// The provider loses the store (another process still reaches it).
+    StoreDown,
+    StoreUp,
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -78,6 +85,8 @@ fn event() -> impl Strategy<Value = Event> {
         1 => Just(Event::Invalidate),
         1 => Just(Event::ForceRefresh),
         1 => Just(Event::CancelOldestCaller),
+        1 => Just(Event::StoreDown),
+        1 => Just(Event::StoreUp),
     ]
 }
 
@@ -125,14 +134,23 @@ impl Vendor {
         token
     }
 
-    /// Presents `rt`; `delivered`: whether the answer reaches the presenter.
+    /// Presents `rt`; `delivered`: whether the answer reaches the presenter; `other`:
+    /// the other process presents it.
+    ///
+    /// The other process may present a superseded authorization's spent refresh token
+    /// when the provider could not save the new authorization (the store was down):
+    /// harmless, that chain was abandoned, and the new one is saved over it when the
+    /// store is back. Only the latest chain must never be spent twice by it.
     fn refresh(
         &mut self,
         rt: &str,
         delivered: bool,
+        other: bool,
         now: DateTime<Utc>,
     ) -> Result<Token, AuthError> {
-        if self.delivered.contains(rt) {
+        let superseded =
+            self.authorization_of.get(rt).copied().unwrap_or(0) < self.latest_authorization;
+        if self.delivered.contains(rt) && !(other && superseded) {
             self.violations.push(format!(
                 "{rt} presented again after its rotation was delivered"
             ));
@@ -178,6 +196,9 @@ struct Pending {
 #[derive(Debug, Default)]
 struct HeldSource {
     pending: Mutex<VecDeque<PendingSlot>>,
+    /// The provider's store is down (invariant 5).
+    store_down: Arc<AtomicBool>,
+    violations: Mutex<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -192,6 +213,11 @@ impl TokenSource for HeldSource {
         let Some(presented) = presented else {
             return Err(AuthError::NoRefreshToken);
         };
+        if self.store_down.load(Ordering::SeqCst) {
+            self.violations.lock().unwrap().push(format!(
+                "{presented} presented while the store (and its lease) was unreachable"
+            ));
+        }
         let (reply, answer) = oneshot::channel();
         self.pending
             .lock()
@@ -212,6 +238,75 @@ impl HeldSource {
             .unwrap()
             .pop_front()
             .map(|PendingSlot(presented, reply)| Pending { presented, reply })
+    }
+}
+
+/// The provider's view of the store: the shared backend, or "unreachable".
+#[derive(Debug)]
+struct OutageStore {
+    inner: Arc<MemoryStore>,
+    down: Arc<AtomicBool>,
+    /// Leases whose release could not reach the store: held in the backend until their
+    /// TTL (an hour of real time, as a memory lease counts it: the rest of the case), as
+    /// a Redis lease would be. Releasing them at once would let the other process spend
+    /// a refresh token the provider rotated but could not save, which no lease-based
+    /// store can prevent once the lease has lapsed.
+    stranded: Mutex<Vec<Lease>>,
+}
+
+impl OutageStore {
+    fn check(&self) -> Result<(), AuthError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(AuthError::store_unavailable(
+                "model: connection refused",
+                std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for OutageStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
+        self.check()?;
+        self.inner.load(key).await
+    }
+    async fn lease(
+        &self,
+        key: &StoreKey,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Lease, AuthError> {
+        self.check()?;
+        self.inner.lease(key, ttl, wait).await
+    }
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), AuthError> {
+        self.check()?;
+        self.inner.renew(lease, ttl).await
+    }
+    async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
+        self.check()?;
+        self.inner.save(lease, token).await
+    }
+    async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
+        self.check()?;
+        self.inner.mark_refresh_token_dead(lease, version).await
+    }
+    async fn release(&self, lease: Lease) -> Result<(), AuthError> {
+        if let Err(error) = self.check() {
+            self.stranded.lock().unwrap().push(lease);
+            return Err(error);
+        }
+        self.inner.release(lease).await
+    }
+    fn watch(
+        &self,
+        key: &StoreKey,
+        listener: std::sync::Weak<dyn auth_core::StoreListener>,
+    ) -> bool {
+        self.inner.watch(key, listener)
     }
 }
 
@@ -247,6 +342,11 @@ impl World {
         let first = vendor.authorize(clock.now());
         let store = Arc::new(MemoryStore::new());
         let source = Arc::new(HeldSource::default());
+        let outage = Arc::new(OutageStore {
+            inner: Arc::clone(&store),
+            down: Arc::clone(&source.store_down),
+            stranded: Mutex::new(Vec::new()),
+        });
         let mut builder = CachedTokenProvider::builder(Arc::clone(&source))
             .clock(clock.clone())
             .jitter(0.0)
@@ -255,7 +355,7 @@ impl World {
             .lease(Duration::from_secs(3600), Duration::from_secs(3600))
             .seed(first);
         if with_store {
-            builder = builder.store(store.clone(), key());
+            builder = builder.store(outage, key());
         }
         Self {
             clock,
@@ -297,9 +397,9 @@ impl World {
                             excerpt: String::new(),
                             retry_after: None,
                         }),
-                        Answer::Delivered => self.vendor.refresh(&presented, true, now),
+                        Answer::Delivered => self.vendor.refresh(&presented, true, false, now),
                         Answer::Lost => {
-                            let _ = self.vendor.refresh(&presented, false, now);
+                            let _ = self.vendor.refresh(&presented, false, false, now);
                             Err(AuthError::OutcomeUnknown {
                                 vendor: "",
                                 message: "no answer".into(),
@@ -325,7 +425,7 @@ impl World {
                     && let Some(rt) = record.token.refresh_token()
                 {
                     let rt = rt.expose_secret().to_owned();
-                    match self.vendor.refresh(&rt, true, self.clock.now()) {
+                    match self.vendor.refresh(&rt, true, true, self.clock.now()) {
                         Ok(token) => {
                             self.store.save(&lease, &token).await.unwrap();
                         }
@@ -353,6 +453,11 @@ impl World {
                     caller.abort();
                 }
             }
+            Event::StoreDown => self
+                .source
+                .store_down
+                .store(self.with_store, Ordering::SeqCst),
+            Event::StoreUp => self.source.store_down.store(false, Ordering::SeqCst),
         }
         settle().await;
     }
@@ -360,6 +465,9 @@ impl World {
     /// Checks the invariants; returns the first violation.
     async fn check(&mut self) -> Result<(), String> {
         if let Some(violation) = self.vendor.violations.first() {
+            return Err(violation.clone());
+        }
+        if let Some(violation) = self.source.violations.lock().unwrap().first() {
             return Err(violation.clone());
         }
         // Replacements that returned: no older authorization's token is handed out after.

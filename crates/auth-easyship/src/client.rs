@@ -183,6 +183,13 @@ impl VendorClient for Client {
     }
 }
 
+/// Easyship (Doorkeeper with refresh-token rotation) spends a refresh token on receipt
+/// and returns the next one. One fact, read twice: the refresh request is sent as
+/// spending a single-use credential, and the grants answer
+/// [`TokenSource::rotates_refresh_token`](auth_core::TokenSource::rotates_refresh_token)
+/// with it (no refresh without the store's lease).
+pub(crate) const REFRESH_TOKEN_SINGLE_USE: bool = true;
+
 #[async_trait]
 impl AuthorizationCodeClient for Client {
     async fn exchange_authorization_code(
@@ -196,6 +203,10 @@ impl AuthorizationCodeClient for Client {
     async fn refresh_previous(&self, previous: &Token) -> Result<Token, AuthError> {
         let refresh_token = previous.refresh_token().ok_or(AuthError::NoRefreshToken)?;
         self.refresh(refresh_token).await
+    }
+
+    fn rotates_refresh_token(&self) -> bool {
+        REFRESH_TOKEN_SINGLE_USE
     }
 }
 
@@ -412,9 +423,10 @@ impl Client {
         };
         // Easyship spends the refresh token on receipt: the request must never be sent
         // twice, and its answer holds the only copy of the next refresh token.
-        let request = self
-            .token_request(&body, &[refresh_token.expose_secret()])?
-            .spends_single_use_credential();
+        let mut request = self.token_request(&body, &[refresh_token.expose_secret()])?;
+        if REFRESH_TOKEN_SINGLE_USE {
+            request = request.spends_single_use_credential();
+        }
         let token = self
             .inner
             .http

@@ -123,6 +123,11 @@ impl TokenSource for RefreshGrant {
     fn needs_refresh_token(&self) -> bool {
         true
     }
+
+    /// Easyship's refresh tokens are single-use.
+    fn rotates_refresh_token(&self) -> bool {
+        crate::client::REFRESH_TOKEN_SINGLE_USE
+    }
 }
 
 /// The authorization code exchanged once, then refresh with rotation: auth-core's
@@ -195,6 +200,11 @@ impl ClientCredentialsGrant {
 impl TokenSource for ClientCredentialsGrant {
     async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
         self.client.client_credentials(&self.scopes).await
+    }
+
+    /// No refresh token: any process may fetch one.
+    fn rotates_refresh_token(&self) -> bool {
+        false
     }
 }
 
@@ -279,6 +289,11 @@ impl TokenSource for DelegatedAccountGrant {
             .delegated_account(&self.easyship_company_id, &self.scopes)
             .await
     }
+
+    /// It refreshes with Easyship's single-use refresh tokens when it has one.
+    fn rotates_refresh_token(&self) -> bool {
+        crate::client::REFRESH_TOKEN_SINGLE_USE
+    }
 }
 
 /// A dashboard API key (`prod_…` or `sand_…`) as a token that never expires.
@@ -355,6 +370,11 @@ impl ApiKeySource {
 impl TokenSource for ApiKeySource {
     async fn fetch_token(&self, _previous: Option<&Token>) -> Result<Token, AuthError> {
         Ok(self.token.clone())
+    }
+
+    /// A fixed key: nothing to refresh.
+    fn rotates_refresh_token(&self) -> bool {
+        false
     }
 }
 
@@ -457,5 +477,33 @@ impl Client {
         scopes: Scopes<Scope>,
     ) -> Result<CachedTokenProviderBuilder, AuthError> {
         Ok(self.provider_builder(ClientCredentialsGrant::new(self.clone(), scopes)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder()
+            .client_id("id")
+            .client_secret("secret")
+            .build()
+            .unwrap()
+    }
+
+    /// What a provider may do when its store is unreachable: never refresh Easyship's
+    /// single-use refresh tokens without the lease.
+    #[test]
+    fn refresh_grants_declare_single_use_refresh_tokens() {
+        assert!(RefreshGrant::new(client()).rotates_refresh_token());
+        assert!(
+            AuthorizationCodeGrant::new(client(), "code", "https://app/cb").rotates_refresh_token()
+        );
+        let key = ApiKeySource::new(
+            "sand_4e2b327e2ef5471885cd0bc50a0c9fe5",
+            Environment::Sandbox,
+        );
+        assert!(!key.unwrap().rotates_refresh_token());
     }
 }

@@ -185,6 +185,13 @@ impl VendorClient for Client {
     }
 }
 
+/// Orange Connex "may or may not rotate" refresh tokens (vendors/orangeconnex.md): treat
+/// them as single-use. One fact, read twice: the refresh request is sent as spending a
+/// single-use credential, and the grants answer
+/// [`TokenSource::rotates_refresh_token`](auth_core::TokenSource::rotates_refresh_token)
+/// with it (no refresh without the store's lease).
+pub(crate) const REFRESH_TOKEN_MAY_ROTATE: bool = true;
+
 #[async_trait]
 impl AuthorizationCodeClient for Client {
     async fn exchange_authorization_code(
@@ -199,6 +206,10 @@ impl AuthorizationCodeClient for Client {
     /// token about to lapse is warned about.
     async fn refresh_previous(&self, previous: &Token) -> Result<Token, AuthError> {
         self.refresh_from(previous).await
+    }
+
+    fn rotates_refresh_token(&self) -> bool {
+        REFRESH_TOKEN_MAY_ROTATE
     }
 }
 
@@ -420,10 +431,14 @@ impl Client {
                     ("grant_type", "refresh_token"),
                     ("refresh_token", secret),
                 ])
-                .redact(secret)
-                // Orange Connex does not say whether it rotates refresh tokens; if it does, a
-                // second send would spend one twice and lose the new one.
-                .spends_single_use_credential();
+                .redact(secret);
+            // Orange Connex does not say whether it rotates refresh tokens; if it does, a
+            // second send would spend one twice and lose the new one.
+            let request = if REFRESH_TOKEN_MAY_ROTATE {
+                request.spends_single_use_credential()
+            } else {
+                request
+            };
             let request = self.with_client_key(request)?;
             let previous = PreviousRefreshToken {
                 refresh_token,

@@ -143,6 +143,11 @@ impl TokenSource for RefreshGrant {
     fn needs_refresh_token(&self) -> bool {
         true
     }
+
+    /// Orange Connex may rotate refresh tokens: treated as single-use.
+    fn rotates_refresh_token(&self) -> bool {
+        crate::client::REFRESH_TOKEN_MAY_ROTATE
+    }
 }
 
 /// The authorization-code grant followed by refreshes: auth-core's
@@ -222,5 +227,23 @@ impl Client {
     ) -> CachedTokenProviderBuilder {
         self.provider_builder(RefreshGrant::new(self.clone()))
             .seed_refresh_token(refresh_token.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::builder().client_id("id").build().unwrap()
+    }
+
+    /// Orange Connex may rotate refresh tokens: treated as single-use.
+    #[test]
+    fn refresh_grants_declare_possibly_single_use_refresh_tokens() {
+        assert!(RefreshGrant::new(client()).rotates_refresh_token());
+        assert!(
+            AuthorizationCodeGrant::new(client(), "code", "https://app/cb").rotates_refresh_token()
+        );
     }
 }

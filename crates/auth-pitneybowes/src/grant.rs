@@ -59,6 +59,11 @@ impl TokenSource for ClientCredentialsGrant {
     fn needs_refresh_token(&self) -> bool {
         false
     }
+
+    /// Client credentials: no refresh token, any process may fetch one.
+    fn rotates_refresh_token(&self) -> bool {
+        false
+    }
 }
 
 impl Client {
@@ -101,5 +106,21 @@ impl Client {
     /// ```
     pub fn provider_builder(&self) -> CachedTokenProviderBuilder {
         VendorClient::provider_builder(self, ClientCredentialsGrant::new(self.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Client credentials: no refresh token, any process may fetch.
+    #[test]
+    fn client_credentials_declare_no_single_use_credential() {
+        let client = Client::builder()
+            .api_key("key")
+            .api_secret("secret")
+            .build()
+            .unwrap();
+        assert!(!ClientCredentialsGrant::new(client).rotates_refresh_token());
     }
 }

@@ -7,6 +7,7 @@ use auth_core::AuthError;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::RedisStore;
+use crate::notify::Notifier;
 
 /// How long connecting to Redis may take, per attempt (the default).
 pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(2);
@@ -22,7 +23,13 @@ pub const DEFAULT_CONNECTION_RETRIES: usize = 2;
 /// with [`connection_retries`](Self::connection_retries) more attempts (backoff capped
 /// at 1 s); each command fails after the response timeout. A store call makes at most
 /// two commands, so with the defaults it answers or fails within a few seconds even
-/// when Redis is down or stalled.
+/// when Redis is down or stalled (at once when the server refuses connections).
+/// Unreachable or too slow is [`AuthError::StoreUnavailable`]: a provider keeps serving
+/// its token meanwhile.
+///
+/// The change-notification subscriber uses the same connection and response timeouts
+/// (for connecting and subscribing, and for a ping after 10 s of silence) and reconnects
+/// with backoff from 100 ms to 5 s.
 #[must_use]
 pub struct RedisStoreBuilder {
     url: String,
@@ -96,9 +103,23 @@ impl RedisStoreBuilder {
             .set_response_timeout(Some(self.response_timeout))
             .set_number_of_retries(self.connection_retries)
             .set_max_delay(Duration::from_secs(1));
+        let notifier = Notifier::new(
+            client.clone(),
+            String::new(),
+            self.connection_timeout,
+            self.response_timeout,
+        );
         let manager = ConnectionManager::new_with_config(client, config)
             .await
-            .map_err(|e| AuthError::store("redis: cannot connect", e))?;
-        Ok(RedisStore::from_manager(manager).with_key_prefix(self.key_prefix))
+            .map_err(|e| {
+                if e.is_io_error() || e.is_timeout() || e.is_connection_refusal() {
+                    AuthError::store_unavailable("redis: cannot connect", e)
+                } else {
+                    AuthError::store("redis: cannot connect", e)
+                }
+            })?;
+        Ok(RedisStore::from_manager(manager)
+            .with_key_prefix(self.key_prefix)
+            .with_notifier(notifier))
     }
 }

@@ -37,8 +37,10 @@
 //! # Timeouts
 //!
 //! Connecting and every command are bounded (see [`RedisStoreBuilder`]): a store call
-//! fails with [`AuthError::Store`](auth_core::AuthError::Store) within a few seconds
-//! when Redis is down or stalled, it never hangs.
+//! fails within a few seconds when Redis is down or stalled, it never hangs, with
+//! [`AuthError::StoreUnavailable`](auth_core::AuthError::StoreUnavailable) (Redis could
+//! not be reached or did not answer in time; a provider keeps serving its valid token)
+//! or [`AuthError::Store`](auth_core::AuthError::Store) (Redis answered with an error).
 //!
 //! # Feature flags
 //!
@@ -48,6 +50,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
+mod notify;
 mod scripts;
 mod store;
 

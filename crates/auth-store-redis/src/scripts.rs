@@ -56,10 +56,12 @@ return 0
     )
 });
 
-/// Writes the record as the next version if the lease is still `owner:fence`.
+/// Writes the record as the next version if the lease is still `owner:fence`, and
+/// publishes `version record-key` on the change channel (in the same script, so a
+/// subscriber never hears of a write before it is visible).
 /// KEYS: lease, record. ARGV: owner:fence, the record's JSON starting with
-/// [`UNVERSIONED_PREFIX`]. Returns the new version, -1 when the lease was lost, -2 when
-/// the stored value is not a record.
+/// [`UNVERSIONED_PREFIX`], the change channel. Returns the new version, -1 when the
+/// lease was lost, -2 when the stored value is not a record.
 pub(crate) static SAVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -72,15 +74,17 @@ if current then
 end
 version = version + 1
 redis.call('SET', KEYS[2], '{"version":' .. version .. ',' .. string.sub(ARGV[2], 14))
+redis.call('PUBLISH', ARGV[3], version .. ' ' .. KEYS[2])
 return version
 "#,
     )
 });
 
 /// Replaces the record with ARGV[3] if the lease is still `owner:fence` and the stored
-/// version is ARGV[2] (ARGV[3] empty: only check the lease). KEYS: lease, record.
-/// Returns 1 when written, 0 when not (another version, or nothing to write), -1 when
-/// the lease was lost.
+/// version is ARGV[2] (ARGV[3] empty: only check the lease), and publishes
+/// `version record-key` (the new version, ARGV[2] + 1) on the change channel ARGV[4].
+/// KEYS: lease, record. Returns 1 when written, 0 when not (another version, or nothing
+/// to write), -1 when the lease was lost.
 pub(crate) static MARK_DEAD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -90,6 +94,7 @@ local current = redis.call('GET', KEYS[2])
 if not current then return 0 end
 if string.match(current, '^{"version":(%d+),') ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], (tonumber(ARGV[2]) + 1) .. ' ' .. KEYS[2])
 return 1
 "#,
     )

@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth_core::{AuthError, Lease, StoreKey, Token, TokenRecord, TokenStore};
+use auth_core::{AuthError, Lease, StoreKey, StoreListener, Token, TokenRecord, TokenStore};
 use chrono::Utc;
 use redis::AsyncCommands as _;
 use redis::aio::ConnectionManager;
 
 use crate::RedisStoreBuilder;
+use crate::notify::Notifier;
 use crate::scripts::{ACQUIRE, MARK_DEAD, RELEASE, RENEW, SAVE, UNVERSIONED_PREFIX};
 
 /// The first pause between two attempts at a lease held elsewhere; it doubles up to
@@ -40,16 +41,26 @@ const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
 ///   it expires after its TTL).
 /// - A process waiting for the lease polls with backoff (10 ms doubling to 100 ms).
 ///
-/// # How waiting processes learn of a new token: polling
+/// # How other processes learn of a new token: pub/sub, polling as the fallback
 ///
-/// While another process holds the lease, the provider asks for the lease in probes of
-/// up to 250 ms and reloads the record between probes, adopting a token the holder saved;
-/// within a probe this store retries `SET NX` with the backoff above. So a waiting
-/// process sees the saved token within about 100 ms of the holder's release (at most one
-/// probe, 250 ms, after its save), at a cost of a few small commands per waiter per
-/// second, only while a refresh runs. Pub/sub would not replace this: a message
-/// published while a subscriber reconnects is lost, so polling would still be needed
-/// as the fallback, and each store would need a dedicated subscriber connection.
+/// Doorkeeper (Easyship's token server) revokes the previous access token when it issues
+/// a new one, so every process on a key must adopt a new token at once, not at its own
+/// next refresh. The save and mark scripts `PUBLISH` `version record-key` on
+/// `{prefix}token-changes`, atomically with the write; a store built with
+/// [`builder`](Self::builder) runs one subscriber connection (started when the first
+/// provider registers, [`TokenStore::watch`]) and tells the providers of that key, which
+/// load and adopt the record: milliseconds after the save, for any number of providers,
+/// without a task per provider. Pub/sub rather than keyspace notifications, which need
+/// `notify-keyspace-events` in the server's configuration (often not allowed on managed
+/// Redis) and fire on every write, lease renewals included.
+///
+/// A message published while the subscriber is disconnected is lost: it reconnects with
+/// backoff (100 ms doubling to 5 s), pings after 10 s of silence to notice a dead
+/// connection, and after each (re)subscription tells every provider to re-read. Meanwhile
+/// the providers fall back on what they did without notifications: a refresh waiting for
+/// another process's lease reloads the record at least every 250 ms, and every provider
+/// reads the store when its own token comes due. A store made with
+/// [`from_manager`](Self::from_manager) publishes but does not subscribe.
 ///
 /// Cheap to clone: clones share one multiplexed connection ([`ConnectionManager`],
 /// which reconnects by itself).
@@ -57,6 +68,10 @@ const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
 pub struct RedisStore {
     connection: ConnectionManager,
     key_prefix: String,
+    /// The change channel, `{prefix}token-changes`.
+    channel: String,
+    /// The subscriber (stores from the builder only).
+    notifier: Option<Arc<Notifier>>,
     /// `owner:fence` of the leases [`release`](TokenStore::release) is releasing, so
     /// their drop does not release them a second time.
     releasing: Arc<Mutex<HashSet<String>>>,
@@ -91,14 +106,26 @@ impl RedisStore {
         Self {
             connection,
             key_prefix: String::new(),
+            channel: channel_name(""),
+            notifier: None,
             releasing: Arc::default(),
         }
     }
 
-    /// The same store with `prefix` before every key.
+    /// Subscribes to change notifications through `notifier` (the builder's).
+    pub(crate) fn with_notifier(mut self, notifier: Notifier) -> Self {
+        self.notifier = Some(Arc::new(notifier.with_channel(self.channel.clone())));
+        self
+    }
+
+    /// The same store with `prefix` before every key (and on its change channel).
     #[must_use]
     pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.key_prefix = prefix.into();
+        self.channel = channel_name(&self.key_prefix);
+        if let Some(notifier) = self.notifier.take() {
+            self.notifier = Some(Arc::new(notifier.with_channel(self.channel.clone())));
+        }
         self
     }
 
@@ -160,8 +187,26 @@ impl Drop for ReleaseOnDrop {
     }
 }
 
+/// The change channel of a key prefix.
+fn channel_name(prefix: &str) -> String {
+    format!("{prefix}token-changes")
+}
+
+/// A Redis error as an [`AuthError`]: [`AuthError::StoreUnavailable`] when Redis could not
+/// be reached or did not answer in time (the provider then keeps serving its token and
+/// refreshes alone only when that cannot break a single-use chain), else
+/// [`AuthError::Store`].
 fn redis_error(what: &str, key: &StoreKey, error: redis::RedisError) -> AuthError {
-    AuthError::store(format!("redis: cannot {what} {key}"), error)
+    let message = format!("redis: cannot {what} {key}");
+    if error.is_io_error()
+        || error.is_timeout()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+    {
+        AuthError::store_unavailable(message, error)
+    } else {
+        AuthError::store(message, error)
+    }
 }
 
 fn lost_lease(key: &StoreKey) -> AuthError {
@@ -193,11 +238,16 @@ fn random_owner() -> String {
 impl TokenStore for RedisStore {
     async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
         let keys = self.keys(key);
-        let value: Option<Vec<u8>> = self
-            .connection()
-            .get(&keys.record)
-            .await
-            .map_err(|e| redis_error("load", key, e))?;
+        let mut value: Result<Option<Vec<u8>>, _> = self.connection().get(&keys.record).await;
+        if value
+            .as_ref()
+            .is_err_and(|e| e.is_io_error() || e.is_connection_dropped())
+        {
+            // The connection broke while idle (Redis restarted, a failover): the manager
+            // reconnects on this failure, and a read is safe to send again.
+            value = self.connection().get(&keys.record).await;
+        }
+        let value = value.map_err(|e| redis_error("load", key, e))?;
         let Some(value) = value.map(zeroize::Zeroizing::new) else {
             return Ok(None);
         };
@@ -290,6 +340,7 @@ impl TokenStore for RedisStore {
             .key(&keys.record)
             .arg(lease_value(lease))
             .arg(json.as_bytes())
+            .arg(&self.channel)
             .invoke_async(&mut self.connection())
             .await
             .map_err(|e| redis_error("save", key, e))?;
@@ -328,6 +379,7 @@ impl TokenStore for RedisStore {
             .arg(lease_value(lease))
             .arg(version)
             .arg(marked.as_bytes())
+            .arg(&self.channel)
             .invoke_async(&mut self.connection())
             .await
             .map_err(|e| redis_error("mark the refresh token dead for", key, e))?;
@@ -356,6 +408,13 @@ impl TokenStore for RedisStore {
         released
             .map(|_| ())
             .map_err(|e| redis_error("release the lease on", &key, e))
+    }
+
+    fn watch(&self, key: &StoreKey, listener: std::sync::Weak<dyn StoreListener>) -> bool {
+        match &self.notifier {
+            Some(notifier) => notifier.watch(self.keys(key).record, listener),
+            None => false,
+        }
     }
 }
 

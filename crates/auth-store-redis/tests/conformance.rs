@@ -108,6 +108,10 @@ async fn an_unreachable_server_fails_within_the_timeouts() {
         .await;
     let err = result.expect_err("nothing listens on port 1");
     assert!(err.to_string().contains("redis: cannot connect"), "{err}");
+    assert!(
+        err.is_store_unavailable(),
+        "unreachable, not refused: {err:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
@@ -240,4 +244,140 @@ async fn a_dropped_lease_is_released_without_waiting_for_its_ttl() {
             .is_err()
     );
     holder.release(next).await.unwrap();
+}
+
+/// Records the versions a store announced.
+#[derive(Default)]
+struct Heard {
+    versions: std::sync::Mutex<Vec<Option<u64>>>,
+    changed: tokio::sync::Notify,
+}
+
+impl auth_core::StoreListener for Heard {
+    fn record_changed(self: Arc<Self>, version: Option<u64>) {
+        self.versions.lock().unwrap().push(version);
+        self.changed.notify_waiters();
+    }
+}
+
+impl Heard {
+    /// Waits (at most 2 s) until `wanted` was heard.
+    async fn until(&self, wanted: Option<u64>) {
+        tokio::time::timeout(Duration::from_secs(2), async {
+            loop {
+                let changed = self.changed.notified();
+                if self.versions.lock().unwrap().contains(&wanted) {
+                    return;
+                }
+                changed.await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{wanted:?} was not announced within 2 s"));
+    }
+}
+
+fn token(name: &str) -> Token {
+    Token::new(
+        AccessToken::new(name),
+        Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+    )
+    .with_issued_at(chrono::Utc::now())
+    .with_refresh_token(auth_core::RefreshToken::new(format!("rt-{name}")))
+}
+
+/// Two connections (two processes, as far as Redis can tell): a save through one reaches
+/// a listener of the other within milliseconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_through_one_connection_reaches_a_listener_on_another() {
+    let Some(mut stores) = stores(&unique_prefix("notify"), 2).await else {
+        return;
+    };
+    let b = stores.pop().unwrap();
+    let a = stores.pop().unwrap();
+    let key = StoreKey::new("vendor", "sandbox", "client", "seller");
+    let heard = Arc::new(Heard::default());
+    let listener: std::sync::Weak<dyn auth_core::StoreListener> = Arc::downgrade(&heard) as _;
+    assert!(
+        b.watch(&key, listener),
+        "a built store offers notifications"
+    );
+    // Subscribed: every listener is told to re-read.
+    heard.until(None).await;
+    let lease = a
+        .lease(&key, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    let sent = tokio::time::Instant::now();
+    let saved = a.save(&lease, &token("at-1")).await.unwrap();
+    heard.until(Some(saved.version)).await;
+    let latency = sent.elapsed();
+    eprintln!("a save was announced to another connection after {latency:?}");
+    assert!(latency < Duration::from_secs(1), "{latency:?}");
+    a.mark_refresh_token_dead(&lease, saved.version)
+        .await
+        .unwrap();
+    heard.until(Some(saved.version + 1)).await;
+    a.release(lease).await.unwrap();
+}
+
+/// A provider on another connection publishes a token saved through the first without
+/// calling its source (Doorkeeper revoked its old token when it issued this one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_on_another_connection_adopts_a_saved_token_at_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use auth_core::{CachedTokenProvider, FnSource};
+
+    let Some(mut stores) = stores(&unique_prefix("adopt"), 2).await else {
+        return;
+    };
+    let b = stores.pop().unwrap();
+    let a = stores.pop().unwrap();
+    let key = StoreKey::new("vendor", "sandbox", "client", "seller");
+    let lease = a
+        .lease(&key, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    a.save(&lease, &token("first")).await.unwrap();
+    a.release(lease).await.unwrap();
+
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let source = FnSource::new({
+        let fetches = fetches.clone();
+        move |_previous| {
+            fetches.fetch_add(1, Ordering::SeqCst);
+            async { Ok(token("fetched")) }
+        }
+    });
+    let provider = CachedTokenProvider::builder(source)
+        .store(Arc::new(b), key.clone())
+        .build();
+    let first = provider.token().await.unwrap();
+    assert_eq!(first.access_token().expose_secret(), "first");
+
+    // Give the subscriber its moment to subscribe, then another process rotates.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let lease = a
+        .lease(&key, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    let sent = tokio::time::Instant::now();
+    a.save(&lease, &token("second")).await.unwrap();
+    a.release(lease).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(1), async {
+        while provider
+            .cached()
+            .is_none_or(|t| t.access_token().expose_secret() != "second")
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("the provider adopts the new token within 1 s");
+    eprintln!(
+        "the provider adopted the new token after {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(fetches.load(Ordering::SeqCst), 0, "it never fetched");
 }

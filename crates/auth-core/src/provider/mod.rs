@@ -7,7 +7,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use crate::store::{StoreKey, TokenStore};
 use crate::vendor::ApiAccess;
 use crate::{AccessToken, AuthError, Clock, RefreshToken, Token, TokenSource};
 
+mod notify;
 mod refresh;
 mod state;
 
@@ -88,6 +89,18 @@ const MAX_ROUNDS: usize = 3;
 ///   here, not published to the hot path, and saved on a later call or by
 ///   [`flush`](Self::flush). A refresh token the vendor refused (`invalid_grant`) is
 ///   marked dead in the store, so no other process presents it again.
+/// - **Store notifications**: with a store that offers them ([`TokenStore::watch`]:
+///   `MemoryStore`, `RedisStore`), the provider registers itself on its first call and
+///   adopts a record another provider or process saved as soon as the store announces
+///   it (Doorkeeper, Easyship's token server, revokes the previous access token when it
+///   issues a new one). No task per provider: one short task per notified change.
+/// - **Store outage**: while the store is unreachable ([`AuthError::StoreUnavailable`])
+///   the provider serves its token as long as it has `min_valid` left and reports the
+///   outage in [`ProviderStatus::store_unavailable_since`]. When the token would run
+///   out it refreshes without the store's lease only if the grant's refresh token is
+///   reusable ([`TokenSource::rotates_refresh_token`] is `false`); for a single-use one
+///   it sends nothing and callers get `StoreUnavailable`. A token fetched meanwhile is
+///   saved when the store is back, unless another process saved a newer one.
 ///
 /// # The window no client can close
 ///
@@ -139,6 +152,15 @@ struct Shared {
     /// Monotonic nanoseconds before which the hot path does not try to start a refresh.
     next_background: AtomicU64,
     slow: Mutex<Slow>,
+    /// Whether this provider listens to its store's change notifications (`notify.rs`).
+    watching: AtomicU8,
+    /// Woken by a store notification: a refresh waiting for another process's lease
+    /// looks at the store at once.
+    store_changed: tokio::sync::Notify,
+    /// A task adopting a notified record runs (at most one per provider).
+    adopting: AtomicBool,
+    /// Another notification came while it ran: it reads the store once more.
+    adopt_again: AtomicBool,
 }
 
 /// The state, and the running refresh's channel.
@@ -348,6 +370,10 @@ impl CachedTokenProviderBuilder {
                 state,
                 inflight: None,
             }),
+            watching: AtomicU8::new(notify::NOT_YET),
+            store_changed: tokio::sync::Notify::new(),
+            adopting: AtomicBool::new(false),
+            adopt_again: AtomicBool::new(false),
         };
         shared.sync_published(&shared.lock().state);
         CachedTokenProvider {
@@ -375,6 +401,10 @@ pub struct ProviderStatus {
     pub unsaved: bool,
     /// A refresh is running.
     pub refreshing: bool,
+    /// Since when (by the provider's clock) the store could not be reached, while it
+    /// cannot: the provider serves its token meanwhile and refreshes without the store's
+    /// lease only when the token would run out and its refresh token is reusable.
+    pub store_unavailable_since: Option<DateTime<Utc>>,
 }
 
 impl CachedTokenProvider {
@@ -479,6 +509,7 @@ impl CachedTokenProvider {
     ///
     /// As [`token`](Self::token).
     pub async fn force_refresh(&self) -> Result<Arc<Token>, AuthError> {
+        self.shared.ensure_watching();
         let mut rounds = 0;
         loop {
             let (rx, ours) = {
@@ -516,8 +547,12 @@ impl CachedTokenProvider {
     ///
     /// # Errors
     ///
-    /// [`AuthError::Store`] if it could not be saved; it is still held and used, and saved
-    /// on a later call or by [`flush`](Self::flush).
+    /// [`AuthError::Store`] (or [`AuthError::StoreUnavailable`]) if it could not be saved;
+    /// it is still held and used, and saved on a later call or by [`flush`](Self::flush).
+    ///
+    /// Of two calls running at once, the one that started last wins: the earlier one's
+    /// token is not installed even if its save completes later (the later token then
+    /// overwrites it in the store).
     ///
     /// # Cancel safety
     ///
@@ -525,14 +560,27 @@ impl CachedTokenProvider {
     /// refreshes unable to save (they were superseded) and the new token not installed:
     /// call it again.
     pub async fn replace_token(&self, token: Token) -> Result<Arc<Token>, AuthError> {
+        self.shared.ensure_watching();
         let token = Arc::new(token);
         // First: a refresh of the old authorization, holding the lease now, must not save.
-        self.shared.lock().state.supersede();
+        let authorization = {
+            let mut slow = self.shared.lock();
+            slow.state.supersede();
+            slow.state.authorization
+        };
         let saved = match &self.shared.store {
             Some((store, key)) => Some(self.shared.save_under_lease(store, key, &token).await),
             None => None,
         };
         let mut slow = self.shared.lock();
+        if slow.state.authorization != authorization {
+            // A later replace_token started while this one saved: that one is the newest
+            // authorization (held, and saved over this one if it is not yet).
+            return match saved {
+                Some(Err(error)) => Err(error),
+                _ => Ok(token),
+            };
+        }
         let now = self.shared.clock.reading();
         let version = match &saved {
             Some(Ok(version)) => Some(*version),
@@ -617,6 +665,7 @@ impl CachedTokenProvider {
             reauthorization_required: state.reauthorization_required(),
             unsaved: current.is_some_and(|c| c.unsaved.is_some()),
             refreshing: state.refreshing.is_some(),
+            store_unavailable_since: state.store_unavailable_since,
         }
     }
 }
@@ -728,6 +777,7 @@ impl Shared {
     }
 
     async fn token_slow(self: &Arc<Self>) -> Outcome {
+        self.ensure_watching();
         for _ in 0..MAX_ROUNDS {
             let rx = {
                 let mut slow = self.lock();

@@ -31,12 +31,28 @@ impl Shared {
 
     /// Remembers a store failure like a failed fetch (the negative cache), and returns it.
     fn store_failed(&self, ticket: &Ticket, error: AuthError) -> AuthError {
-        tracing::warn!(error = %error, key = ?self.store.as_ref().map(|(_, k)| k), "token store failed");
+        let key = self.store.as_ref().map(|(_, k)| k);
         let mut slow = self.lock();
         let now = self.clock.reading();
+        if error.is_store_unavailable() {
+            if slow.state.on_store_unavailable(self.clock.now()) {
+                // Once per outage, not per call.
+                tracing::warn!(error = %error, ?key, "token store unreachable; serving the held token and refreshing without the store only when it would run out");
+            }
+        } else {
+            tracing::warn!(error = %error, ?key, "token store failed");
+        }
         slow.state
             .on_failed(ticket, &error, None, &self.policy, now);
         error
+    }
+
+    /// The store answered: ends an outage, once.
+    pub(super) fn store_reachable(&self, state: &mut super::state::State) {
+        if let Some(since) = state.on_store_reachable() {
+            let key = self.store.as_ref().map(|(_, k)| k);
+            tracing::info!(?key, %since, "token store reachable again");
+        }
     }
 
     async fn refresh_alone(&self, ticket: &Ticket) -> Refreshed {
@@ -77,6 +93,82 @@ impl Shared {
         key: &StoreKey,
         ticket: &Ticket,
     ) -> Refreshed {
+        match self.refresh_under_store(store, key, ticket).await {
+            Err(error) if error.is_store_unavailable() => {
+                self.refresh_without_store(key, ticket, error).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// The store cannot be reached. The held token serves while it can; once it would run
+    /// out, fetch without the lease, unless that could spend a single-use refresh token
+    /// another process may be spending too (then nothing is sent). A token fetched here
+    /// is held unsaved and saved when the store is back, unless the store moved on.
+    async fn refresh_without_store(
+        &self,
+        key: &StoreKey,
+        ticket: &Ticket,
+        error: AuthError,
+    ) -> Refreshed {
+        let (candidate, base) = {
+            let slow = self.lock();
+            let now = self.clock.reading();
+            if !ticket.force && slow.state.servable(now).is_some() {
+                return Err(error);
+            }
+            slow.state.may_fetch_alone(ticket, now)?;
+            if !slow.state.accepts(ticket) {
+                return superseded(&slow.state);
+            }
+            (slow.state.candidate(), slow.state.base_version())
+        };
+        let spends_single_use = self.source.rotates_refresh_token()
+            && candidate
+                .as_ref()
+                .is_some_and(|c| c.refresh_token().is_some());
+        if spends_single_use {
+            let refused = AuthError::StoreUnavailable {
+                message: format!(
+                    "cannot reach the store for {key} to take the refresh lease, and this grant's \
+                     refresh token is single-use: a refresh without the lease could spend it \
+                     alongside another process and break the chain, so no token request was \
+                     sent; the token is refreshed when the store is back"
+                ),
+                source: Some(Arc::new(error)),
+            };
+            let mut slow = self.lock();
+            let now = self.clock.reading();
+            slow.state
+                .on_failed(ticket, &refused, None, &self.policy, now);
+            return Err(refused);
+        }
+        tracing::warn!(%key, "token store unreachable and the token runs out: refreshing without the store's lease (this grant's refresh token is reusable); the token is saved when the store is back");
+        let token = self.fetch(ticket, candidate.as_deref()).await?;
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        let adopted = slow.state.on_fetched(
+            ticket,
+            Arc::clone(&token),
+            Err(base),
+            &self.policy,
+            now,
+            self.clock.now(),
+        );
+        self.sync_published(&slow.state);
+        if adopted {
+            Ok(Some(token))
+        } else {
+            superseded(&slow.state)
+        }
+    }
+
+    async fn refresh_under_store(
+        &self,
+        store: &dyn TokenStore,
+        key: &StoreKey,
+        ticket: &Ticket,
+    ) -> Refreshed {
         // Another process may have refreshed already: no lease needed to adopt that.
         if let Some(token) = self.adopt_stored(store, key, ticket).await? {
             return Ok(Some(token));
@@ -106,13 +198,26 @@ impl Shared {
         ticket: &Ticket,
     ) -> Result<Leased, AuthError> {
         let deadline = tokio::time::Instant::now() + self.lease_wait;
+        // A store that notifies: one attempt at a time, and between attempts wait for its
+        // notification (the holder saved) or the probe interval (it gave up), whichever
+        // comes first. A lease attempt is never cancelled midway: a lease granted by a
+        // reply we dropped would block the key for its whole TTL.
+        let notified_by_store = self.notified_by_store();
         loop {
+            let changed = self.store_changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match store
-                .lease(key, self.lease_ttl, LEASE_PROBE.min(left))
-                .await
-            {
+            let wait = if notified_by_store {
+                Duration::ZERO
+            } else {
+                LEASE_PROBE.min(left)
+            };
+            match store.lease(key, self.lease_ttl, wait).await {
                 Ok(lease) => return Ok(Leased::Held(lease)),
+                Err(error) if error.is_store_unavailable() => {
+                    return Err(self.store_failed(ticket, error));
+                }
                 Err(error) if left.is_zero() => {
                     return Err(self.store_failed(
                         ticket,
@@ -127,6 +232,9 @@ impl Shared {
                     ));
                 }
                 Err(_) => {}
+            }
+            if notified_by_store {
+                let _ = tokio::time::timeout(LEASE_PROBE.min(left), changed).await;
             }
             if let Some(token) = self.adopt_stored(store, key, ticket).await? {
                 return Ok(Leased::Adopted(token));
@@ -221,6 +329,7 @@ impl Shared {
             .map_err(|e| self.store_failed(ticket, e))?;
         let mut slow = self.lock();
         let now = self.clock.reading();
+        self.store_reachable(&mut slow.state);
         match &record {
             None => slow.state.store_empty(now),
             Some(record) => {
@@ -260,12 +369,16 @@ impl Shared {
             && let Some(record) = store.load(key).await?
             && record.version != base
         {
-            tracing::warn!(%key, base, version = record.version, "the store holds a newer token than the unsaved one; adopting the store's");
             let mut slow = self.lock();
-            slow.state
-                .on_stored(&record, &self.policy, self.clock.reading());
-            self.sync_published(&slow.state);
-            return Ok(());
+            if slow.state.unsaved_succeeds(&record, base) {
+                tracing::warn!(%key, base, version = record.version, "another process was refused the refresh token this unsaved token was rotated from (it was spent here while the store was unreachable); saving this successor over the dead mark");
+            } else {
+                tracing::warn!(%key, base, version = record.version, "the store holds a newer token than the unsaved one; adopting the store's");
+                slow.state
+                    .on_stored(&record, &self.policy, self.clock.reading());
+                self.sync_published(&slow.state);
+                return Ok(());
+            }
         }
         let record = store.save(lease, &token).await?;
         let mut slow = self.lock();

@@ -266,6 +266,8 @@ pub(crate) struct State {
     pub(crate) recheck_at: u64,
     /// The store has been read once (until then the seed is served only if it is down).
     pub(crate) store_checked: bool,
+    /// Since when the store has been unreachable (by the wall clock), until it answers.
+    pub(crate) store_unavailable_since: Option<DateTime<Utc>>,
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -429,7 +431,7 @@ impl State {
         let unsaved_base = self.current.as_ref().and_then(|c| c.unsaved);
         let newer = match (held, unsaved_base) {
             (_, Some(None)) => false, // a new authorization waits to overwrite the store
-            (_, Some(Some(base))) => record.version > base,
+            (_, Some(Some(base))) => record.version > base && !self.unsaved_succeeds(record, base),
             (Some(held), None) => record.version > held,
             (None, None) => true,
         };
@@ -639,6 +641,72 @@ impl State {
         self.generation += 1;
         self.failure = None;
         self.force = true;
+    }
+
+    /// The store could not be reached. Returns whether this starts an outage.
+    pub(crate) fn on_store_unavailable(&mut self, wall: DateTime<Utc>) -> bool {
+        let starts = self.store_unavailable_since.is_none();
+        if starts {
+            self.store_unavailable_since = Some(wall);
+        }
+        starts
+    }
+
+    /// Whether the held unsaved token (derived from version `base`) must be saved over
+    /// `record` rather than dropped for it: the record's only change since `base` is
+    /// marking dead the refresh token this one was rotated from. Another process
+    /// presented it while this one could not save its rotation (the store was down past
+    /// the lease's TTL) and the vendor refused it because it was spent here: the held
+    /// token is the chain's live successor, and dropping it would make the seller
+    /// authorize again.
+    pub(crate) fn unsaved_succeeds(&self, record: &TokenRecord, base: u64) -> bool {
+        let Some(current) = self.current.as_ref() else {
+            return false;
+        };
+        let rotated = match (current.token.refresh_token(), record.token.refresh_token()) {
+            (Some(held), Some(dead)) => !held.ct_eq(dead),
+            _ => false,
+        };
+        current.unsaved == Some(Some(base))
+            && record.refresh_token_dead
+            && record.version == base + 1
+            && rotated
+    }
+
+    /// The store answered. Returns when the outage it ends began, if one did. A
+    /// remembered outage error no longer holds refreshes back.
+    pub(crate) fn on_store_reachable(&mut self) -> Option<DateTime<Utc>> {
+        if self
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.error.is_store_unavailable())
+        {
+            self.failure = None;
+        }
+        self.store_unavailable_since.take()
+    }
+
+    /// Whether a refresh for `ticket` may fetch without the store (it is unreachable):
+    /// as [`may_fetch`](Self::may_fetch), except that a remembered outage does not hold
+    /// it back (the outage is why it fetches alone); a failed fetch still does.
+    pub(crate) fn may_fetch_alone(&self, ticket: &Ticket, now: Reading) -> Result<(), AuthError> {
+        match self.may_fetch(ticket, now) {
+            Err(error) if error.is_store_unavailable() => Ok(()),
+            other => other,
+        }
+    }
+
+    /// The store version a token fetched now derives from, for its later save: the held
+    /// token's version (or the base of an unsaved one); 0 when nothing is held, so that
+    /// any record the store holds by then wins over a token fetched without it.
+    pub(crate) fn base_version(&self) -> Option<u64> {
+        match &self.current {
+            Some(current) => match current.unsaved {
+                Some(base) => base,
+                None => Some(current.version.unwrap_or(0)),
+            },
+            None => Some(0),
+        }
     }
 
     /// Whether the user must authorize again.
@@ -1117,6 +1185,41 @@ mod tests {
             state.candidate().unwrap().access_token().expose_secret(),
             "c"
         );
+    }
+
+    #[test]
+    fn an_unsaved_rotation_is_kept_over_a_dead_mark_of_the_token_it_was_rotated_from() {
+        let mut state = State::new(None, true, &policy(), at(0));
+        state.on_stored(&record(4, token("a", 0, 60, "r4")), &policy(), at(0));
+        let ticket = state.begin();
+        let unsaved = Arc::new(token("b", 50, 3600, "r5"));
+        assert!(state.on_fetched(
+            &ticket,
+            Arc::clone(&unsaved),
+            Err(Some(4)),
+            &policy(),
+            at(50),
+            epoch()
+        ));
+        // The store was unreachable; another process presented r4 (spent here) and marked
+        // it dead as version 5.
+        let mut dead = record(5, token("a", 0, 60, "r4"));
+        dead.refresh_token_dead = true;
+        assert!(state.unsaved_succeeds(&dead, 4));
+        assert!(
+            !state.on_stored(&dead, &policy(), at(52)),
+            "ours is the successor"
+        );
+        assert_eq!(
+            state.candidate().unwrap().access_token().expose_secret(),
+            "b"
+        );
+        assert!(state.active_failure(at(52)).is_none(), "not invalid_grant");
+        // A newer save than the mark is another process's rotation: that one wins.
+        assert!(!state.unsaved_succeeds(&record(5, token("c", 50, 3600, "r5b")), 4));
+        let mut later = record(6, token("a", 0, 60, "r4"));
+        later.refresh_token_dead = true;
+        assert!(!state.unsaved_succeeds(&later, 4));
     }
 
     #[test]

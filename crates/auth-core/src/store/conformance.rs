@@ -52,7 +52,11 @@ const SHORT: Duration = Duration::from_millis(200);
 /// - `mark_refresh_token_dead` marks only the version it is given;
 /// - `release` frees the lease at once; a dropped lease is freed by its drop or its TTL;
 /// - each handle sees the other's writes;
-/// - many tasks asking for the lease at once: exactly one gets it.
+/// - many tasks asking for the lease at once: exactly one gets it;
+/// - for a store that offers change notifications ([`TokenStore::watch`] returns `true`
+///   through handle b): a save and a mark through handle a reach b's listener with the
+///   new version within a second (saves are repeated while a notifier may still be
+///   subscribing, so a first message lost to its connecting is not a failure).
 pub async fn check_store(store_a: Arc<dyn TokenStore>, store_b: Arc<dyn TokenStore>) {
     round_trip(&*store_a, &*store_b).await;
     versions_grow_by_one(&*store_a).await;
@@ -62,6 +66,90 @@ pub async fn check_store(store_a: Arc<dyn TokenStore>, store_b: Arc<dyn TokenSto
     mark_dead_marks_only_its_version(&*store_a, &*store_b).await;
     release_frees_the_lease(&*store_a, &*store_b).await;
     concurrent_leases_have_one_holder(&store_a, &store_b).await;
+    notifications_reach_the_other_handle(&*store_a, &*store_b).await;
+}
+
+/// Records what a store told it.
+#[derive(Default)]
+struct Recorder {
+    seen: std::sync::Mutex<Vec<Option<u64>>>,
+    changed: tokio::sync::Notify,
+}
+
+impl super::StoreListener for Recorder {
+    fn record_changed(self: Arc<Self>, version: Option<u64>) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(version);
+        self.changed.notify_waiters();
+    }
+}
+
+impl Recorder {
+    /// Waits up to `within` for `version` to be announced.
+    async fn announced(&self, version: u64, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let changed = self.changed.notified();
+            if self
+                .seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(&Some(version))
+            {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return false;
+            }
+        }
+    }
+}
+
+async fn notifications_reach_the_other_handle(a: &dyn TokenStore, b: &dyn TokenStore) {
+    const CHECK: &str = "notifications";
+    let key = key("notifications");
+    let recorder = Arc::new(Recorder::default());
+    let listener: std::sync::Weak<dyn super::StoreListener> = Arc::downgrade(&recorder) as _;
+    if !b.watch(&key, listener) {
+        return;
+    }
+    let lease = a.lease(&key, LONG, Duration::ZERO).await.expect("lease");
+    let mut version = 0;
+    let mut heard = false;
+    // A notifier may still be subscribing when the first saves go out.
+    for n in 1..=10 {
+        version = a.save(&lease, &token(n)).await.expect("save").version;
+        if recorder
+            .announced(version, Duration::from_millis(300))
+            .await
+        {
+            heard = true;
+            break;
+        }
+    }
+    assert!(
+        heard,
+        "{CHECK}: b's listener never heard of a save through a"
+    );
+    a.mark_refresh_token_dead(&lease, version)
+        .await
+        .expect("mark dead");
+    assert!(
+        recorder
+            .announced(version + 1, Duration::from_secs(1))
+            .await,
+        "{CHECK}: b's listener did not hear of the mark through a"
+    );
+    a.release(lease).await.expect("release");
+    // A dropped listener is never called again (the store holds it weakly).
+    drop(recorder);
+    let lease = a.lease(&key, LONG, Duration::ZERO).await.expect("lease");
+    a.save(&lease, &token(11))
+        .await
+        .expect("save after the listener dropped");
+    a.release(lease).await.expect("release");
 }
 
 /// A fresh key, unique to this run and check.
