@@ -115,7 +115,7 @@ pub(crate) struct Connection {
     #[arg(long, env = "AUTHTOKEN_CACHE", global = true, value_name = "DIR")]
     pub(crate) cache: Option<PathBuf>,
     /// Keep tokens in a store shared with other processes: file:DIR (as --cache DIR), or
-    /// redis://[:PASSWORD@]HOST[:PORT][/DB] (rediss:// for TLS) to share the token and
+    /// `redis://[:PASSWORD@]HOST[:PORT][/DB]` (rediss:// for TLS) to share the token and
     /// the refresh chain with a fleet using auth-store-redis
     #[arg(
         long,

@@ -32,7 +32,7 @@ use table::Row;
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Keep the demo's tokens in this store instead of a temporary directory: file:DIR,
-    /// or redis://HOST[:PORT][/DB] to run every flow through a RedisStore (keys under
+    /// or `redis://HOST[:PORT][/DB]` to run every flow through a RedisStore (keys under
     /// `authtoken-demo:<run>:`, emulator tokens only)
     #[arg(long, env = "AUTHTOKEN_STORE", hide_env_values = true, value_name = "STORE", value_parser = StoreSpec::parse)]
     store: Option<StoreSpec>,
