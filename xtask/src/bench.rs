@@ -93,12 +93,17 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     // many[run]: the `@many` rows of one run of the many-subject bench.
     let mut many: Vec<Vec<serde_json::Value>> = Vec::new();
     let many_file = root.join("target").join("many-subjects.jsonl");
+    if args.no_run
+        && let Ok(text) = std::fs::read_to_string(&many_file)
+    {
+        // One line per run: the JSON rows of that run.
+        many = text
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect();
+    }
     for _ in 0..args.runs {
-        if args.no_run {
-            if let Ok(text) = std::fs::read_to_string(&many_file) {
-                many.push(many_rows(&text));
-            }
-        } else {
+        if !args.no_run {
             let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .current_dir(&root)
                 .args(["bench", "-p", "auth-core", "--bench", "many"])
@@ -110,8 +115,13 @@ pub(crate) fn run(args: &Args) -> Result<()> {
                 failure = Some("cargo bench --bench many failed");
                 break;
             }
-            std::fs::write(&many_file, text.as_bytes())?;
             many.push(many_rows(&text));
+            // Every run so far, so that `--no-run` reprints the whole table.
+            let runs: Vec<String> = many
+                .iter()
+                .map(|rows| serde_json::Value::from(rows.clone()).to_string())
+                .collect();
+            std::fs::write(&many_file, runs.join("\n"))?;
         }
         if args.many_only {
             continue;
@@ -283,10 +293,13 @@ fn print_row(label: &str, row: Row) {
     );
 }
 
-/// A time in nanoseconds, shown in ns below a microsecond and in µs above.
+/// A time in nanoseconds, shown in ns below a microsecond, in ms from a millisecond and
+/// in µs between.
 fn time(ns: f64) -> String {
     if ns < 1000.0 {
         format!("{ns:.1} ns")
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
     } else {
         format!("{:.2} µs", ns / 1000.0)
     }
@@ -384,6 +397,7 @@ mod tests {
         assert_eq!(time(12.34), "12.3 ns");
         assert_eq!(time(999.9), "999.9 ns");
         assert_eq!(time(19_874.0), "19.87 µs");
+        assert_eq!(time(4_053_190.0), "4.05 ms");
     }
 
     #[test]
