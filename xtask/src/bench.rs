@@ -8,6 +8,12 @@
 //!   JSON body and a `serde_json` parse into a struct, with the same `reqwest::Client`
 //!   and loopback server.
 //!
+//! - Many subjects (`cargo bench -p auth-core --bench many`): `TokenCache` at 1,000 and
+//!   10,000 subjects (`--many-sizes` for others, e.g. `1000,10000,100000`) against a
+//!   local token endpoint: memory per subject, `token()` for a random subject against one
+//!   provider and a `HashMap`/`quick_cache` floor, store and cold misses at full capacity,
+//!   a cached call's p99 during misses, the refresh histogram's peak second.
+//!
 //! Each measured figure is compared with its floor measured in the same run.
 //! Figures are criterion's median estimates, read from `target/criterion/*/new/estimates.json`.
 //! With `--runs N` the suite runs N times (a shared virtual machine drifts between runs)
@@ -32,6 +38,13 @@ pub(crate) struct Args {
         conflicts_with = "no_run"
     )]
     runs: u32,
+    /// Subjects of the many-subject table, comma-separated (100,000 takes about a minute
+    /// more per run and 400 MB).
+    #[arg(long, default_value = "1000,10000")]
+    many_sizes: String,
+    /// Only the many-subject table (skips the criterion benchmarks).
+    #[arg(long)]
+    many_only: bool,
 }
 
 /// One table row: a measured benchmark and its floor in one run, in nanoseconds.
@@ -77,7 +90,42 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         .map(|t| vec![Vec::new(); t.groups.len()])
         .collect();
     let mut failure = None;
+    // many[run]: the `@many` rows of one run of the many-subject bench.
+    let mut many: Vec<Vec<serde_json::Value>> = Vec::new();
+    let many_file = root.join("target").join("many-subjects.jsonl");
+    if args.no_run
+        && let Ok(text) = std::fs::read_to_string(&many_file)
+    {
+        // One line per run: the JSON rows of that run.
+        many = text
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect();
+    }
     for _ in 0..args.runs {
+        if !args.no_run {
+            let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .current_dir(&root)
+                .args(["bench", "-p", "auth-core", "--bench", "many"])
+                .env("MANY_SIZES", &args.many_sizes)
+                .stderr(std::process::Stdio::inherit())
+                .output()?;
+            let text = String::from_utf8_lossy(&output.stdout);
+            if !output.status.success() {
+                failure = Some("cargo bench --bench many failed");
+                break;
+            }
+            many.push(many_rows(&text));
+            // Every run so far, so that `--no-run` reprints the whole table.
+            let runs: Vec<String> = many
+                .iter()
+                .map(|rows| serde_json::Value::from(rows.clone()).to_string())
+                .collect();
+            std::fs::write(&many_file, runs.join("\n"))?;
+        }
+        if args.many_only {
+            continue;
+        }
         if !args.no_run {
             // One cargo command for both benchmarks: one build, one lock.
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -116,10 +164,95 @@ pub(crate) fn run(args: &Args) -> Result<()> {
             print_table(table, rows);
         }
     }
+    if !many.is_empty() {
+        print_many(&many);
+    }
     match failure {
         Some(failure) => Err(failure.into()),
         None => Ok(()),
     }
+}
+
+/// The `@many {json}` lines of the many-subject bench's output.
+fn many_rows(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("@many "))
+        .filter_map(|json| serde_json::from_str(json).ok())
+        .collect()
+}
+
+/// Prints the many-subject table: per size, one row per run, then the medians over the
+/// runs (ratios are taken of the medians).
+fn print_many(runs: &[Vec<serde_json::Value>]) {
+    println!();
+    println!(
+        "| subjects | memory/subject: providers + store | token(), random subject: 1 / 8 tasks | one provider: 1 / 8 tasks | ratio | floor: HashMap / quick_cache, 1 task | ratio to quick_cache | store miss at capacity: p50 / p99 | cold miss (1 token request): p50 / p99 | cached call during misses: p99 / max (idle: p99 / max) | refresh peak second: 60 s / 600 s / 3600 s |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut sizes: Vec<u64> = runs
+        .iter()
+        .flatten()
+        .filter_map(|row| row.get("subjects")?.as_u64())
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for size in sizes {
+        let rows: Vec<&serde_json::Value> = runs
+            .iter()
+            .flatten()
+            .filter(|row| row.get("subjects").and_then(|s| s.as_u64()) == Some(size))
+            .collect();
+        for (run, row) in rows.iter().enumerate() {
+            let field = |name: &str| row.get(name).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+            let label = if rows.len() > 1 {
+                format!("{size} (run {})", run + 1)
+            } else {
+                size.to_string()
+            };
+            print_many_row(&label, &field);
+        }
+        if rows.len() > 1 {
+            let field = |name: &str| {
+                median(
+                    rows.iter()
+                        .filter_map(|row| row.get(name)?.as_f64())
+                        .collect(),
+                )
+            };
+            print_many_row(&format!("{size} (median of {} runs)", rows.len()), &field);
+        }
+    }
+}
+
+fn print_many_row(label: &str, field: &dyn Fn(&str) -> f64) {
+    let kib = |name: &str| field(name) / 1024.0;
+    println!(
+        "| {label} | {:.2} KiB: {:.2} + {:.2} | {} / {} | {} / {} | {:.1}x / {:.1}x | {} / {} | {:.1}x | {} / {} | {} / {} | {} / {} ({} / {}) | {:.2}% / {:.2}% / {:.2}% |",
+        kib("provider_bytes") + kib("store_bytes"),
+        kib("provider_bytes"),
+        kib("store_bytes"),
+        time(field("hit_1")),
+        time(field("hit_8")),
+        time(field("single_1")),
+        time(field("single_8")),
+        field("hit_1") / field("single_1"),
+        field("hit_8") / field("single_8"),
+        time(field("hashmap_1")),
+        time(field("quick_cache_1")),
+        field("hit_1") / field("quick_cache_1"),
+        time(field("store_miss_median_us") * 1e3),
+        time(field("store_miss_p99_us") * 1e3),
+        time(field("cold_miss_median_us") * 1e3),
+        time(field("cold_miss_p99_us") * 1e3),
+        time(field("cached_during_misses_p99_ns")),
+        time(field("cached_during_misses_max_us") * 1e3),
+        time(field("cached_idle_p99_ns")),
+        time(field("cached_idle_max_us") * 1e3),
+        field("refresh_peak_60s"),
+        field("refresh_peak_600s"),
+        field("refresh_peak_3600s"),
+    );
 }
 
 /// Prints one row per group and run, then the median of each column over the runs.
@@ -160,10 +293,13 @@ fn print_row(label: &str, row: Row) {
     );
 }
 
-/// A time in nanoseconds, shown in ns below a microsecond and in µs above.
+/// A time in nanoseconds, shown in ns below a microsecond, in ms from a millisecond and
+/// in µs between.
 fn time(ns: f64) -> String {
     if ns < 1000.0 {
         format!("{ns:.1} ns")
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
     } else {
         format!("{:.2} µs", ns / 1000.0)
     }
@@ -261,6 +397,15 @@ mod tests {
         assert_eq!(time(12.34), "12.3 ns");
         assert_eq!(time(999.9), "999.9 ns");
         assert_eq!(time(19_874.0), "19.87 µs");
+        assert_eq!(time(4_053_190.0), "4.05 ms");
+    }
+
+    #[test]
+    fn many_rows_are_the_json_lines_of_the_bench() {
+        let out = "| table |\n@many {\"subjects\":1000,\"hit_1\":12.5}\n@many not json\n";
+        let rows = many_rows(out);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0]["subjects"].as_u64(), Some(1000));
     }
 
     #[test]

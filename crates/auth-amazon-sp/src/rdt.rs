@@ -72,7 +72,7 @@ impl RestrictedDataTokens {
     pub fn provider(
         &self,
         request: &CreateRestrictedDataTokenRequest,
-    ) -> Result<Arc<CachedTokenProvider>, AuthError> {
+    ) -> Result<CachedTokenProvider, AuthError> {
         // The request as given is checked, before duplicates are merged into the key.
         check_rdt_request(request)?;
         self.cache.provider(&resource_set(request))

@@ -89,10 +89,7 @@ impl SellerTokens {
     /// # Errors
     ///
     /// [`AuthError::InvalidConfig`] for an empty id.
-    pub fn provider(
-        &self,
-        selling_partner_id: &str,
-    ) -> Result<Arc<CachedTokenProvider>, AuthError> {
+    pub fn provider(&self, selling_partner_id: &str) -> Result<CachedTokenProvider, AuthError> {
         if selling_partner_id.trim().is_empty() {
             return Err(AuthError::InvalidConfig(
                 "the selling partner id is empty".into(),

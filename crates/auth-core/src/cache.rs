@@ -4,16 +4,19 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use quick_cache::sync::{Cache, GuardResult};
 use quick_cache::{DefaultHashBuilder, Lifecycle, UnitWeighter};
 
+use crate::provider::WeakProvider;
 use crate::{AuthError, CachedTokenProvider, Token};
 
 type Factory<K> = dyn Fn(&K) -> Result<CachedTokenProvider, AuthError> + Send + Sync;
 
-type Map<K> = Cache<K, Arc<CachedTokenProvider>, UnitWeighter, DefaultHashBuilder, Keeper<K>>;
+// The providers themselves (one `Arc` inside), not `Arc<CachedTokenProvider>`: a lookup
+// follows one pointer less to reach the token.
+type Map<K> = Cache<K, CachedTokenProvider, UnitWeighter, DefaultHashBuilder, Keeper<K>>;
 
 /// Smallest size at which the handles of evicted providers are pruned of dead ones.
 const MIN_PRUNE_AT: usize = 16;
@@ -31,10 +34,10 @@ const MIN_PRUNE_AT: usize = 16;
 /// never drops a busy provider: one that is refreshing or holds a token its store has not
 /// saved yet. If every candidate is busy the map holds more than `capacity` for a while.
 ///
-/// **One provider per key.** A provider evicted while the application still holds it (an
-/// `Arc` from [`provider`](Self::provider) kept in a task) is taken back for its key
+/// **One provider per key.** A provider evicted while the application still holds it (a
+/// clone from [`provider`](Self::provider) kept in a task) is taken back for its key
 /// instead of building a second one next to it: two providers for one key would run two
-/// refresh chains. Until then it is kept only as a [`Weak`] handle, forgotten once the
+/// refresh chains. Until then it is kept only as a weak handle, forgotten once the
 /// application drops it.
 ///
 /// **Give every provider a store when refresh tokens rotate** (Easyship): a provider
@@ -68,7 +71,7 @@ pub struct TokenCache<K> {
 /// Providers evicted while the application still held them, taken back when their key is
 /// asked for again. Touched only on a miss and on the eviction of a held provider.
 struct Evicted<K> {
-    held: HashMap<K, Weak<CachedTokenProvider>>,
+    held: HashMap<K, WeakProvider>,
     /// `held` is pruned of dead handles when it grows to this size (then set to twice
     /// what survives): amortised O(1) per eviction.
     prune_at: usize,
@@ -87,20 +90,20 @@ impl<K> Clone for Keeper<K> {
     }
 }
 
-impl<K: Eq + Hash + Clone> Lifecycle<K, Arc<CachedTokenProvider>> for Keeper<K> {
+impl<K: Eq + Hash + Clone> Lifecycle<K, CachedTokenProvider> for Keeper<K> {
     /// Evicted providers, dropped once the shard's lock is released (dropping one drops
     /// its token source). A `Vec` allocates only when something is evicted.
-    type RequestState = Vec<Arc<CachedTokenProvider>>;
+    type RequestState = Vec<CachedTokenProvider>;
 
-    fn is_pinned(&self, _: &K, provider: &Arc<CachedTokenProvider>) -> bool {
+    fn is_pinned(&self, _: &K, provider: &CachedTokenProvider) -> bool {
         provider.is_busy()
     }
 
-    fn on_evict(&self, state: &mut Self::RequestState, key: K, provider: Arc<CachedTokenProvider>) {
+    fn on_evict(&self, state: &mut Self::RequestState, key: K, provider: CachedTokenProvider) {
         // Under the shard's lock, so no lookup can miss the key before its handle is
-        // recorded. Held elsewhere (the map's own `Arc` is one of the count): remember it,
-        // so the key gets this provider back rather than a second one.
-        if Arc::strong_count(&provider) > 1 {
+        // recorded. Held elsewhere (the map's own handle is one of the count): remember
+        // it, so the key gets this provider back rather than a second one.
+        if provider.handles() > 1 {
             lock(&self.evicted).remember(key.clone(), &provider);
         }
         state.push(provider);
@@ -108,15 +111,15 @@ impl<K: Eq + Hash + Clone> Lifecycle<K, Arc<CachedTokenProvider>> for Keeper<K> 
 }
 
 impl<K: Eq + Hash> Evicted<K> {
-    fn remember(&mut self, key: K, provider: &Arc<CachedTokenProvider>) {
-        self.held.insert(key, Arc::downgrade(provider));
+    fn remember(&mut self, key: K, provider: &CachedTokenProvider) {
+        self.held.insert(key, provider.downgrade());
         if self.held.len() >= self.prune_at {
-            self.held.retain(|_, weak| weak.strong_count() > 0);
+            self.held.retain(|_, weak| !weak.is_dead());
             self.prune_at = (self.held.len() * 2).max(MIN_PRUNE_AT);
         }
     }
 
-    fn take<Q>(&mut self, key: &Q) -> Option<Arc<CachedTokenProvider>>
+    fn take<Q>(&mut self, key: &Q) -> Option<CachedTokenProvider>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -172,12 +175,13 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> TokenCache<K> {
 
     /// The provider for `key`: the one held, the one evicted but still in use elsewhere,
     /// or a new one from the factory. A cached key is looked up borrowed, without
-    /// allocating (`&str` for a `String` key).
+    /// allocating (`&str` for a `String` key). The provider is a handle (one `Arc`): keep
+    /// it as long as needed, it stays the key's provider.
     ///
     /// # Errors
     ///
     /// The factory's error.
-    pub fn provider<Q>(&self, key: &Q) -> Result<Arc<CachedTokenProvider>, AuthError>
+    pub fn provider<Q>(&self, key: &Q) -> Result<CachedTokenProvider, AuthError>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -187,10 +191,13 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> TokenCache<K> {
         }
         // Built without any lock held; an evicted provider still alive is peeked at
         // without taking it (another caller may insert first; it takes it then).
-        let peeked = lock(&self.evicted).held.get(key).and_then(Weak::upgrade);
+        let peeked = lock(&self.evicted)
+            .held
+            .get(key)
+            .and_then(WeakProvider::upgrade);
         let built = match peeked {
             Some(provider) => provider,
-            None => Arc::new((self.factory)(&key.to_owned())?),
+            None => (self.factory)(&key.to_owned())?,
         };
         // The guard is this key's placeholder: the one insertion of the key, every other
         // caller for it waits here (briefly: no I/O under it) and gets what was inserted.
@@ -200,11 +207,11 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> TokenCache<K> {
                 let taken = lock(&self.evicted).take(key);
                 let provider = match taken {
                     Some(evicted) => evicted,
-                    None => Arc::clone(&built),
+                    None => built,
                 };
                 // Fails only if `remove` took the placeholder meanwhile: the provider is
                 // handed out uncached, as after a `remove`.
-                let _ = guard.insert(Arc::clone(&provider));
+                let _ = guard.insert(provider.clone());
                 Ok(provider)
             }
             GuardResult::Timeout => unreachable!("no timeout was given"),
@@ -227,7 +234,7 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> TokenCache<K> {
     /// Removes `key`'s provider (a seller who revoked the app), and forgets it if it was
     /// evicted but still in use: the next [`provider`](Self::provider) for `key` builds a
     /// new one. A caller still holding the old one can keep using it.
-    pub fn remove<Q>(&self, key: &Q) -> Option<Arc<CachedTokenProvider>>
+    pub fn remove<Q>(&self, key: &Q) -> Option<CachedTokenProvider>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -270,7 +277,7 @@ impl<K> TokenCache<K> {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Barrier, OnceLock, mpsc};
+    use std::sync::{Barrier, OnceLock, Weak, mpsc};
     use std::time::Duration;
 
     use super::*;
@@ -428,8 +435,8 @@ mod tests {
                 .collect::<Vec<_>>()
         });
         assert_eq!(calls.load(Ordering::SeqCst), THREADS);
-        assert!(providers.iter().all(|p| Arc::ptr_eq(p, &providers[0])));
-        assert!(Arc::ptr_eq(&cache.provider(&7).unwrap(), &providers[0]));
+        assert!(providers.iter().all(|p| p.ptr_eq(&providers[0])));
+        assert!(cache.provider(&7).unwrap().ptr_eq(&providers[0]));
         assert_eq!(cache.len(), 1);
     }
 
@@ -441,7 +448,7 @@ mod tests {
         assert!(!cache.contains(&1), "evicted");
         let built = calls.load(Ordering::SeqCst);
         let again = cache.provider(&1).unwrap();
-        assert!(Arc::ptr_eq(&held, &again), "a second provider for key 1");
+        assert!(held.ptr_eq(&again), "a second provider for key 1");
         assert_eq!(
             calls.load(Ordering::SeqCst),
             built,
@@ -500,10 +507,7 @@ mod tests {
         let first = cache.provider("A1SELLER").unwrap();
         let token = cache.token("A1SELLER").await.unwrap();
         assert_eq!(token.access_token().expose_secret(), "t-A1SELLER");
-        assert!(Arc::ptr_eq(
-            &first,
-            &cache.provider(&"A1SELLER".to_owned()).unwrap()
-        ));
+        assert!(first.ptr_eq(&cache.provider(&"A1SELLER".to_owned()).unwrap()));
         assert!(cache.contains("A1SELLER"));
         assert_eq!(built.load(Ordering::SeqCst), 1);
         assert!(cache.remove("A1SELLER").is_some());
@@ -524,7 +528,7 @@ mod tests {
                 .map(|t| {
                     let cache = Arc::clone(&shared);
                     std::thread::spawn(move || {
-                        let mut got: HashMap<u32, Vec<Arc<CachedTokenProvider>>> = HashMap::new();
+                        let mut got: HashMap<u32, Vec<CachedTokenProvider>> = HashMap::new();
                         for round in 0..3 {
                             for i in 0..KEYS {
                                 // A different order per thread and round: misses race.
@@ -544,7 +548,7 @@ mod tests {
         for k in 0..KEYS {
             let all: Vec<_> = handed.iter().flat_map(|got| &got[&k]).collect();
             assert!(
-                all.iter().all(|p| Arc::ptr_eq(p, all[0])),
+                all.iter().all(|p| p.ptr_eq(all[0])),
                 "key {k} was given two providers"
             );
         }
@@ -554,7 +558,7 @@ mod tests {
     #[test]
     fn an_idle_provider_nobody_holds_is_dropped_when_evicted() {
         let (cache, calls) = counting_cache(2);
-        let weak = Arc::downgrade(&cache.provider(&1).unwrap());
+        let weak = cache.provider(&1).unwrap().downgrade();
         churn(&cache, 2..20);
         assert!(!cache.contains(&1));
         assert!(weak.upgrade().is_none(), "dropped, not kept as a handle");
@@ -566,10 +570,7 @@ mod tests {
     #[test]
     fn same_key_same_provider() {
         let c = cache(4);
-        assert!(Arc::ptr_eq(
-            &c.provider(&1).unwrap(),
-            &c.provider(&1).unwrap()
-        ));
+        assert!(c.provider(&1).unwrap().ptr_eq(&c.provider(&1).unwrap()));
         assert!(c.remove(&1).is_some());
         assert!(c.is_empty());
     }

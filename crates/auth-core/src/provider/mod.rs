@@ -670,6 +670,39 @@ impl CachedTokenProvider {
     }
 }
 
+/// A handle on a [`CachedTokenProvider`] that does not keep it alive (`TokenCache` keeps
+/// one for an evicted provider the application still holds).
+pub(crate) struct WeakProvider(std::sync::Weak<Shared>);
+
+impl WeakProvider {
+    pub(crate) fn upgrade(&self) -> Option<CachedTokenProvider> {
+        self.0
+            .upgrade()
+            .map(|shared| CachedTokenProvider { shared })
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.0.strong_count() == 0
+    }
+}
+
+impl CachedTokenProvider {
+    /// A handle that does not keep this provider alive.
+    pub(crate) fn downgrade(&self) -> WeakProvider {
+        WeakProvider(Arc::downgrade(&self.shared))
+    }
+
+    /// How many handles share this provider (clones, and a running refresh).
+    pub(crate) fn handles(&self) -> usize {
+        Arc::strong_count(&self.shared)
+    }
+
+    /// Whether `self` and `other` are clones of one provider.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
 impl fmt::Debug for CachedTokenProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = self.status();

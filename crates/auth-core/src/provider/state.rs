@@ -250,9 +250,10 @@ pub(crate) struct State {
     pub(crate) authorization: u64,
     pub(crate) current: Option<Current>,
     /// A configured token for an empty store: served while valid, its refresh token used
-    /// only if the store holds nothing.
-    pub(crate) seed: Option<Current>,
-    pub(crate) failure: Option<Failure>,
+    /// only if the store holds nothing. Boxed, like `failure`: gone once the store was
+    /// read, and a `TokenCache` of many subjects pays every inline byte per subject.
+    pub(crate) seed: Option<Box<Current>>,
+    pub(crate) failure: Option<Box<Failure>>,
     /// Refresh tokens the vendor answered `invalid_grant` to: never presented again.
     pub(crate) dead_refresh_token: Option<RefreshToken>,
     /// An access token the API rejected: never handed out again.
@@ -285,7 +286,7 @@ impl State {
             unsaved: has_store.then_some(None),
         });
         let (current, seed) = if has_store {
-            (None, seed)
+            (None, seed.map(Box::new))
         } else {
             (seed, None)
         };
@@ -304,7 +305,7 @@ impl State {
 
     /// The token that may be handed out now: the current one, else the seed.
     pub(crate) fn servable(&self, now: Reading) -> Option<&Current> {
-        [self.current.as_ref(), self.seed.as_ref()]
+        [self.current.as_ref(), self.seed.as_deref()]
             .into_iter()
             .flatten()
             .find(|c| c.deadlines.usable(now) && !self.is_rejected(&c.token))
@@ -395,7 +396,7 @@ impl State {
     pub(crate) fn candidate(&self) -> Option<Arc<Token>> {
         self.current
             .as_ref()
-            .or(self.seed.as_ref())
+            .or(self.seed.as_deref())
             .map(|c| Arc::clone(&c.token))
     }
 
@@ -444,14 +445,14 @@ impl State {
         {
             // Another process was told `invalid_grant` for this refresh token.
             self.dead_refresh_token = Some(refresh_token.clone());
-            self.failure = Some(Failure {
+            self.failure = Some(Box::new(Failure {
                 error: AuthError::oauth(
                     OAuthErrorCode::InvalidGrant,
                     Some("the stored refresh token was refused by the vendor".into()),
                     None,
                 ),
                 until: None,
-            });
+            }));
         } else if self.dead_refresh_token.as_ref().is_none_or(|dead| {
             record
                 .token
@@ -483,7 +484,7 @@ impl State {
                 // it, and the refresh it is about to feed saves the result.
                 seed.unsaved = None;
             }
-            self.current = Some(seed);
+            self.current = Some(*seed);
         }
     }
 
@@ -573,10 +574,10 @@ impl State {
             return;
         }
         let sticky = error.is_invalid_grant() || matches!(error, AuthError::NoRefreshToken);
-        self.failure = Some(Failure {
+        self.failure = Some(Box::new(Failure {
             error: error.clone(),
             until: (!sticky).then(|| now.monotonic.saturating_add(nanos(policy.failure_backoff))),
-        });
+        }));
     }
 
     /// The running refresh ended (whatever its outcome).
@@ -1233,5 +1234,16 @@ mod tests {
             at(0),
         );
         assert!(!state.on_stored(&record(9, token("old", 0, 3600, "o")), &policy(), at(1)));
+    }
+
+    #[test]
+    fn cold_fields_are_boxed_to_keep_many_providers_small() {
+        // `seed` and `failure` are `None` most of the time; inline they cost 200 bytes
+        // per provider (a `TokenCache` holds 100,000).
+        assert!(
+            std::mem::size_of::<State>() <= 192,
+            "{}",
+            std::mem::size_of::<State>()
+        );
     }
 }
