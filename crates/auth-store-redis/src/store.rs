@@ -12,7 +12,7 @@ use redis::AsyncCommands as _;
 use redis::aio::ConnectionManager;
 
 use crate::RedisStoreBuilder;
-use crate::notify::Notifier;
+use crate::notify::{Notifier, REFRESHING};
 use crate::scripts::{ACQUIRE, MARK_DEAD, RELEASE, RENEW, SAVE, UNVERSIONED_PREFIX};
 
 /// The first pause between two attempts at a lease held elsewhere; it doubles up to
@@ -53,6 +53,11 @@ const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
 /// without a task per provider. Pub/sub rather than keyspace notifications, which need
 /// `notify-keyspace-events` in the server's configuration (often not allowed on managed
 /// Redis) and fire on every write, lease renewals included.
+///
+/// The lease holder of a key whose grant revokes the previous access token also
+/// publishes `refreshing base record-key` right before its token request
+/// ([`TokenStore::announce_refresh`]), so that every process stops handing out the token
+/// of record `base` before the vendor revokes it, and waits for the save's message.
 ///
 /// A message published while the subscriber is disconnected is lost: it reconnects with
 /// backoff (100 ms doubling to 5 s), pings after 10 s of silence to notice a dead
@@ -408,6 +413,20 @@ impl TokenStore for RedisStore {
         released
             .map(|_| ())
             .map_err(|e| redis_error("release the lease on", &key, e))
+    }
+
+    /// `PUBLISH`es `refreshing base record-key` on the change channel: every subscribed
+    /// process (this one too) tells the key's listeners.
+    async fn announce_refresh(&self, lease: &Lease, base: u64) -> Result<(), AuthError> {
+        lease.check()?;
+        let key = lease.key();
+        let message = format!("{REFRESHING} {base} {}", self.keys(key).record);
+        let _receivers: i64 = self
+            .connection()
+            .publish(&self.channel, message)
+            .await
+            .map_err(|e| redis_error("announce a refresh of", key, e))?;
+        Ok(())
     }
 
     fn watch(&self, key: &StoreKey, listener: std::sync::Weak<dyn StoreListener>) -> bool {

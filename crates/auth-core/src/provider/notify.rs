@@ -121,4 +121,24 @@ impl StoreListener for Shared {
         };
         runtime.spawn(self.adopt_notified());
     }
+
+    fn refresh_started(self: Arc<Self>, base: u64) {
+        if !self.source.revokes_previous_access_token() {
+            return;
+        }
+        // The vendor revokes this token when it answers: hand it out no more. Callers
+        // wait on a refresh that adopts the new record when its save is notified; at
+        // worst (the announcer died) until the lease TTL has passed.
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        let until = now
+            .monotonic
+            .saturating_add(u64::try_from(self.lease_ttl.as_nanos()).unwrap_or(u64::MAX));
+        if slow.state.retire_announced(base, until) {
+            if let Some((_, key)) = &self.store {
+                tracing::debug!(%key, base, "another process is refreshing; holding the token back");
+            }
+            self.sync_published(&slow.state);
+        }
+    }
 }
