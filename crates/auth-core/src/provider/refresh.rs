@@ -470,12 +470,12 @@ impl Shared {
             }
             known_dead
         };
+        // Best effort: the others adopt the new token when its save is notified.
         if known_dead.is_none()
             && revokes
             && let Some((store, lease, Some(base))) = announce
             && let Err(error) = store.announce_refresh(lease, base).await
         {
-            // Best effort: the others adopt the new token when its save is notified.
             tracing::debug!(key = %lease.key(), %error, "could not announce the refresh");
         }
         let result = match known_dead {
@@ -491,6 +491,14 @@ impl Shared {
                 })
             }
         };
+        if revokes
+            && result.is_ok()
+            && let Some(candidate) = candidate
+        {
+            // The vendor revoked it: never handed out again, even if this refresh's token
+            // is not installed (superseded by a new authorization).
+            self.lock().state.revoked(candidate.access_token());
+        }
         if let Err(error) = &result {
             tracing::warn!(error = %error, key = ?self.store.as_ref().map(|(_, k)| k), "token refresh failed");
             let mut slow = self.lock();

@@ -393,6 +393,13 @@ impl State {
         true
     }
 
+    /// A refresh presenting `access`'s refresh token succeeded, and the vendor revokes
+    /// the previous access token when it issues: `access` is never handed out again,
+    /// like a token the API rejected.
+    pub(crate) fn revoked(&mut self, access: &AccessToken) {
+        self.rejected = Some(access.clone());
+    }
+
     /// Drops the mark set by this provider's refresh (`own`: it ended, or its request
     /// failed: the vendor did not issue, so did not revoke) or by another process's
     /// announcement (`!own`: this provider holds the lease now, so that refresh ended
