@@ -80,6 +80,9 @@ impl Shared {
                     let now = self.clock.reading();
                     if slow.state.on_stored(&record, &self.policy, now) {
                         tracing::debug!(%key, version = record.version, "adopted a token another provider saved");
+                        // A refresh waiting for the lease may have missed the notification
+                        // (it arrived between its last read and its wait): it returns now.
+                        self.store_changed.notify_waiters();
                     }
                     self.store_reachable(&mut slow.state);
                     self.sync_published(&slow.state);
