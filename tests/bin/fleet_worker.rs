@@ -68,6 +68,14 @@ impl TokenSource for HeldFetch {
     fn needs_refresh_token(&self) -> bool {
         true
     }
+
+    fn rotates_refresh_token(&self) -> bool {
+        self.inner.rotates_refresh_token()
+    }
+
+    fn revokes_previous_access_token(&self) -> bool {
+        self.inner.revokes_previous_access_token()
+    }
 }
 
 /// What one task saw.

@@ -18,8 +18,7 @@
 //!   [`TOKEN_REQUEST_SLACK`]); no token is handed out expired (by the worker's clock when
 //!   `token()` returns, and by the API probe's verdict). API calls made with a token
 //!   another process's refresh had already revoked are counted and reported, bounded by
-//!   [`MAX_REVOKED_API_CALL_SHARE`] (generous, to tighten once the fleet learns of a
-//!   new stored token at once).
+//!   [`max_revoked_api_call_share`] per store.
 //! - **chaos**: every [`KILL_EVERY`] the harness SIGKILLs the process that holds the
 //!   store's lease in the middle of a refresh, and starts a replacement. The worker
 //!   announces each fetch under the lease (`FETCHING <pid>`) and waits for the harness's
@@ -79,15 +78,30 @@ const SELLER: &str = "seller-1";
 /// Token requests allowed above [`expected_token_requests`]: see there.
 const TOKEN_REQUEST_SLACK: u64 = 3;
 /// Whether the provider's per-key spread keeps one refresh per period from token to
-/// token (see [`expected_token_requests`]). It does not yet: set this once it does, to
-/// tighten the token-request bound to the design's.
-const SPREAD_PERIOD_HOLDS: bool = false;
-/// The largest share of API calls made with an already-revoked access token, over a
-/// whole run (all processes). Until the store notifies the fleet of a new token, the
-/// processes that did not refresh keep handing out their old token, revoked by the
-/// refresh, until they look at the store again (measured: 7-17% of the calls).
-/// Generous on purpose; tighten it once the notifications land (goal: 0 with Redis).
-const MAX_REVOKED_API_CALL_SHARE: f64 = 0.30;
+/// token (see [`expected_token_requests`]): it does since the grid uses the lifetime
+/// rounded up to whole seconds.
+const SPREAD_PERIOD_HOLDS: bool = true;
+/// The largest share of API calls made with an already-revoked access token over a
+/// steady run (all processes), per store. Easyship's grant says its refresh revokes the
+/// previous access token, so the provider holds its token back from the moment the
+/// refresh request goes out:
+///
+/// - `RedisStore`: the lease holder announces the refresh on the change channel 30 ms
+///   before sending it, and every process holds its token back until the save's
+///   message. What could remain are calls that got the token just before the
+///   announcement and reached the emulator after the refresh (a task descheduled
+///   between `token()` and its probe on this loaded 2-core machine): measured none in
+///   steady and chaos runs (0.1% with a 10 ms lead, 0.5% with none; 5.7% before the
+///   hold, notifications alone). The bound, 0.05%, allows a few such races.
+/// - `FileStore`: no announcements, so only the lease holder holds back; the others hand
+///   out the revoked token until their own refresh instant (the same for the whole fleet)
+///   reads the store: measured 4-8% (8.2% before the hold, on the same machine).
+fn max_revoked_api_call_share(backend: &Backend) -> f64 {
+    match backend {
+        Backend::Redis { .. } => 0.0005,
+        Backend::File(_) => 0.15,
+    }
+}
 /// Added to the lease arithmetic in [`stall_bound`]: a loaded 2-core machine running 8
 /// worker processes and the emulator.
 const STALL_SLACK: Duration = Duration::from_millis(1500);
@@ -123,10 +137,7 @@ fn refresh_arithmetic(lifetime: Duration) -> (Duration, Duration) {
 ///   the lifetime the provider sees is between `ACCESS_TOKEN_LIFETIME - 1 s` and
 ///   `ACCESS_TOKEN_LIFETIME`: the bound takes the shortest.
 /// - By design ([`SPREAD_PERIOD_HOLDS`]) the next token's grid point is one period
-///   later. Today the grid is computed from each token's exact lifetime, which differs
-///   from token to token by nanoseconds (the send time; `created_at`), and the grid
-///   point, taken modulo that period since the Unix epoch, lands anywhere in the
-///   interval: a mean interval of `window / 2 + period / 2`, about half the design's.
+///   later.
 fn expected_token_requests(run: Duration) -> u64 {
     let shortest_lifetime = ACCESS_TOKEN_LIFETIME - Duration::from_secs(1);
     let (window, period) = refresh_arithmetic(shortest_lifetime);
@@ -468,10 +479,18 @@ impl Outcome {
             self.token_errors,
         );
         println!(
-            "   emulator: {} API calls, {} ({:.1}%) with an already-revoked token; refused: {:?}",
+            "   emulator: {} API calls, {} ({:.3}%) with an already-revoked token{}; refused: {:?}",
             self.api_calls,
             self.rejected["revoked"],
             100.0 * self.revoked_share(),
+            if chaos {
+                String::new()
+            } else {
+                format!(
+                    " (bound {:.3}%)",
+                    100.0 * max_revoked_api_call_share(backend)
+                )
+            },
             self.rejected
         );
         println!(
@@ -644,7 +663,7 @@ fn assert_chain_intact(outcome: &Outcome) {
     );
 }
 
-fn assert_steady(outcome: &Outcome) {
+fn assert_steady(outcome: &Outcome, backend: &Backend) {
     assert_chain_intact(outcome);
     assert_eq!(outcome.worker_errors(), BTreeMap::new(), "worker errors");
     assert_eq!(outcome.workers.len(), PROCESSES, "every worker reported");
@@ -662,7 +681,7 @@ fn assert_steady(outcome: &Outcome) {
     assert_eq!(outcome.rejected["expired"], 0, "the API saw expired tokens");
     assert_eq!(outcome.rejected["unknown"], 0, "the API saw unknown tokens");
     assert!(
-        outcome.revoked_share() <= MAX_REVOKED_API_CALL_SHARE,
+        outcome.revoked_share() <= max_revoked_api_call_share(backend),
         "{} of {} API calls with a revoked token",
         outcome.rejected["revoked"],
         outcome.api_calls
@@ -693,7 +712,7 @@ async fn redis_fleet_shares_one_refresh_chain_without_invalid_grant() {
     };
     let outcome = run_fleet(&backend, false).await;
     outcome.print(&backend, false);
-    assert_steady(&outcome);
+    assert_steady(&outcome, &backend);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -714,7 +733,7 @@ async fn file_store_fleet_shares_one_refresh_chain_without_invalid_grant() {
     let backend = Backend::File(dir.path().to_owned());
     let outcome = run_fleet(&backend, false).await;
     outcome.print(&backend, false);
-    assert_steady(&outcome);
+    assert_steady(&outcome, &backend);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

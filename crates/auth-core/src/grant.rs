@@ -34,6 +34,12 @@ pub trait AuthorizationCodeClient: fmt::Debug + Send + Sync + 'static {
     fn rotates_refresh_token(&self) -> bool {
         true
     }
+
+    /// Whether a refresh revokes the previous access token: see
+    /// [`TokenSource::revokes_previous_access_token`]. Default `false`.
+    fn revokes_previous_access_token(&self) -> bool {
+        false
+    }
 }
 
 /// The authorization-code grant followed by refreshes: the first fetch without a refresh
@@ -116,6 +122,12 @@ impl<C: AuthorizationCodeClient> TokenSource for AuthorizationCodeGrant<C> {
     /// itself is held by this process alone.
     fn rotates_refresh_token(&self) -> bool {
         self.client.rotates_refresh_token()
+    }
+
+    /// As the client says ([`AuthorizationCodeClient::revokes_previous_access_token`]);
+    /// the code exchange has no previous access token.
+    fn revokes_previous_access_token(&self) -> bool {
+        self.client.revokes_previous_access_token()
     }
 }
 

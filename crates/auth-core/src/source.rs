@@ -68,6 +68,22 @@ pub trait TokenSource: fmt::Debug + Send + Sync + 'static {
     fn rotates_refresh_token(&self) -> bool {
         true
     }
+
+    /// Whether the vendor revokes the previous access token when it answers a refresh
+    /// (Doorkeeper, Easyship's token server, does it in the same transaction that issues
+    /// the new one): then that token must not be handed out once the refresh request is
+    /// on its way.
+    ///
+    /// For `true` the provider stops handing out the token a refresh presents right
+    /// before the request goes out (callers wait for the refresh instead, at most the
+    /// store's lease TTL), and the lease holder announces the refresh through the store
+    /// ([`TokenStore::announce_refresh`](crate::TokenStore::announce_refresh)) so that
+    /// other processes sharing the key stop handing out their copy too. A failed refresh
+    /// hands the old token out again while it is valid. Default `false`: the old token
+    /// is served during the refresh, as long as it is valid.
+    fn revokes_previous_access_token(&self) -> bool {
+        false
+    }
 }
 
 #[async_trait]
@@ -80,6 +96,9 @@ impl<T: TokenSource + ?Sized> TokenSource for std::sync::Arc<T> {
     }
     fn rotates_refresh_token(&self) -> bool {
         (**self).rotates_refresh_token()
+    }
+    fn revokes_previous_access_token(&self) -> bool {
+        (**self).revokes_previous_access_token()
     }
 }
 

@@ -307,6 +307,10 @@ impl Lease {
 ///   visible to `load`, from any handle on the backend; spurious calls are allowed, and
 ///   a store that may have missed a change (its notifier reconnected) calls every
 ///   listener with `None`.
+/// - **Refresh announcements** (optional, [`announce_refresh`](Self::announce_refresh)):
+///   a store that notifies may also tell a key's listeners that its lease holder is about
+///   to send a refresh, so that processes whose vendor revokes the previous access token
+///   stop handing it out before the vendor does.
 ///
 /// [`mark_refresh_token_dead`]: Self::mark_refresh_token_dead
 #[async_trait]
@@ -379,6 +383,25 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     fn watch(&self, key: &StoreKey, listener: std::sync::Weak<dyn StoreListener>) -> bool {
         let _ = (key, listener);
         false
+    }
+
+    /// Tells the listeners of `lease`'s key, in every process, that the holder is about
+    /// to send a refresh deriving from the record at version `base`
+    /// ([`StoreListener::refresh_started`]). The provider calls it under the lease, right
+    /// before the token request, when its grant revokes the previous access token
+    /// ([`TokenSource::revokes_previous_access_token`](crate::TokenSource::revokes_previous_access_token)),
+    /// and awaits it, so it should be one cheap write (`RedisStore`: one `PUBLISH`).
+    ///
+    /// Best effort: a lost announcement costs API calls with a revoked token until the
+    /// save is notified, never correctness. The default announces nothing (`FileStore`:
+    /// processes on one host enter the refresh window together and wait on the lease).
+    ///
+    /// # Errors
+    ///
+    /// The backend's error; the provider logs it and sends the refresh anyway.
+    async fn announce_refresh(&self, lease: &Lease, base: u64) -> Result<(), AuthError> {
+        let _ = (lease, base);
+        Ok(())
     }
 }
 
@@ -590,6 +613,13 @@ impl TokenStore for MemoryStore {
         self.inner.listeners.add(key.clone(), listener);
         true
     }
+
+    /// Calls the key's listeners synchronously.
+    async fn announce_refresh(&self, lease: &Lease, base: u64) -> Result<(), AuthError> {
+        lease.check()?;
+        self.inner.listeners.notify_refresh(&lease.key, base);
+        Ok(())
+    }
 }
 
 fn lost_lease(key: &StoreKey) -> AuthError {
@@ -621,6 +651,11 @@ fn lost_lease(key: &StoreKey) -> AuthError {
 /// per-process randomness, so every process holding the same record enters the refresh
 /// window at the same instant; one takes the lease and refreshes, the others wait on the
 /// lease and adopt what it saved.
+///
+/// Nor does it announce refreshes ([`TokenStore::announce_refresh`] is the default, a
+/// no-op): with a grant that revokes the previous access token, only the lease holder
+/// stops handing out its token while its refresh runs; the other processes hand out
+/// theirs until they read the store (`provider.send` retries a rejected one).
 #[derive(Debug, Clone)]
 pub struct FileStore {
     dir: PathBuf,

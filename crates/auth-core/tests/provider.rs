@@ -35,6 +35,8 @@ struct TestSource {
     needs_refresh_token: bool,
     /// What `rotates_refresh_token` answers (Easyship: true; Amazon: false).
     rotates: AtomicBool,
+    /// What `revokes_previous_access_token` answers (Easyship: true).
+    revokes: AtomicBool,
 }
 
 impl TestSource {
@@ -55,6 +57,7 @@ impl TestSource {
             seen_refresh_tokens: Mutex::new(Vec::new()),
             needs_refresh_token: false,
             rotates: AtomicBool::new(false),
+            revokes: AtomicBool::new(false),
         }
     }
 
@@ -108,6 +111,10 @@ impl TokenSource for TestSource {
 
     fn rotates_refresh_token(&self) -> bool {
         self.rotates.load(Ordering::SeqCst)
+    }
+
+    fn revokes_previous_access_token(&self) -> bool {
+        self.revokes.load(Ordering::SeqCst)
     }
 }
 
@@ -1650,4 +1657,204 @@ fn a_refresh_outside_a_tokio_runtime_is_an_error_not_a_hang() {
     }
     assert!(!provider.status().refreshing);
     assert_eq!(source.calls(), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// A vendor that revokes the previous access token when it answers a refresh (Doorkeeper,
+// Easyship): the old token is held back from the moment the request goes out.
+
+/// Into the refresh window of a 1-hour token (5 minutes before expiry), not past
+/// `min_valid`.
+const INTO_WINDOW: Duration = Duration::from_secs(3600 - 240);
+
+fn revoking(source: Arc<TestSource>) -> Arc<TestSource> {
+    source.revokes.store(true, Ordering::SeqCst);
+    source
+}
+
+/// Yields long enough for every spawned task to get as far as it can.
+async fn settle() {
+    for _ in 0..200 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn a_revoking_sources_token_is_held_back_while_its_refresh_runs() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = revoking(TestSource::gated(&clock));
+    let provider = provider(&source);
+    source.release(1);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    clock.advance(INTO_WINDOW);
+    // The hot path hands it out and starts the background refresh...
+    assert_eq!(at(&provider.cached().unwrap()), "at-1");
+    until("the refresh request to go out", || source.calls() == 2).await;
+    // ...which the vendor will answer by revoking at-1: nobody gets it any more.
+    assert!(provider.cached().is_none());
+    let caller = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    settle().await;
+    assert!(!caller.is_finished(), "the caller waits for the refresh");
+    source.release(1);
+    assert_eq!(at(&caller.await.unwrap().unwrap()), "at-2");
+    assert_eq!(at(&provider.cached().unwrap()), "at-2");
+}
+
+#[tokio::test]
+async fn a_non_revoking_source_keeps_serving_the_old_token_during_its_refresh() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let provider = provider(&source);
+    source.release(1);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    clock.advance(INTO_WINDOW);
+    assert_eq!(at(&provider.cached().unwrap()), "at-1");
+    until("the refresh request to go out", || source.calls() == 2).await;
+    assert_eq!(at(&provider.cached().unwrap()), "at-1");
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    source.release(1);
+    until("the new token to be published", || {
+        provider.cached().is_some_and(|t| at(&t) == "at-2")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_refresh_hands_the_held_back_token_out_again() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = revoking(TestSource::gated(&clock));
+    let provider = provider(&source);
+    source.release(1);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    clock.advance(INTO_WINDOW);
+    source.push(Err(server_error()));
+    assert_eq!(at(&provider.cached().unwrap()), "at-1");
+    until("the refresh request to go out", || source.calls() == 2).await;
+    let caller = tokio::spawn({
+        let p = provider.clone();
+        async move { p.token().await }
+    });
+    settle().await;
+    assert!(!caller.is_finished());
+    source.release(1);
+    // The vendor refused: it issued nothing, so revoked nothing.
+    assert_eq!(at(&caller.await.unwrap().unwrap()), "at-1");
+    assert_eq!(at(&provider.cached().unwrap()), "at-1");
+    assert!(provider.status().last_error.is_some());
+}
+
+/// Two providers on one `MemoryStore` key, as two processes on one `RedisStore` key.
+fn revoking_pair(
+    clock: &Arc<ManualClock>,
+) -> (
+    Arc<TestSource>,
+    CachedTokenProvider,
+    Arc<TestSource>,
+    CachedTokenProvider,
+) {
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let build = |source: &Arc<TestSource>| {
+        CachedTokenProvider::builder(Arc::clone(source))
+            .clock(clock.clone())
+            .jitter(0.0)
+            .store(Arc::clone(&store), key())
+            .lease(Duration::from_secs(10), Duration::from_secs(15))
+            .build()
+    };
+    let source_a = revoking(TestSource::gated(clock));
+    let source_b = revoking(TestSource::gated(clock));
+    let (a, b) = (build(&source_a), build(&source_b));
+    (source_a, a, source_b, b)
+}
+
+#[tokio::test]
+async fn another_provider_holds_its_token_back_on_the_announcement_and_serves_the_saved_one() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let (source_a, a, source_b, b) = revoking_pair(&clock);
+    source_a.release(1);
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+    clock.advance(INTO_WINDOW);
+    // A refreshes (in the background, from its hot path) and announces it first.
+    assert_eq!(at(&a.cached().unwrap()), "at-1");
+    until("A's refresh request to go out", || source_a.calls() == 2).await;
+    assert!(a.cached().is_none());
+    assert!(b.cached().is_none(), "B heard the announcement");
+    let caller = tokio::spawn({
+        let b = b.clone();
+        async move { b.token().await }
+    });
+    settle().await;
+    assert!(!caller.is_finished(), "B's caller waits for A's save");
+    source_a.release(1);
+    assert_eq!(at(&caller.await.unwrap().unwrap()), "at-2");
+    assert_eq!(at(&b.cached().unwrap()), "at-2");
+    assert_eq!(source_b.calls(), 0, "B adopted A's token");
+}
+
+#[tokio::test]
+async fn a_held_back_token_is_served_again_when_no_save_comes_by_the_deadline() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let (source_a, a, source_b, b) = revoking_pair(&clock);
+    source_a.release(1);
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+    clock.advance(INTO_WINDOW);
+    assert_eq!(at(&a.cached().unwrap()), "at-1");
+    until("A's refresh request to go out", || source_a.calls() == 2).await;
+    assert!(b.cached().is_none());
+    // B's caller joins a refresh that waits on A's lease.
+    let caller = tokio::spawn({
+        let b = b.clone();
+        async move { b.token().await }
+    });
+    settle().await;
+    assert!(!caller.is_finished());
+    // A hangs (or died with its lease held): past the hold's deadline (the lease TTL),
+    // B hands its token out again, to the waiting caller too (at its next look at the
+    // store, within the 250 ms lease probe).
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(at(&caller.await.unwrap().unwrap()), "at-1");
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+    assert!(b.cached().is_some());
+    assert_eq!(source_b.calls(), 0);
+    source_a.release(1);
+    until("A's token to reach B", || {
+        b.cached().is_some_and(|t| at(&t) == "at-2")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_provider_that_did_not_refresh_serves_again_once_the_announcer_gave_up() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let (source_a, a, source_b, b) = revoking_pair(&clock);
+    source_a.release(1);
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+    // A refreshes early (its API call was rejected, say), and the vendor refuses.
+    source_a.push(Err(server_error()));
+    let forced = tokio::spawn({
+        let a = a.clone();
+        async move { a.force_refresh().await }
+    });
+    until("A's refresh request to go out", || source_a.calls() == 2).await;
+    assert!(b.cached().is_none(), "B heard the announcement");
+    let caller = tokio::spawn({
+        let b = b.clone();
+        async move { b.token().await }
+    });
+    settle().await;
+    assert!(!caller.is_finished());
+    // A's request fails and A releases the lease: B takes it, finds no new record, and
+    // hands its token (valid, not due) out again without a fetch of its own.
+    source_a.release(1);
+    assert!(forced.await.unwrap().is_err());
+    assert_eq!(at(&caller.await.unwrap().unwrap()), "at-1");
+    assert_eq!(at(&b.cached().unwrap()), "at-1");
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    assert_eq!(source_b.calls(), 0);
 }

@@ -14,7 +14,11 @@
 //!    in the store, or held unsaved, or on its way there (a `replace_token` in flight);
 //! 5. while the provider cannot reach the store (`StoreDown` .. `StoreUp`, another
 //!    process still can), it never presents its single-use refresh token: that needs
-//!    the store's lease.
+//!    the store's lease;
+//! 6. the vendor revokes the previous access token when it issues a new one (Doorkeeper):
+//!    a call that starts while a refresh request is out never gets the access token that
+//!    request revokes, if the vendor answers it (a lost answer may have revoked it too;
+//!    then the provider serves it again, and `send`'s rejected-token retry covers it).
 //!
 //! `PROPTEST_CASES` sets the number of cases (CI runs the default below; run 100000
 //! locally: `PROPTEST_CASES=100000 cargo test -p auth-core --test provider_model --release`).
@@ -190,19 +194,30 @@ impl Vendor {
 struct Pending {
     presented: Option<String>,
     reply: oneshot::Sender<Result<Token, AuthError>>,
+    /// The request's number.
+    id: u64,
 }
 
 /// The grant: each fetch waits until the test releases it.
 #[derive(Debug, Default)]
 struct HeldSource {
     pending: Mutex<VecDeque<PendingSlot>>,
+    /// Requests sent so far (numbers them).
+    requests: std::sync::atomic::AtomicU64,
     /// The provider's store is down (invariant 5).
     store_down: Arc<AtomicBool>,
     violations: Mutex<Vec<String>>,
 }
 
 #[derive(Debug)]
-struct PendingSlot(Option<String>, oneshot::Sender<Result<Token, AuthError>>);
+struct PendingSlot(
+    Option<String>,
+    oneshot::Sender<Result<Token, AuthError>>,
+    /// The access token presented with it (the one the vendor revokes).
+    String,
+    /// The request's number.
+    u64,
+);
 
 #[async_trait]
 impl TokenSource for HeldSource {
@@ -219,25 +234,48 @@ impl TokenSource for HeldSource {
             ));
         }
         let (reply, answer) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap()
-            .push_back(PendingSlot(Some(presented), reply));
+        self.pending.lock().unwrap().push_back(PendingSlot(
+            Some(presented),
+            reply,
+            previous
+                .map(|p| p.access_token().expose_secret().to_owned())
+                .unwrap_or_default(),
+            self.requests.fetch_add(1, Ordering::SeqCst),
+        ));
         answer.await.unwrap_or_else(|_| {
             Err(AuthError::RefreshAborted(
                 "the test dropped the fetch".into(),
             ))
         })
     }
+
+    /// Doorkeeper (invariant 6).
+    fn revokes_previous_access_token(&self) -> bool {
+        true
+    }
 }
 
 impl HeldSource {
+    /// The requests out now, with the access token each revokes if answered.
+    fn revoking(&self) -> RequestsOut {
+        self.pending
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|slot| (slot.3, slot.2.clone()))
+            .collect()
+    }
+
     fn take(&self) -> Option<Pending> {
         self.pending
             .lock()
             .unwrap()
             .pop_front()
-            .map(|PendingSlot(presented, reply)| Pending { presented, reply })
+            .map(|PendingSlot(presented, reply, _, id)| Pending {
+                presented,
+                reply,
+                id,
+            })
     }
 }
 
@@ -301,6 +339,10 @@ impl TokenStore for OutageStore {
         }
         self.inner.release(lease).await
     }
+    async fn announce_refresh(&self, lease: &Lease, base: u64) -> Result<(), AuthError> {
+        self.check()?;
+        self.inner.announce_refresh(lease, base).await
+    }
     fn watch(
         &self,
         key: &StoreKey,
@@ -313,6 +355,10 @@ impl TokenStore for OutageStore {
 /// A spawned provider call.
 type Call = JoinHandle<Result<Arc<Token>, AuthError>>;
 
+/// The refresh requests out at some instant: each one's number and the access token it
+/// presented.
+type RequestsOut = Vec<(u64, String)>;
+
 struct World {
     clock: Arc<ManualClock>,
     vendor: Vendor,
@@ -322,7 +368,14 @@ struct World {
     provider: CachedTokenProvider,
     /// Calls in flight, each with the newest authorization installed when it started:
     /// a call that starts after `replace_token` returned must not get an older one.
-    callers: VecDeque<(Call, u64)>,
+    /// And the access tokens refresh requests out at its start revoke if answered.
+    callers: VecDeque<(Call, u64, RequestsOut)>,
+    /// Refresh requests the vendor answered with a new token, revoking the access token
+    /// they presented (invariant 6).
+    revoking_delivered: HashSet<u64>,
+    /// Requests that were out when a call started and presented the token it got: none
+    /// may be answered with a new token, even later.
+    handed_while_out: HashSet<u64>,
     /// `replace_token` calls in flight, with their authorization.
     replacing: Vec<(Call, u64)>,
     /// The newest authorization whose `replace_token` returned.
@@ -365,6 +418,8 @@ impl World {
             with_store,
             provider: builder.build(),
             callers: VecDeque::new(),
+            revoking_delivered: HashSet::new(),
+            handed_while_out: HashSet::new(),
             replacing: Vec::new(),
             installed: 1,
         }
@@ -377,6 +432,7 @@ impl World {
                 self.callers.push_back((
                     tokio::spawn(async move { provider.token().await }),
                     self.installed,
+                    self.source.revoking(),
                 ));
             }
             Event::ForceRefresh => {
@@ -384,6 +440,7 @@ impl World {
                 self.callers.push_back((
                     tokio::spawn(async move { provider.force_refresh().await }),
                     self.installed,
+                    self.source.revoking(),
                 ));
             }
             Event::Release(answer) => {
@@ -397,7 +454,13 @@ impl World {
                             excerpt: String::new(),
                             retry_after: None,
                         }),
-                        Answer::Delivered => self.vendor.refresh(&presented, true, false, now),
+                        Answer::Delivered => {
+                            let reply = self.vendor.refresh(&presented, true, false, now);
+                            if reply.is_ok() {
+                                self.revoking_delivered.insert(pending.id);
+                            }
+                            reply
+                        }
                         Answer::Lost => {
                             let _ = self.vendor.refresh(&presented, false, false, now);
                             Err(AuthError::OutcomeUnknown {
@@ -449,7 +512,7 @@ impl World {
             }
             Event::Invalidate => self.provider.invalidate(),
             Event::CancelOldestCaller => {
-                if let Some((caller, _)) = self.callers.pop_front() {
+                if let Some((caller, _, _)) = self.callers.pop_front() {
                     caller.abort();
                 }
             }
@@ -484,9 +547,9 @@ impl World {
         // 2: what was handed out since the last step, checked at the time it was.
         let now = self.clock.now();
         let mut still_waiting = VecDeque::new();
-        for (caller, installed) in self.callers.drain(..) {
+        for (caller, installed, revoking) in self.callers.drain(..) {
             if !caller.is_finished() {
-                still_waiting.push_back((caller, installed));
+                still_waiting.push_back((caller, installed, revoking));
                 continue;
             }
             if let Ok(Ok(token)) = caller.await
@@ -504,9 +567,26 @@ impl World {
                          authorization {installed} was installed"
                     ));
                 }
+                self.handed_while_out.extend(
+                    revoking
+                        .iter()
+                        .filter(|(_, presented)| presented == access)
+                        .map(|(id, _)| *id),
+                );
             }
         }
         self.callers = still_waiting;
+        // 6: not the token a refresh request out at the call's start revoked.
+        if let Some(id) = self
+            .handed_while_out
+            .intersection(&self.revoking_delivered)
+            .next()
+        {
+            return Err(format!(
+                "handed out the token that request {id} presented after it was sent, and \
+                 the vendor answered it (revoking that token)"
+            ));
+        }
 
         // 3: only the vendor's refusal of the latest authorization makes it dead.
         let status = self.provider.status();

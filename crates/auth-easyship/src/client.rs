@@ -190,6 +190,15 @@ impl VendorClient for Client {
 /// with it (no refresh without the store's lease).
 pub(crate) const REFRESH_TOKEN_SINGLE_USE: bool = true;
 
+/// Easyship (Doorkeeper) revokes the previous access token in the same transaction that
+/// issues the new one on a refresh. Inferred, not documented by Easyship: a real
+/// Doorkeeper 5.5 does it, and Easyship's token endpoint answers with Doorkeeper's texts
+/// (`/work/shared/vendors/easyship.md`, "What Doorkeeper itself does"; issue 14, item 3).
+/// The refresh grants answer
+/// [`TokenSource::revokes_previous_access_token`](auth_core::TokenSource::revokes_previous_access_token)
+/// with it: a provider stops handing out the old token once the refresh is sent.
+pub(crate) const REFRESH_REVOKES_PREVIOUS_ACCESS_TOKEN: bool = true;
+
 #[async_trait]
 impl AuthorizationCodeClient for Client {
     async fn exchange_authorization_code(
@@ -207,6 +216,10 @@ impl AuthorizationCodeClient for Client {
 
     fn rotates_refresh_token(&self) -> bool {
         REFRESH_TOKEN_SINGLE_USE
+    }
+
+    fn revokes_previous_access_token(&self) -> bool {
+        REFRESH_REVOKES_PREVIOUS_ACCESS_TOKEN
     }
 }
 

@@ -128,6 +128,12 @@ impl TokenSource for RefreshGrant {
     fn rotates_refresh_token(&self) -> bool {
         crate::client::REFRESH_TOKEN_SINGLE_USE
     }
+
+    /// A refresh revokes the previous access token (inferred from Doorkeeper's behaviour:
+    /// `/work/shared/vendors/easyship.md`).
+    fn revokes_previous_access_token(&self) -> bool {
+        crate::client::REFRESH_REVOKES_PREVIOUS_ACCESS_TOKEN
+    }
 }
 
 /// The authorization code exchanged once, then refresh with rotation: auth-core's
@@ -293,6 +299,11 @@ impl TokenSource for DelegatedAccountGrant {
     /// It refreshes with Easyship's single-use refresh tokens when it has one.
     fn rotates_refresh_token(&self) -> bool {
         crate::client::REFRESH_TOKEN_SINGLE_USE
+    }
+
+    /// Its refreshes revoke the previous access token, as [`RefreshGrant`]'s do.
+    fn revokes_previous_access_token(&self) -> bool {
+        crate::client::REFRESH_REVOKES_PREVIOUS_ACCESS_TOKEN
     }
 }
 
@@ -505,5 +516,21 @@ mod tests {
             Environment::Sandbox,
         );
         assert!(!key.unwrap().rotates_refresh_token());
+    }
+
+    /// Doorkeeper revokes the previous access token on a refresh: the provider holds it
+    /// back while the refresh runs. Grants without a refresh have nothing to revoke.
+    #[test]
+    fn refresh_grants_declare_that_a_refresh_revokes_the_previous_access_token() {
+        assert!(RefreshGrant::new(client()).revokes_previous_access_token());
+        assert!(
+            AuthorizationCodeGrant::new(client(), "code", "https://app/cb")
+                .revokes_previous_access_token()
+        );
+        let key = ApiKeySource::new(
+            "sand_4e2b327e2ef5471885cd0bc50a0c9fe5",
+            Environment::Sandbox,
+        );
+        assert!(!key.unwrap().revokes_previous_access_token());
     }
 }

@@ -3,7 +3,10 @@
 //!
 //! The save and mark scripts `PUBLISH` `version record-key` on one channel per key prefix
 //! (`{prefix}token-changes`) in the same script as the write, so a message never arrives
-//! before its record is readable. Pub/sub rather than keyspace notifications: those need
+//! before its record is readable. A lease holder about to send a refresh publishes
+//! `refreshing base record-key` on the same channel
+//! ([`TokenStore::announce_refresh`](auth_core::TokenStore::announce_refresh)); a
+//! subscriber that does not know that form ignores it. Pub/sub rather than keyspace notifications: those need
 //! `notify-keyspace-events` in the server's configuration (managed Redis services often
 //! forbid `CONFIG SET`), and would wake on every write to every key, lease renewals
 //! included. A message published while the subscriber is disconnected is lost, so after
@@ -162,8 +165,11 @@ impl Subscriber {
                         return false;
                     };
                     match parse(message.get_payload_bytes()) {
-                        Some((version, record_key)) => {
+                        Some(Message::Changed(version, record_key)) => {
                             listeners.notify(&record_key.to_owned(), Some(version));
+                        }
+                        Some(Message::Refreshing(base, record_key)) => {
+                            listeners.notify_refresh(&record_key.to_owned(), base);
                         }
                         None => {
                             tracing::debug!(channel = %self.channel, "ignored a message that is not a token change")
@@ -194,26 +200,56 @@ fn timed_out(what: &str) -> Error {
     ))
 }
 
-/// `version record-key`, as the scripts publish it.
-fn parse(payload: &[u8]) -> Option<(u64, &str)> {
+/// The word before a refresh announcement's base version.
+pub(crate) const REFRESHING: &str = "refreshing";
+
+/// A message on the change channel.
+#[derive(Debug, PartialEq, Eq)]
+enum Message<'a> {
+    /// `version record-key`, as the save and mark scripts publish it.
+    Changed(u64, &'a str),
+    /// `refreshing base record-key`: a lease holder is about to refresh from `base`.
+    Refreshing(u64, &'a str),
+}
+
+fn parse(payload: &[u8]) -> Option<Message<'_>> {
     let payload = std::str::from_utf8(payload).ok()?;
+    if let Some(rest) = payload
+        .strip_prefix(REFRESHING)
+        .and_then(|r| r.strip_prefix(' '))
+    {
+        let (base, key) = rest.split_once(' ')?;
+        return Some(Message::Refreshing(base.parse().ok()?, key));
+    }
     let (version, key) = payload.split_once(' ')?;
-    Some((version.parse().ok()?, key))
+    Some(Message::Changed(version.parse().ok()?, key))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{Message, parse};
+
     #[test]
     fn messages_are_a_version_then_the_record_key() {
         assert_eq!(
-            super::parse(b"7 p:{a.b}:record"),
-            Some((7, "p:{a.b}:record"))
+            parse(b"7 p:{a.b}:record"),
+            Some(Message::Changed(7, "p:{a.b}:record"))
         );
         assert_eq!(
-            super::parse(b"7 a key with spaces"),
-            Some((7, "a key with spaces"))
+            parse(b"7 a key with spaces"),
+            Some(Message::Changed(7, "a key with spaces"))
         );
-        assert_eq!(super::parse(b"x p:record"), None);
-        assert_eq!(super::parse(b"7"), None);
+        assert_eq!(parse(b"x p:record"), None);
+        assert_eq!(parse(b"7"), None);
+    }
+
+    #[test]
+    fn refresh_announcements_are_a_word_a_base_version_then_the_record_key() {
+        assert_eq!(
+            parse(b"refreshing 7 p:{a.b}:record"),
+            Some(Message::Refreshing(7, "p:{a.b}:record"))
+        );
+        assert_eq!(parse(b"refreshing x p:record"), None);
+        assert_eq!(parse(b"refreshing 7"), None);
     }
 }

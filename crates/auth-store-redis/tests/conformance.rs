@@ -250,12 +250,19 @@ async fn a_dropped_lease_is_released_without_waiting_for_its_ttl() {
 #[derive(Default)]
 struct Heard {
     versions: std::sync::Mutex<Vec<Option<u64>>>,
+    /// The base versions of the refreshes announced.
+    refreshes: std::sync::Mutex<Vec<u64>>,
     changed: tokio::sync::Notify,
 }
 
 impl auth_core::StoreListener for Heard {
     fn record_changed(self: Arc<Self>, version: Option<u64>) {
         self.versions.lock().unwrap().push(version);
+        self.changed.notify_waiters();
+    }
+
+    fn refresh_started(self: Arc<Self>, base: u64) {
+        self.refreshes.lock().unwrap().push(base);
         self.changed.notify_waiters();
     }
 }
@@ -318,6 +325,40 @@ async fn a_save_through_one_connection_reaches_a_listener_on_another() {
         .await
         .unwrap();
     heard.until(Some(saved.version + 1)).await;
+    a.release(lease).await.unwrap();
+}
+
+/// A lease holder's refresh announcement reaches a listener on another connection as
+/// such (not as a record change), with the version the refresh derives from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_announcement_reaches_a_listener_on_another_connection() {
+    let Some(mut stores) = stores(&unique_prefix("announce"), 2).await else {
+        return;
+    };
+    let b = stores.pop().unwrap();
+    let a = stores.pop().unwrap();
+    let key = StoreKey::new("vendor", "sandbox", "client", "seller");
+    let heard = Arc::new(Heard::default());
+    let listener: std::sync::Weak<dyn auth_core::StoreListener> = Arc::downgrade(&heard) as _;
+    assert!(b.watch(&key, listener));
+    heard.until(None).await;
+    let lease = a
+        .lease(&key, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .unwrap();
+    a.announce_refresh(&lease, 7).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            let changed = heard.changed.notified();
+            if heard.refreshes.lock().unwrap().contains(&7) {
+                return;
+            }
+            changed.await;
+        }
+    })
+    .await
+    .expect("the announcement was heard within 2 s");
+    assert_eq!(*heard.versions.lock().unwrap(), vec![None]);
     a.release(lease).await.unwrap();
 }
 

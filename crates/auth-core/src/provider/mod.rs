@@ -94,6 +94,14 @@ const MAX_ROUNDS: usize = 3;
 ///   adopts a record another provider or process saved as soon as the store announces
 ///   it (Doorkeeper, Easyship's token server, revokes the previous access token when it
 ///   issues a new one). No task per provider: one short task per notified change.
+/// - **Vendors that revoke the previous access token on a refresh**
+///   ([`TokenSource::revokes_previous_access_token`]: Doorkeeper, Easyship): the token a
+///   refresh presents is held back from callers right before the request goes out (the
+///   hot path stops handing it out; callers wait for the refresh and get the new token),
+///   and the lease holder announces the refresh through the store
+///   ([`TokenStore::announce_refresh`]), so every provider on the key holds back its copy
+///   until the new record's save is notified. A failed refresh hands the old token out
+///   again while it is valid; a hold never outlasts the lease TTL.
 /// - **Store outage**: while the store is unreachable ([`AuthError::StoreUnavailable`])
 ///   the provider serves its token as long as it has `min_valid` left and reports the
 ///   outage in [`ProviderStatus::store_unavailable_since`]. When the token would run
@@ -812,10 +820,14 @@ impl Shared {
     async fn token_slow(self: &Arc<Self>) -> Outcome {
         self.ensure_watching();
         for _ in 0..MAX_ROUNDS {
-            let rx = {
+            let (rx, held_back) = {
                 let mut slow = self.lock();
                 let now = self.clock.reading();
-                match slow.state.on_call(&self.policy, now, self.store.is_some()) {
+                let call = slow.state.on_call(&self.policy, now, self.store.is_some());
+                // A held-back token whose deadline passed is handed out again.
+                self.sync_published(&slow.state);
+                let held_back = slow.state.retiring.is_some();
+                let rx = match call {
                     Call::Serve { token, refresh } => {
                         if refresh && Self::live_inflight(&mut slow).is_none() {
                             let _ = self.start_refresh(&mut slow);
@@ -827,12 +839,23 @@ impl Shared {
                         Some(rx) => rx,
                         None => self.start_refresh(&mut slow),
                     },
-                }
+                };
+                (rx, held_back)
             };
-            if let Some(token) = self.wait(rx).await?
-                && self.usable_now(&token)
-            {
-                return Ok(token);
+            match self.wait(rx).await {
+                Ok(Some(token)) if self.usable_now(&token) => return Ok(token),
+                Ok(_) => {}
+                Err(error) if held_back => {
+                    // A token held back while a refresh that would revoke it ran is
+                    // handed out again when that refresh fails: the vendor revoked
+                    // nothing.
+                    let slow = self.lock();
+                    return match slow.state.servable(self.clock.reading()) {
+                        Some(current) => Ok(Arc::clone(&current.token)),
+                        None => Err(error),
+                    };
+                }
+                Err(error) => return Err(error),
             }
         }
         Err(Self::arrived_late())
@@ -910,5 +933,6 @@ impl Drop for RefreshEnded {
         let mut slow = self.shared.lock();
         slow.state.end(&self.ticket);
         slow.inflight = None;
+        self.shared.sync_published(&slow.state);
     }
 }

@@ -80,6 +80,9 @@ impl Shared {
                     let now = self.clock.reading();
                     if slow.state.on_stored(&record, &self.policy, now) {
                         tracing::debug!(%key, version = record.version, "adopted a token another provider saved");
+                        // A refresh waiting for the lease may have missed the notification
+                        // (it arrived between its last read and its wait): it returns now.
+                        self.store_changed.notify_waiters();
                     }
                     self.store_reachable(&mut slow.state);
                     self.sync_published(&slow.state);
@@ -120,5 +123,25 @@ impl StoreListener for Shared {
             return;
         };
         runtime.spawn(self.adopt_notified());
+    }
+
+    fn refresh_started(self: Arc<Self>, base: u64) {
+        if !self.source.revokes_previous_access_token() {
+            return;
+        }
+        // The vendor revokes this token when it answers: hand it out no more. Callers
+        // wait on a refresh that adopts the new record when its save is notified; at
+        // worst (the announcer died) until the lease TTL has passed.
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        let until = now
+            .monotonic
+            .saturating_add(u64::try_from(self.lease_ttl.as_nanos()).unwrap_or(u64::MAX));
+        if slow.state.retire_announced(base, until) {
+            if let Some((_, key)) = &self.store {
+                tracing::debug!(%key, base, "another process is refreshing; holding the token back");
+            }
+            self.sync_published(&slow.state);
+        }
     }
 }

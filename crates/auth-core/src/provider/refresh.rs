@@ -67,7 +67,7 @@ impl Shared {
             }
             slow.state.candidate()
         };
-        let token = self.fetch(ticket, candidate.as_deref()).await?;
+        let token = self.fetch(ticket, candidate.as_deref(), None).await?;
         let mut slow = self.lock();
         let now = self.clock.reading();
         let adopted = slow.state.on_fetched(
@@ -144,7 +144,7 @@ impl Shared {
             return Err(refused);
         }
         tracing::warn!(%key, "token store unreachable and the token runs out: refreshing without the store's lease (this grant's refresh token is reusable); the token is saved when the store is back");
-        let token = self.fetch(ticket, candidate.as_deref()).await?;
+        let token = self.fetch(ticket, candidate.as_deref(), None).await?;
         let mut slow = self.lock();
         let now = self.clock.reading();
         let adopted = slow.state.on_fetched(
@@ -173,12 +173,30 @@ impl Shared {
         if let Some(token) = self.adopt_stored(store, key, ticket).await? {
             return Ok(Some(token));
         }
-        // A remembered failure: this refresh only looked at the store.
-        self.lock().state.may_fetch(ticket, self.clock.reading())?;
-        let lease = match self.acquire_lease(store, key, ticket).await? {
+        // A remembered failure: this refresh only looked at the store. (Unless the held
+        // token is held back for another process's announced refresh: then it waits for
+        // that one's save.)
+        let held_back = {
+            let slow = self.lock();
+            let held_back = slow.state.retiring.is_some();
+            if !held_back {
+                slow.state.may_fetch(ticket, self.clock.reading())?;
+            }
+            held_back
+        };
+        let lease = match self.acquire_lease(store, key, ticket, held_back).await? {
             Leased::Held(lease) => lease,
             Leased::Adopted(token) => return Ok(Some(token)),
         };
+        {
+            // The lease is ours: a refresh another process announced has ended, and what
+            // it saved is read next. Without a save the vendor did not issue: the held
+            // token serves again.
+            let mut slow = self.lock();
+            if slow.state.unretire(false) {
+                self.sync_published(&slow.state);
+            }
+        }
         let outcome = with_renewal(
             store,
             &lease,
@@ -191,11 +209,14 @@ impl Shared {
     }
 
     /// Takes the lease; while another process holds it, adopts what that process saves.
+    /// `held_back`: this refresh started for a token held back for another process's
+    /// announced refresh; if the hold's deadline passes first, the token is handed out.
     async fn acquire_lease(
         &self,
         store: &dyn TokenStore,
         key: &StoreKey,
         ticket: &Ticket,
+        held_back: bool,
     ) -> Result<Leased, AuthError> {
         let deadline = tokio::time::Instant::now() + self.lease_wait;
         // A store that notifies: one attempt at a time, and between attempts wait for its
@@ -239,7 +260,28 @@ impl Shared {
             if let Some(token) = self.adopt_stored(store, key, ticket).await? {
                 return Ok(Leased::Adopted(token));
             }
+            if held_back && let Some(token) = self.hold_expired() {
+                return Ok(Leased::Adopted(token));
+            }
         }
+    }
+
+    /// The held token, if it was held back for another process's refresh and that hold's
+    /// deadline has passed (the announcer died, or its save was never heard of).
+    fn hold_expired(&self) -> Option<Arc<Token>> {
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        if slow.state.expire_retiring(now) {
+            tracing::warn!(key = ?self.store.as_ref().map(|(_, k)| k), "an announced refresh saved nothing in time; handing the held token out again");
+            self.sync_published(&slow.state);
+        }
+        if slow.state.retiring.is_some() {
+            return None;
+        }
+        slow.state
+            .servable(now)
+            .filter(|c| c.unsaved.is_none())
+            .map(|c| Arc::clone(&c.token))
     }
 
     /// Under the lease: save what is pending, reload, fetch with the stored refresh
@@ -259,7 +301,15 @@ impl Shared {
         }
         let (candidate, base) = {
             let slow = self.lock();
-            slow.state.may_fetch(ticket, self.clock.reading())?;
+            let now = self.clock.reading();
+            if let Err(error) = slow.state.may_fetch(ticket, now) {
+                // Here only after waiting out another process's announced refresh with a
+                // failure remembered: a valid held token still serves.
+                return match slow.state.servable(now).filter(|c| c.unsaved.is_none()) {
+                    Some(current) => Ok(Some(Arc::clone(&current.token))),
+                    None => Err(error),
+                };
+            }
             if !slow.state.accepts(ticket) {
                 return superseded(&slow.state);
             }
@@ -267,7 +317,10 @@ impl Shared {
             let base = slow.state.current.as_ref().and_then(|c| c.version);
             (slow.state.candidate(), base)
         };
-        let token = match self.fetch(ticket, candidate.as_deref()).await {
+        let token = match self
+            .fetch(ticket, candidate.as_deref(), Some((store, lease, base)))
+            .await
+        {
             Ok(token) => token,
             Err(error) => {
                 if error.is_invalid_grant()
@@ -388,12 +441,43 @@ impl Shared {
     }
 
     /// Fetches from the source with `candidate`'s refresh token, unless it is known dead.
+    ///
+    /// For a source that revokes the previous access token, `candidate`'s token is held
+    /// back from callers first (until the refresh ends, at most the lease TTL), and under
+    /// a lease (`announce`: the store, the lease, the version the refresh derives from)
+    /// the refresh is announced to the other processes on the key before it is sent.
     async fn fetch(
         &self,
         ticket: &Ticket,
         candidate: Option<&Token>,
+        announce: Option<(&dyn TokenStore, &Lease, Option<u64>)>,
     ) -> Result<Arc<Token>, AuthError> {
-        let known_dead = self.lock().state.known_dead(candidate);
+        let revokes = self.source.revokes_previous_access_token();
+        let known_dead = {
+            let mut slow = self.lock();
+            let known_dead = slow.state.known_dead(candidate);
+            if known_dead.is_none()
+                && revokes
+                && let Some(candidate) = candidate
+            {
+                let until =
+                    self.clock.reading().monotonic.saturating_add(
+                        u64::try_from(self.lease_ttl.as_nanos()).unwrap_or(u64::MAX),
+                    );
+                if slow.state.retire_presented(candidate, until) {
+                    self.sync_published(&slow.state);
+                }
+            }
+            known_dead
+        };
+        // Best effort: the others adopt the new token when its save is notified.
+        if known_dead.is_none()
+            && revokes
+            && let Some((store, lease, Some(base))) = announce
+            && let Err(error) = store.announce_refresh(lease, base).await
+        {
+            tracing::debug!(key = %lease.key(), %error, "could not announce the refresh");
+        }
         let result = match known_dead {
             Some(error) => Err(error),
             None => {
@@ -407,6 +491,14 @@ impl Shared {
                 })
             }
         };
+        if revokes
+            && result.is_ok()
+            && let Some(candidate) = candidate
+        {
+            // The vendor revoked it: never handed out again, even if this refresh's token
+            // is not installed (superseded by a new authorization).
+            self.lock().state.revoked(candidate.access_token());
+        }
         if let Err(error) = &result {
             tracing::warn!(error = %error, key = ?self.store.as_ref().map(|(_, k)| k), "token refresh failed");
             let mut slow = self.lock();
@@ -414,6 +506,11 @@ impl Shared {
             let presented = candidate.and_then(Token::refresh_token);
             slow.state
                 .on_failed(ticket, error, presented, &self.policy, now);
+            // Refused or not sent: nothing was issued, so nothing revoked. (For an unknown
+            // outcome it may have been: `send` retries a rejected token.)
+            if slow.state.unretire(true) {
+                self.sync_published(&slow.state);
+            }
         }
         result
     }

@@ -208,6 +208,22 @@ pub(crate) struct Current {
     pub(crate) unsaved: Option<Option<u64>>,
 }
 
+/// A token held back while a refresh that presents its refresh token runs, because the
+/// vendor revokes the previous access token when it answers
+/// ([`TokenSource::revokes_previous_access_token`](crate::TokenSource::revokes_previous_access_token)).
+#[derive(Debug, Clone)]
+pub(crate) struct Retiring {
+    /// The token held back (compared by pointer: any new token is not it).
+    pub(crate) token: Arc<Token>,
+    /// Monotonic time from which it is handed out again whatever happened: no lost
+    /// announcement or bug can keep callers waiting longer.
+    pub(crate) until: u64,
+    /// Set by this provider's own refresh (cleared when it ends); otherwise by another
+    /// process's announcement (cleared when a newer record is adopted, or this provider
+    /// takes the lease: the announced refresh has ended without a save).
+    pub(crate) own: bool,
+}
+
 /// A remembered failure (the negative cache).
 #[derive(Debug, Clone)]
 pub(crate) struct Failure {
@@ -260,6 +276,8 @@ pub(crate) struct State {
     pub(crate) rejected: Option<AccessToken>,
     /// The running refresh's ticket.
     pub(crate) refreshing: Option<Ticket>,
+    /// A token held back while a refresh that revokes it runs.
+    pub(crate) retiring: Option<Retiring>,
     pub(crate) force: bool,
     pub(crate) last_refreshed_at: Option<DateTime<Utc>>,
     /// Monotonic time before which a remembered failure is not re-checked against the
@@ -303,19 +321,113 @@ impl State {
             .is_some_and(|r| r.ct_eq(token.access_token()))
     }
 
+    /// Whether `token` is held back for a refresh that revokes it: until its deadline
+    /// with `now`, whatever the deadline without (the hot path's test: the mark is
+    /// dropped by [`expire_retiring`](Self::expire_retiring) once it passed).
+    fn is_retiring(&self, token: &Arc<Token>, now: Option<Reading>) -> bool {
+        self.retiring.as_ref().is_some_and(|r| {
+            Arc::ptr_eq(&r.token, token) && now.is_none_or(|now| now.monotonic < r.until)
+        })
+    }
+
     /// The token that may be handed out now: the current one, else the seed.
     pub(crate) fn servable(&self, now: Reading) -> Option<&Current> {
         [self.current.as_ref(), self.seed.as_deref()]
             .into_iter()
             .flatten()
-            .find(|c| c.deadlines.usable(now) && !self.is_rejected(&c.token))
+            .find(|c| {
+                c.deadlines.usable(now)
+                    && !self.is_rejected(&c.token)
+                    && !self.is_retiring(&c.token, Some(now))
+            })
     }
 
-    /// The token the hot path may hand out without a lock: current, saved, not rejected.
+    /// The token the hot path may hand out without a lock: current, saved, not rejected,
+    /// not held back for a refresh that revokes it.
     pub(crate) fn publishable(&self) -> Option<&Current> {
-        self.current
+        self.current.as_ref().filter(|c| {
+            c.unsaved.is_none() && !self.is_rejected(&c.token) && !self.is_retiring(&c.token, None)
+        })
+    }
+
+    /// Holds back the token `presented` belongs to (the current one or the seed) until
+    /// `until` (monotonic): this provider's refresh is about to present its refresh
+    /// token to a vendor that revokes the previous access token. Returns whether a token
+    /// was held back.
+    pub(crate) fn retire_presented(&mut self, presented: &Token, until: u64) -> bool {
+        let Some(token) = [self.current.as_ref(), self.seed.as_ref()]
+            .into_iter()
+            .flatten()
+            .find(|c| std::ptr::eq(Arc::as_ptr(&c.token), presented))
+            .map(|c| Arc::clone(&c.token))
+        else {
+            return false;
+        };
+        self.retiring = Some(Retiring {
+            token,
+            until,
+            own: true,
+        });
+        true
+    }
+
+    /// Another process announced a refresh from the record at `base`: holds back the
+    /// current token if it is that record's, until `until` (monotonic). Returns whether
+    /// it did (not for another version: a late or our own announcement; nor over this
+    /// provider's own mark).
+    pub(crate) fn retire_announced(&mut self, base: u64, until: u64) -> bool {
+        let Some(current) = self
+            .current
             .as_ref()
-            .filter(|c| c.unsaved.is_none() && !self.is_rejected(&c.token))
+            .filter(|c| c.unsaved.is_none() && c.version == Some(base))
+        else {
+            return false;
+        };
+        if self.is_retiring(&current.token, None) {
+            return false;
+        }
+        self.retiring = Some(Retiring {
+            token: Arc::clone(&current.token),
+            until,
+            own: false,
+        });
+        true
+    }
+
+    /// A refresh presenting `access`'s refresh token succeeded, and the vendor revokes
+    /// the previous access token when it issues: `access` is never handed out again,
+    /// like a token the API rejected.
+    pub(crate) fn revoked(&mut self, access: &AccessToken) {
+        self.rejected = Some(access.clone());
+    }
+
+    /// Drops the mark set by this provider's refresh (`own`: it ended, or its request
+    /// failed: the vendor did not issue, so did not revoke) or by another process's
+    /// announcement (`!own`: this provider holds the lease now, so that refresh ended
+    /// without a save). Returns whether there was one.
+    pub(crate) fn unretire(&mut self, own: bool) -> bool {
+        if self.retiring.as_ref().is_some_and(|r| r.own == own) {
+            self.retiring = None;
+            return true;
+        }
+        false
+    }
+
+    /// Drops a mark whose deadline passed, or whose token is no longer held. Returns
+    /// whether it did.
+    pub(crate) fn expire_retiring(&mut self, now: Reading) -> bool {
+        let Some(retiring) = &self.retiring else {
+            return false;
+        };
+        let held = [self.current.as_ref(), self.seed.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|c| Arc::ptr_eq(&c.token, &retiring.token));
+        if held && now.monotonic < retiring.until {
+            return false;
+        }
+        self.retiring = None;
+        true
     }
 
     /// The remembered failure, if it still applies.
@@ -328,6 +440,7 @@ impl State {
 
     /// Decides a `token()` call that the hot path could not serve.
     pub(crate) fn on_call(&mut self, policy: &Policy, now: Reading, has_store: bool) -> Call {
+        self.expire_retiring(now);
         // The first call reads the store (it may hold a newer token than the seed);
         // if the store is down, the seed is served meanwhile.
         let read_store_first =
@@ -342,6 +455,12 @@ impl State {
             return Call::Serve { token, refresh };
         }
         if self.refreshing.is_some() {
+            return Call::Wait;
+        }
+        if self.retiring.is_some() {
+            // Held back for another process's announced refresh: a refresh here waits on
+            // its lease and adopts what it saves (a remembered failure of ours is no
+            // reason to hand out an error meanwhile).
             return Call::Wait;
         }
         if let Some(error) = self.active_failure(now) {
@@ -403,7 +522,10 @@ impl State {
     /// Whether `token` needs no refresh for `ticket`: usable, outside its window, not
     /// forced.
     pub(crate) fn fresh_enough(&self, ticket: &Ticket, current: &Current, now: Reading) -> bool {
-        !ticket.force && current.deadlines.not_due(now) && !self.is_rejected(&current.token)
+        !ticket.force
+            && current.deadlines.not_due(now)
+            && !self.is_rejected(&current.token)
+            && !self.is_retiring(&current.token, Some(now))
     }
 
     /// The refresh token is known dead: the error to return instead of presenting it.
@@ -464,6 +586,7 @@ impl State {
         }
         self.generation += 1;
         self.seed = None;
+        self.retiring = None;
         self.current = Some(Current {
             deadlines: policy.deadlines(&record.token, now),
             token: Arc::new(record.token.clone()),
@@ -541,6 +664,7 @@ impl State {
             self.failure = None;
         }
         self.seed = None;
+        self.retiring = None;
         self.current = Some(Current {
             deadlines: policy.deadlines(&token, now),
             token,
@@ -582,6 +706,7 @@ impl State {
 
     /// The running refresh ended (whatever its outcome).
     pub(crate) fn end(&mut self, ticket: &Ticket) {
+        self.unretire(true);
         if self.refreshing.as_ref().is_some_and(|r| {
             r.generation == ticket.generation && r.authorization == ticket.authorization
         }) {
@@ -604,6 +729,7 @@ impl State {
         self.dead_refresh_token = None;
         self.rejected = None;
         self.seed = None;
+        self.retiring = None;
         let unsaved = (has_store && saved.is_none()).then_some(None);
         self.current = Some(Current {
             deadlines: policy.deadlines(&token, now),
@@ -1221,6 +1347,109 @@ mod tests {
         let mut later = record(6, token("a", 0, 60, "r4"));
         later.refresh_token_dead = true;
         assert!(!state.unsaved_succeeds(&later, 4));
+    }
+
+    // A token held back while a refresh that revokes it runs.
+
+    #[test]
+    fn a_token_held_back_for_its_refresh_is_neither_served_nor_published() {
+        let mut state = State::new(Some(token("a", 0, 3600, "r0")), false, &policy(), at(0));
+        let ticket = state.begin();
+        let presented = state.candidate().unwrap();
+        assert!(state.retire_presented(&presented, at(30).monotonic));
+        assert!(state.servable(at(1)).is_none());
+        assert!(state.publishable().is_none());
+        assert!(matches!(state.on_call(&policy(), at(1), false), Call::Wait));
+        // Nor is it "fresh enough" for a refresh to return it instead of fetching.
+        let current = state.current.clone().unwrap();
+        assert!(!state.fresh_enough(&ticket, &current, at(1)));
+        // The refresh succeeds: the new token replaces it, and the mark goes with it.
+        assert!(fetched(
+            &mut state,
+            &ticket,
+            token("b", 1, 3600, "r1"),
+            at(1)
+        ));
+        assert!(state.retiring.is_none());
+        assert_eq!(
+            state
+                .publishable()
+                .unwrap()
+                .token
+                .access_token()
+                .expose_secret(),
+            "b"
+        );
+    }
+
+    #[test]
+    fn a_failed_refresh_hands_the_held_back_token_out_again() {
+        let mut state = State::new(Some(token("a", 0, 3600, "r0")), false, &policy(), at(0));
+        let ticket = state.begin();
+        let presented = state.candidate().unwrap();
+        assert!(state.retire_presented(&presented, at(30).monotonic));
+        let r0 = RefreshToken::new("r0");
+        state.on_failed(&ticket, &down(), Some(&r0), &policy(), at(2));
+        assert!(state.unretire(true));
+        state.end(&ticket);
+        assert!(state.publishable().is_some());
+        let Call::Serve { token, .. } = state.on_call(&policy(), at(2), false) else {
+            panic!("the valid token is served again");
+        };
+        assert_eq!(token.access_token().expose_secret(), "a");
+        // A refresh that ends in any other way (a panic, a dropped task) drops it too.
+        let ticket = state.begin();
+        assert!(state.retire_presented(&presented, at(40).monotonic));
+        state.end(&ticket);
+        assert!(state.retiring.is_none());
+    }
+
+    #[test]
+    fn an_announced_refresh_holds_back_only_its_base_records_token_until_the_deadline() {
+        let mut state = State::new(None, true, &policy(), at(0));
+        assert!(state.on_stored(&record(3, token("a", 0, 3600, "r3")), &policy(), at(0)));
+        // A late announcement (of an older record) changes nothing.
+        assert!(!state.retire_announced(2, at(5).monotonic));
+        assert!(state.retire_announced(3, at(5).monotonic));
+        assert!(state.publishable().is_none());
+        assert!(matches!(state.on_call(&policy(), at(1), true), Call::Wait));
+        // No save came: past the deadline the token is handed out again.
+        let Call::Serve { token, .. } = state.on_call(&policy(), at(5), true) else {
+            panic!("the mark expired");
+        };
+        assert_eq!(token.access_token().expose_secret(), "a");
+        assert!(state.retiring.is_none());
+        assert!(state.publishable().is_some());
+    }
+
+    #[test]
+    fn an_announced_hold_ends_with_the_adopted_record_or_the_lease() {
+        let mut state = State::new(None, true, &policy(), at(0));
+        state.on_stored(&record(3, token("a", 0, 3600, "r3")), &policy(), at(0));
+        assert!(state.retire_announced(3, at(30).monotonic));
+        // Our own refresh's mark is not what the lease ends.
+        assert!(!state.unretire(true));
+        assert!(state.on_stored(&record(4, token("b", 1, 3600, "r4")), &policy(), at(1)));
+        assert!(state.retiring.is_none());
+        assert!(state.publishable().is_some());
+        // Taking the lease: the announced refresh ended without a save.
+        assert!(state.retire_announced(4, at(30).monotonic));
+        assert!(state.unretire(false));
+        assert!(state.servable(at(2)).is_some());
+    }
+
+    #[test]
+    fn an_announcement_does_not_override_our_own_refreshs_mark() {
+        let mut state = State::new(None, true, &policy(), at(0));
+        state.on_stored(&record(3, token("a", 0, 3600, "r3")), &policy(), at(0));
+        let ticket = state.begin();
+        let presented = state.candidate().unwrap();
+        assert!(state.retire_presented(&presented, at(30).monotonic));
+        // Our own announcement, heard back.
+        assert!(!state.retire_announced(3, at(31).monotonic));
+        assert!(state.retiring.as_ref().unwrap().own);
+        state.end(&ticket);
+        assert!(state.retiring.is_none());
     }
 
     #[test]

@@ -23,6 +23,21 @@ pub trait StoreListener: Send + Sync + 'static {
     /// and never block (spawn a task for any I/O). Spurious and repeated calls are
     /// allowed.
     fn record_changed(self: Arc<Self>, version: Option<u64>);
+
+    /// The lease holder of the watched key is about to send a refresh that derives from
+    /// the record at version `base` ([`TokenStore::announce_refresh`]). A provider whose
+    /// grant revokes the previous access token stops handing out that version's token
+    /// until the new one is saved (it is told by [`record_changed`](Self::record_changed))
+    /// or a deadline passes. The default does nothing.
+    ///
+    /// Same rules as `record_changed`: return quickly, never block. A listener may hear
+    /// its own provider's announcement, late or repeated ones too: `base` says which
+    /// record the announcement is about.
+    ///
+    /// [`TokenStore::announce_refresh`]: super::TokenStore::announce_refresh
+    fn refresh_started(self: Arc<Self>, base: u64) {
+        let _ = base;
+    }
 }
 
 /// Listeners by key, held weakly: what a store that offers notifications keeps.
@@ -109,6 +124,21 @@ impl<K: Hash + Eq> StoreListeners<K> {
         };
         for listener in live {
             listener.record_changed(version);
+        }
+    }
+
+    /// Tells every live listener of `key` that a refresh from version `base` is starting
+    /// ([`StoreListener::refresh_started`]), outside the registry's lock.
+    pub fn notify_refresh(&self, key: &K, base: u64) {
+        let live = {
+            let mut by_key = self.lock();
+            let Some(listeners) = by_key.get_mut(key) else {
+                return;
+            };
+            upgrade(listeners)
+        };
+        for listener in live {
+            listener.refresh_started(base);
         }
     }
 
