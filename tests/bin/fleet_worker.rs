@@ -239,6 +239,12 @@ async fn main() {
             *all.probe.entry(kind).or_default() += n;
         }
     }
+    // A background refresh may be running: exiting now would drop it with the runtime,
+    // possibly after the emulator rotated the refresh token and before the store saved
+    // the new one.
+    if let Err(error) = provider.settle().await {
+        say(&format!("settle failed: {error}"));
+    }
     all.latencies.sort_unstable();
     let figures = serde_json::json!({
         "pid": std::process::id(),

@@ -126,9 +126,9 @@ impl<C: VendorClient> Run<'_, C> {
 /// the runtime, possibly after the vendor rotated a single-use refresh token and before
 /// the store saved the new one.
 async fn settle(provider: &CachedTokenProvider) -> Result<(), AuthError> {
-    let deadline = tokio::time::Instant::now() + SETTLE;
-    while provider.status().refreshing && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    match tokio::time::timeout(SETTLE, provider.settle()).await {
+        Ok(settled) => settled,
+        // Still running after the whole retry budget: save what can be saved.
+        Err(_) => provider.flush().await,
     }
-    provider.flush().await
 }

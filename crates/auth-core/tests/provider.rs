@@ -521,6 +521,39 @@ async fn rotation_is_saved_before_it_is_published() {
     assert!(provider.cached().is_some());
 }
 
+/// `settle` (before exiting) waits for a background refresh and its save: a runtime shut
+/// down under it would lose a rotated refresh token.
+#[tokio::test]
+async fn settle_waits_for_a_running_background_refresh_and_its_save() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let provider = stored_provider(&source, Arc::clone(&store));
+    source.release(1);
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    provider.settle().await.unwrap(); // nothing running: returns at once
+
+    // Five minutes before expiry: in the refresh window, still handed out.
+    clock.advance(HOUR - Duration::from_secs(300));
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    until("the background fetch", || source.calls() == 2).await;
+    let settling = tokio::spawn({
+        let provider = provider.clone();
+        async move { provider.settle().await }
+    });
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !settling.is_finished(),
+        "settle returned during the refresh"
+    );
+    source.release(1);
+    settling.await.unwrap().unwrap();
+    assert_eq!(stored_access_token(&*store).await.as_deref(), Some("at-2"));
+    assert!(!provider.status().refreshing);
+}
+
 #[tokio::test]
 async fn failed_save_keeps_the_new_token_and_saves_it_later() {
     let clock = Arc::new(ManualClock::new(start()));

@@ -608,7 +608,33 @@ impl CachedTokenProvider {
         }
     }
 
-    /// Saves a token the store has not accepted yet. Call it at shutdown.
+    /// Lets a running refresh finish, then saves anything the store has not accepted yet
+    /// ([`flush`](Self::flush)): call it before the process exits, after the last
+    /// `token()`.
+    ///
+    /// A refresh runs in a task spawned on the runtime; a runtime shut down under it
+    /// drops the task, possibly after the vendor rotated a single-use refresh token and
+    /// before the store saved the new one: the chain would be lost. A refresh started
+    /// while this waits (a concurrent `token()`) is not waited for.
+    ///
+    /// # Errors
+    ///
+    /// As [`flush`](Self::flush). The refresh's own outcome is not reported: its error
+    /// is what the next `token()` returns.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future leaves the refresh running.
+    pub async fn settle(&self) -> Result<(), AuthError> {
+        let running = Shared::live_inflight(&mut self.shared.lock());
+        if let Some(rx) = running {
+            let _ = self.shared.wait(rx).await;
+        }
+        self.flush().await
+    }
+
+    /// Saves a token the store has not accepted yet. Call it at shutdown (or
+    /// [`settle`](Self::settle), which first lets a running refresh finish).
     ///
     /// An unsaved token derived from a record the store has since replaced (another
     /// process saved a newer rotation) is dropped instead: the store's is newer.
