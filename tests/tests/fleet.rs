@@ -91,14 +91,16 @@ const SPREAD_PERIOD_HOLDS: bool = true;
 ///   message. What could remain are calls that got the token just before the
 ///   announcement and reached the emulator after the refresh (a task descheduled
 ///   between `token()` and its probe on this loaded 2-core machine): measured none in
-///   steady and chaos runs (0.1% with a 10 ms lead, 0.5% with none; 5.7% before the
-///   hold, notifications alone). The bound, 0.05%, allows a few such races.
+///   steady and chaos runs on a quiet machine, 0.023% (38 calls) with another build
+///   running (0.1% with a 10 ms lead, 0.5% with none; 2-6% before the hold, with
+///   notifications alone). The bound, 0.2%, allows such races on a loaded CI machine
+///   and still fails ten times below the figure without the hold.
 /// - `FileStore`: no announcements, so only the lease holder holds back; the others hand
 ///   out the revoked token until their own refresh instant (the same for the whole fleet)
 ///   reads the store: measured 4-8% (8.2% before the hold, on the same machine).
 fn max_revoked_api_call_share(backend: &Backend) -> f64 {
     match backend {
-        Backend::Redis { .. } => 0.0005,
+        Backend::Redis { .. } => 0.002,
         Backend::File(_) => 0.15,
     }
 }
