@@ -45,6 +45,85 @@ pub(crate) const MAX_FILE_BYTES: u64 = 256 * 1024;
 /// Largest package, uncompressed.
 pub(crate) const MAX_PACKAGE_BYTES: u64 = 1024 * 1024;
 
+/// Deletes what earlier package verifications left: our crates unpacked from cargo's
+/// temporary registry (under `$CARGO_HOME/registry/src/-<hash>/`, a directory without an
+/// index name) and their builds (sources under `registry/src/`). Cargo treats a registry
+/// crate as immutable, so a second verification after a change would reuse the first
+/// one's `auth-core 0.1.0`, and the dependants fail against the stale API (a fresh machine
+/// never has them). Builds from the workspace's own paths are kept.
+fn forget_packaged_builds(root: &Path, crates: &[String]) -> Result<()> {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cargo"))
+        });
+    if let Some(Ok(sources)) = cargo_home.map(|home| std::fs::read_dir(home.join("registry/src"))) {
+        for source in sources {
+            let source = source?.path();
+            let temporary = source
+                .file_name()
+                .and_then(|f| f.to_str())
+                .is_some_and(|f| f.starts_with('-'));
+            if !temporary {
+                continue;
+            }
+            for unpacked in std::fs::read_dir(&source)? {
+                let unpacked = unpacked?.path();
+                let name = unpacked.file_name().and_then(|f| f.to_str()).unwrap_or("");
+                let ours = crates.iter().any(|c| {
+                    name.strip_prefix(c.as_str())
+                        .and_then(|rest| rest.strip_prefix('-'))
+                        .is_some_and(|version| version.starts_with(|ch: char| ch.is_ascii_digit()))
+                });
+                if ours {
+                    std::fs::remove_dir_all(&unpacked)?;
+                }
+            }
+        }
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), std::path::PathBuf::from);
+    let debug = target.join("debug");
+    let Ok(entries) = std::fs::read_dir(debug.join("deps")) else {
+        return Ok(());
+    };
+    let libs: Vec<String> = crates.iter().map(|c| c.replace('-', "_")).collect();
+    for entry in entries {
+        let path = entry?.path();
+        let Some(file) = path.file_name().and_then(|f| f.to_str()) else {
+            continue;
+        };
+        let Some(stem) = file.strip_suffix(".d") else {
+            continue;
+        };
+        let Some((lib, hash)) = stem.rsplit_once('-') else {
+            continue;
+        };
+        if !libs.iter().any(|l| l == lib) {
+            continue;
+        }
+        let from_registry =
+            std::fs::read_to_string(&path).is_ok_and(|deps| deps.contains("/registry/src/"));
+        if !from_registry {
+            continue;
+        }
+        for artefact in std::fs::read_dir(debug.join("deps"))? {
+            let artefact = artefact?.path();
+            let name = artefact.file_name().and_then(|f| f.to_str()).unwrap_or("");
+            if name.contains(&format!("{lib}-{hash}")) {
+                std::fs::remove_file(&artefact)?;
+            }
+        }
+        let fingerprint = debug
+            .join(".fingerprint")
+            .join(format!("{}-{hash}", lib.replace('_', "-")));
+        if fingerprint.exists() {
+            std::fs::remove_dir_all(fingerprint)?;
+        }
+    }
+    Ok(())
+}
+
 /// Explicitly allowed values: (crate, packaged path, exact value, why it is not a secret).
 pub(crate) const ALLOWED: &[(&str, &str, &str, &str)] = &[
     (
@@ -100,6 +179,7 @@ pub(crate) fn check(root: &Path) -> Result<()> {
         .iter()
         .flat_map(|name| ["-p".to_owned(), name.clone()])
         .collect();
+    forget_packaged_builds(root, &order)?;
     // All at once: cargo packages each crate against the others' new .crate files.
     run_step(
         "cargo package",
