@@ -835,6 +835,43 @@ async fn two_processes_on_one_file_store_key_share_the_refresh_instant() {
     assert!(a.next_refresh_at < a.expires_at);
 }
 
+/// `FileStore` sends no announcements: a provider whose due refresh finds the lease held
+/// by another process holds its token back itself (the vendor revokes it when that
+/// refresh is answered), and serves the token the holder saves, without a fetch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoking_sources_token_is_held_back_while_another_process_holds_the_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::gated(&clock);
+    source.revokes.store(true, Ordering::SeqCst);
+    // Two "processes": a FileStore handle each.
+    let a = stored_provider(&source, Arc::new(FileStore::new(dir.path())));
+    let b = stored_provider(&source, Arc::new(FileStore::new(dir.path())));
+    source.release(1);
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+
+    // Both due; A refreshes first and holds the lease while its request is out.
+    clock.advance(HOUR - Duration::from_secs(300));
+    assert_eq!(at(&a.token().await.unwrap()), "at-1");
+    until("A's fetch", || source.calls() == 2).await;
+    assert!(a.cached().is_none(), "A holds its own token back");
+    // B's background refresh finds the lease taken and holds its token back too.
+    assert_eq!(at(&b.token().await.unwrap()), "at-1");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.cached().is_some() {
+        assert!(std::time::Instant::now() < deadline, "B never held back");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let waiting = tokio::spawn({
+        let b = b.clone();
+        async move { b.token().await }
+    });
+    source.release(1);
+    assert_eq!(at(&waiting.await.unwrap().unwrap()), "at-2");
+    assert_eq!(source.calls(), 2, "B adopted A's token");
+}
+
 // ---------------------------------------------------------------------------------------
 // The store down: serve the valid token, refresh alone only when it runs out and only
 // with a reusable refresh token, save what was fetched meanwhile when the store is back.

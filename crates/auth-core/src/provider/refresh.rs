@@ -224,16 +224,21 @@ impl Shared {
         // comes first. A lease attempt is never cancelled midway: a lease granted by a
         // reply we dropped would block the key for its whole TTL.
         let notified_by_store = self.notified_by_store();
+        let mut held_back = held_back;
+        let mut first = true;
         loop {
             let changed = self.store_changed.notified();
             let mut changed = std::pin::pin!(changed);
             changed.as_mut().enable();
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let wait = if notified_by_store {
+            // The first attempt does not wait: if another process holds the lease, the
+            // token may have to be held back at once (below).
+            let wait = if notified_by_store || first {
                 Duration::ZERO
             } else {
                 LEASE_PROBE.min(left)
             };
+            first = false;
             match store.lease(key, self.lease_ttl, wait).await {
                 Ok(lease) => return Ok(Leased::Held(lease)),
                 Err(error) if error.is_store_unavailable() => {
@@ -254,6 +259,9 @@ impl Shared {
                 }
                 Err(_) => {}
             }
+            if !held_back {
+                held_back = self.hold_back_for_another_refresh();
+            }
             if notified_by_store {
                 let _ = tokio::time::timeout(LEASE_PROBE.min(left), changed).await;
             }
@@ -264,6 +272,39 @@ impl Shared {
                 return Ok(Leased::Adopted(token));
             }
         }
+    }
+
+    /// Another process holds the lease while this provider's token is due: it is most
+    /// likely refreshing the same record, and if the vendor revokes the previous access
+    /// token on refresh, this token dies when that refresh is answered. Holds it back (as
+    /// an announcement would, for stores without announcements such as `FileStore`),
+    /// until this provider adopts the saved token or takes the lease itself, at most for
+    /// the lease TTL. Returns whether a token is held back now.
+    fn hold_back_for_another_refresh(&self) -> bool {
+        if !self.source.revokes_previous_access_token() {
+            return false;
+        }
+        let mut slow = self.lock();
+        let now = self.clock.reading();
+        let Some(base) = slow
+            .state
+            .current
+            .as_ref()
+            .filter(|c| !c.deadlines.not_due(now))
+            .and_then(|c| c.version)
+        else {
+            return false;
+        };
+        let until = now
+            .monotonic
+            .saturating_add(u64::try_from(self.lease_ttl.as_nanos()).unwrap_or(u64::MAX));
+        if slow.state.retire_announced(base, until) {
+            if let Some((_, key)) = &self.store {
+                tracing::debug!(%key, base, "another process holds the lease; holding the token back");
+            }
+            self.sync_published(&slow.state);
+        }
+        slow.state.retiring.is_some()
     }
 
     /// The held token, if it was held back for another process's refresh and that hold's
