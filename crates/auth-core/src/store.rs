@@ -30,61 +30,126 @@ pub use listeners::{StoreListener, StoreListeners};
 /// What a stored token belongs to: vendor, environment, client id and subject (the seller
 /// or account). A sandbox token is never served in production because the environment is
 /// part of the key.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Clones share one buffer: a provider, its store's entry and its listener registration
+/// hold one copy of the key's text between them.
+#[derive(Clone)]
 pub struct StoreKey {
-    vendor: String,
-    environment: String,
-    client_id: String,
-    subject: String,
+    /// The four parts, one after the other.
+    text: Arc<str>,
+    /// Where the environment, the client id and the subject start in `text`.
+    starts: [u32; 3],
 }
 
 impl StoreKey {
     /// A key. Use an empty `subject` for app-level (client-credentials) tokens.
+    ///
+    /// # Panics
+    ///
+    /// If the four parts together are longer than 4 GiB.
     pub fn new(
         vendor: impl Into<String>,
         environment: impl Into<String>,
         client_id: impl Into<String>,
         subject: impl Into<String>,
     ) -> Self {
-        Self {
-            vendor: vendor.into(),
-            environment: environment.into(),
-            client_id: client_id.into(),
-            subject: subject.into(),
+        let (vendor, environment, client_id, subject) = (
+            vendor.into(),
+            environment.into(),
+            client_id.into(),
+            subject.into(),
+        );
+        let mut text = String::with_capacity(
+            vendor.len() + environment.len() + client_id.len() + subject.len(),
+        );
+        let mut starts = [0u32; 3];
+        for (part, start) in [&vendor, &environment, &client_id]
+            .into_iter()
+            .zip(&mut starts)
+        {
+            text.push_str(part);
+            *start = u32::try_from(text.len()).expect("a store key shorter than 4 GiB");
         }
+        text.push_str(&subject);
+        u32::try_from(text.len()).expect("a store key shorter than 4 GiB");
+        Self {
+            text: Arc::from(text),
+            starts,
+        }
+    }
+
+    fn part(&self, index: usize) -> &str {
+        let start = match index {
+            0 => 0,
+            _ => self.starts[index - 1] as usize,
+        };
+        let end = self
+            .starts
+            .get(index)
+            .map_or(self.text.len(), |&end| end as usize);
+        &self.text[start..end]
+    }
+
+    fn parts(&self) -> [&str; 4] {
+        [self.part(0), self.part(1), self.part(2), self.part(3)]
     }
 
     /// The vendor part.
     pub fn vendor(&self) -> &str {
-        &self.vendor
+        self.part(0)
     }
     /// The environment part.
     pub fn environment(&self) -> &str {
-        &self.environment
+        self.part(1)
     }
     /// The client id part.
     pub fn client_id(&self) -> &str {
-        &self.client_id
+        self.part(2)
     }
     /// The subject part (seller, account).
     pub fn subject(&self) -> &str {
-        &self.subject
+        self.part(3)
     }
 
     /// A file-name-safe, unambiguous rendering: each part percent-encoded, joined by `.`.
     pub fn file_stem(&self) -> String {
         const SET: &percent_encoding::AsciiSet =
             &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_');
-        [
-            &self.vendor,
-            &self.environment,
-            &self.client_id,
-            &self.subject,
-        ]
-        .iter()
-        .map(|part| percent_encoding::utf8_percent_encode(part, SET).to_string())
-        .collect::<Vec<_>>()
-        .join(".")
+        self.parts()
+            .iter()
+            .map(|part| percent_encoding::utf8_percent_encode(part, SET).to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
+// Equal text and equal boundaries are equal parts, and the other way round.
+impl PartialEq for StoreKey {
+    fn eq(&self, other: &Self) -> bool {
+        // `Arc`'s `==` compares the pointers first.
+        self.starts == other.starts && self.text == other.text
+    }
+}
+
+impl Eq for StoreKey {}
+
+impl std::hash::Hash for StoreKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+        self.starts.hash(state);
+    }
+}
+
+/// By vendor, then environment, client id and subject.
+impl Ord for StoreKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+impl PartialOrd for StoreKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -96,11 +161,8 @@ impl fmt::Debug for StoreKey {
 
 impl fmt::Display for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{}",
-            self.vendor, self.environment, self.client_id, self.subject
-        )
+        let [vendor, environment, client_id, subject] = self.parts();
+        write!(f, "{vendor}/{environment}/{client_id}/{subject}")
     }
 }
 
@@ -1024,6 +1086,79 @@ mod tests {
             StoreKey::new("a.b", "c", "d", "").file_stem(),
             StoreKey::new("a", "b.c", "d", "").file_stem()
         );
+    }
+
+    #[test]
+    fn key_parts_equality_and_order_are_those_of_the_four_strings() {
+        let parts = [
+            ("easyship", "sandbox", "client/1", "seller 7"),
+            ("", "", "", ""),
+            ("a", "", "b", ""),
+            ("ab", "c", "", ""),
+            ("a", "bc", "", ""),
+            (
+                "amazon-sp",
+                "production",
+                "amzn1.application-oa2-client.x",
+                "A1ÜSELLER",
+            ),
+        ];
+        let keys: Vec<StoreKey> = parts
+            .iter()
+            .map(|&(v, e, c, s)| StoreKey::new(v, e, c, s))
+            .collect();
+        for (key, &(v, e, c, s)) in keys.iter().zip(&parts) {
+            assert_eq!(
+                (
+                    key.vendor(),
+                    key.environment(),
+                    key.client_id(),
+                    key.subject()
+                ),
+                (v, e, c, s)
+            );
+            assert_eq!(key.to_string(), format!("{v}/{e}/{c}/{s}"));
+        }
+        for (a, pa) in keys.iter().zip(&parts) {
+            for (b, pb) in keys.iter().zip(&parts) {
+                assert_eq!(a == b, pa == pb, "{a} == {b}");
+                assert_eq!(a.cmp(b), pa.cmp(pb), "{a} cmp {b}");
+            }
+        }
+        // Same text, other boundaries: other keys.
+        assert_eq!(keys[3].to_string().replace('/', ""), "abc");
+        assert_ne!(keys[3], keys[4]);
+    }
+
+    #[test]
+    fn key_clones_share_one_buffer() {
+        // A provider, its store entry and its listener registration each hold the key
+        // (issue 16's memory per subject).
+        let key = key();
+        let clone = key.clone();
+        assert_eq!(key.vendor().as_ptr(), clone.vendor().as_ptr());
+        assert!(std::mem::size_of::<StoreKey>() <= 32);
+    }
+
+    #[tokio::test]
+    async fn memory_store_shares_the_token_text_with_the_saver() {
+        // One copy of a seller's tokens in the process, whether the provider that saved
+        // them or one that loads them holds them (issue 16's memory per subject).
+        let store = MemoryStore::new();
+        let lease = store
+            .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+            .await
+            .unwrap();
+        let saved = token(1);
+        store.save(&lease, &saved).await.unwrap();
+        let loaded = store.load(&key()).await.unwrap().unwrap().token;
+        let text = |token: &Token| {
+            (
+                token.access_token().expose_secret().as_ptr(),
+                token.refresh_token().unwrap().expose_secret().as_ptr(),
+            )
+        };
+        assert_eq!(text(&loaded), text(&saved));
     }
 
     async fn round_trip(store: &dyn TokenStore) {
