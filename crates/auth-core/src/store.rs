@@ -483,29 +483,41 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct MemoryInner {
-    entries: Mutex<HashMap<StoreKey, MemoryEntry>>,
+    entries: Mutex<Entries>,
     released: tokio::sync::Notify,
     fences: AtomicU64,
     listeners: StoreListeners<StoreKey>,
 }
 
+/// The records and the leases, under one lock.
+///
+/// Apart, and the records boxed, because a process may hold 100,000 keys and a hash map
+/// pays for its free slots too (up to half of them): a free slot costs a key and a
+/// pointer, not a record and a lease (issue 16's memory per subject). Only keys being
+/// refreshed hold a lease.
 #[derive(Default)]
-struct MemoryEntry {
-    record: Option<TokenRecord>,
-    lease: Option<(u64, Instant)>,
+struct Entries {
+    records: HashMap<StoreKey, Box<TokenRecord>>,
+    /// The fence and expiry of each key's current lease.
+    leases: HashMap<StoreKey, (u64, Instant)>,
+}
+
+impl Entries {
+    /// The fence of `key`'s current lease, expired or not.
+    fn fence(&self, key: &StoreKey) -> Option<u64> {
+        self.leases.get(key).map(|&(fence, _)| fence)
+    }
 }
 
 impl MemoryInner {
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<StoreKey, MemoryEntry>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn release(&self, key: &StoreKey, fence: u64) {
         let mut entries = self.entries();
-        if let Some(entry) = entries.get_mut(key)
-            && entry.lease.map(|(held, _)| held) == Some(fence)
-        {
-            entry.lease = None;
+        if entries.fence(key) == Some(fence) {
+            entries.leases.remove(key);
         }
         drop(entries);
         self.released.notify_waiters();
@@ -529,7 +541,7 @@ impl Drop for MemoryLeaseGuard {
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let len = self.inner.entries().len();
+        let len = self.inner.entries().records.len();
         f.debug_struct("MemoryStore").field("keys", &len).finish()
     }
 }
@@ -544,7 +556,12 @@ impl MemoryStore {
 #[async_trait]
 impl TokenStore for MemoryStore {
     async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
-        Ok(self.inner.entries().get(key).and_then(|e| e.record.clone()))
+        Ok(self
+            .inner
+            .entries()
+            .records
+            .get(key)
+            .map(|r| TokenRecord::clone(r)))
     }
 
     async fn lease(
@@ -558,11 +575,15 @@ impl TokenStore for MemoryStore {
             let notified = self.inner.released.notified();
             {
                 let mut entries = self.inner.entries();
-                let entry = entries.entry(key.clone()).or_default();
-                let free = entry.lease.is_none_or(|(_, until)| Instant::now() >= until);
+                let free = entries
+                    .leases
+                    .get(key)
+                    .is_none_or(|&(_, until)| Instant::now() >= until);
                 if free {
                     let fence = self.inner.fences.fetch_add(1, Ordering::SeqCst) + 1;
-                    entry.lease = Some((fence, far_instant(ttl)));
+                    entries
+                        .leases
+                        .insert(key.clone(), (fence, far_instant(ttl)));
                     let guard = MemoryLeaseGuard {
                         store: Arc::downgrade(&self.inner),
                         key: key.clone(),
@@ -588,8 +609,7 @@ impl TokenStore for MemoryStore {
     async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), AuthError> {
         lease.check()?;
         let mut entries = self.inner.entries();
-        let entry = entries.entry(lease.key.clone()).or_default();
-        match &mut entry.lease {
+        match entries.leases.get_mut(&lease.key) {
             Some((fence, until)) if *fence == lease.fence => {
                 *until = far_instant(ttl);
                 lease.extend(ttl);
@@ -602,16 +622,23 @@ impl TokenStore for MemoryStore {
     async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
         lease.check()?;
         let mut entries = self.inner.entries();
-        let entry = entries.entry(lease.key.clone()).or_default();
-        if entry.lease.map(|(fence, _)| fence) != Some(lease.fence) {
+        if entries.fence(&lease.key) != Some(lease.fence) {
             return Err(lost_lease(&lease.key));
         }
+        let stored = entries.records.get_mut(&lease.key);
         let record = TokenRecord::new(
-            entry.record.as_ref().map_or(0, |r| r.version) + 1,
+            stored.as_ref().map_or(0, |r| r.version) + 1,
             token.clone(),
             Utc::now(),
         );
-        entry.record = Some(record.clone());
+        match stored {
+            Some(stored) => **stored = record.clone(),
+            None => {
+                entries
+                    .records
+                    .insert(lease.key.clone(), Box::new(record.clone()));
+            }
+        }
         drop(entries);
         self.inner
             .listeners
@@ -622,12 +649,11 @@ impl TokenStore for MemoryStore {
     async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
         lease.check()?;
         let mut entries = self.inner.entries();
-        let entry = entries.entry(lease.key.clone()).or_default();
-        if entry.lease.map(|(fence, _)| fence) != Some(lease.fence) {
+        if entries.fence(&lease.key) != Some(lease.fence) {
             return Err(lost_lease(&lease.key));
         }
         let mut marked = None;
-        if let Some(record) = entry.record.as_mut()
+        if let Some(record) = entries.records.get_mut(&lease.key)
             && record.version == version
         {
             record.version += 1;
@@ -1159,6 +1185,22 @@ mod tests {
             )
         };
         assert_eq!(text(&loaded), text(&saved));
+    }
+
+    #[tokio::test]
+    async fn memory_store_keeps_a_lease_only_while_it_is_held() {
+        // Per key at rest: the key and a boxed record, nothing for the lease (issue 16's
+        // memory per subject).
+        let store = MemoryStore::new();
+        let lease = store
+            .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+            .await
+            .unwrap();
+        store.save(&lease, &token(1)).await.unwrap();
+        assert_eq!(store.inner.entries().leases.len(), 1);
+        store.release(lease).await.unwrap();
+        let entries = store.inner.entries();
+        assert_eq!((entries.records.len(), entries.leases.len()), (1, 0));
     }
 
     async fn round_trip(store: &dyn TokenStore) {
