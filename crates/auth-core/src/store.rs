@@ -46,7 +46,7 @@ impl StoreKey {
     ///
     /// # Panics
     ///
-    /// If the four parts together are longer than 4 GiB.
+    /// If the vendor, environment and client id together are 4 GiB or longer.
     pub fn new(
         vendor: impl Into<String>,
         environment: impl Into<String>,
@@ -68,10 +68,9 @@ impl StoreKey {
             .zip(&mut starts)
         {
             text.push_str(part);
-            *start = u32::try_from(text.len()).expect("a store key shorter than 4 GiB");
+            *start = u32::try_from(text.len()).expect("store key parts under 4 GiB");
         }
         text.push_str(&subject);
-        u32::try_from(text.len()).expect("a store key shorter than 4 GiB");
         Self {
             text: Arc::from(text),
             starts,
