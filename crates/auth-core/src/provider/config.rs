@@ -78,9 +78,10 @@ mod tests {
 
     #[test]
     fn a_provider_holds_the_shared_settings_by_pointer() {
-        // 544 bytes with the settings inline; every byte counts once per subject.
+        // 440 bytes (448 with the retiring mark), where the settings inline took 104
+        // more; every byte counts once per subject.
         assert!(
-            std::mem::size_of::<super::super::Shared>() <= 440,
+            std::mem::size_of::<super::super::Shared>() <= 448,
             "{}",
             std::mem::size_of::<super::super::Shared>()
         );
