@@ -1,6 +1,7 @@
 //! Credential newtypes that cannot be printed by accident, and the OAuth `state`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -10,14 +11,16 @@ macro_rules! secret_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         ///
-        /// The value is zeroized on drop, `Debug` prints `
+        /// Clones share one buffer (a seller's token held by both a provider and a store
+        /// is one copy in memory); it is zeroized when the last clone is dropped.
+        /// `Debug` prints `
         #[doc = stringify!($name)]
         /// ([REDACTED])`, and there is deliberately no `Display` and no `Serialize`:
         /// the only way to the value is [`expose_secret`](Self::expose_secret). It
         /// implements `Deserialize` (from a JSON string), so a vendor's wire types hold
         /// it directly.
         #[derive(Clone)]
-        pub struct $name(SecretString);
+        pub struct $name(Arc<SecretString>);
 
         impl $name {
             /// Wraps a value. The `String` passed in is zeroized after its bytes are
@@ -26,7 +29,7 @@ macro_rules! secret_type {
                 let mut value: String = value.into();
                 let secret = SecretString::from(value.as_str());
                 zeroize::Zeroize::zeroize(&mut value);
-                Self(secret)
+                Self(Arc::new(secret))
             }
 
             /// Returns the secret value. Call it only where the value is put on the wire.
@@ -243,6 +246,21 @@ mod tests {
         assert!(!a.verify(b.as_str()));
         assert!(!a.verify(""));
         assert!(a.check(b.as_str()).is_err());
+    }
+
+    #[test]
+    fn clones_share_one_buffer() {
+        // A provider and its store each hold the token: one copy of the text between
+        // them (issue 16's memory per subject).
+        let token = AccessToken::new("Atza|shared");
+        let clone = token.clone();
+        assert_eq!(
+            token.expose_secret().as_ptr(),
+            clone.expose_secret().as_ptr()
+        );
+        assert_eq!(std::mem::size_of::<AccessToken>(), 8);
+        drop(token);
+        assert_eq!(clone.expose_secret(), "Atza|shared");
     }
 
     #[test]

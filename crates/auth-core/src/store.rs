@@ -30,61 +30,125 @@ pub use listeners::{StoreListener, StoreListeners};
 /// What a stored token belongs to: vendor, environment, client id and subject (the seller
 /// or account). A sandbox token is never served in production because the environment is
 /// part of the key.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Clones share one buffer: a provider, its store's entry and its listener registration
+/// hold one copy of the key's text between them.
+#[derive(Clone)]
 pub struct StoreKey {
-    vendor: String,
-    environment: String,
-    client_id: String,
-    subject: String,
+    /// The four parts, one after the other.
+    text: Arc<str>,
+    /// Where the environment, the client id and the subject start in `text`.
+    starts: [u32; 3],
 }
 
 impl StoreKey {
     /// A key. Use an empty `subject` for app-level (client-credentials) tokens.
+    ///
+    /// # Panics
+    ///
+    /// If the vendor, environment and client id together are 4 GiB or longer.
     pub fn new(
         vendor: impl Into<String>,
         environment: impl Into<String>,
         client_id: impl Into<String>,
         subject: impl Into<String>,
     ) -> Self {
-        Self {
-            vendor: vendor.into(),
-            environment: environment.into(),
-            client_id: client_id.into(),
-            subject: subject.into(),
+        let (vendor, environment, client_id, subject) = (
+            vendor.into(),
+            environment.into(),
+            client_id.into(),
+            subject.into(),
+        );
+        let mut text = String::with_capacity(
+            vendor.len() + environment.len() + client_id.len() + subject.len(),
+        );
+        let mut starts = [0u32; 3];
+        for (part, start) in [&vendor, &environment, &client_id]
+            .into_iter()
+            .zip(&mut starts)
+        {
+            text.push_str(part);
+            *start = u32::try_from(text.len()).expect("store key parts under 4 GiB");
         }
+        text.push_str(&subject);
+        Self {
+            text: Arc::from(text),
+            starts,
+        }
+    }
+
+    fn part(&self, index: usize) -> &str {
+        let start = match index {
+            0 => 0,
+            _ => self.starts[index - 1] as usize,
+        };
+        let end = self
+            .starts
+            .get(index)
+            .map_or(self.text.len(), |&end| end as usize);
+        &self.text[start..end]
+    }
+
+    fn parts(&self) -> [&str; 4] {
+        [self.part(0), self.part(1), self.part(2), self.part(3)]
     }
 
     /// The vendor part.
     pub fn vendor(&self) -> &str {
-        &self.vendor
+        self.part(0)
     }
     /// The environment part.
     pub fn environment(&self) -> &str {
-        &self.environment
+        self.part(1)
     }
     /// The client id part.
     pub fn client_id(&self) -> &str {
-        &self.client_id
+        self.part(2)
     }
     /// The subject part (seller, account).
     pub fn subject(&self) -> &str {
-        &self.subject
+        self.part(3)
     }
 
     /// A file-name-safe, unambiguous rendering: each part percent-encoded, joined by `.`.
     pub fn file_stem(&self) -> String {
         const SET: &percent_encoding::AsciiSet =
             &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_');
-        [
-            &self.vendor,
-            &self.environment,
-            &self.client_id,
-            &self.subject,
-        ]
-        .iter()
-        .map(|part| percent_encoding::utf8_percent_encode(part, SET).to_string())
-        .collect::<Vec<_>>()
-        .join(".")
+        self.parts()
+            .iter()
+            .map(|part| percent_encoding::utf8_percent_encode(part, SET).to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
+// Equal text and equal boundaries are equal parts, and the other way round.
+impl PartialEq for StoreKey {
+    fn eq(&self, other: &Self) -> bool {
+        // `Arc`'s `==` compares the pointers first.
+        self.starts == other.starts && self.text == other.text
+    }
+}
+
+impl Eq for StoreKey {}
+
+impl std::hash::Hash for StoreKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+        self.starts.hash(state);
+    }
+}
+
+/// By vendor, then environment, client id and subject.
+impl Ord for StoreKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
+    }
+}
+
+impl PartialOrd for StoreKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -96,11 +160,8 @@ impl fmt::Debug for StoreKey {
 
 impl fmt::Display for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{}",
-            self.vendor, self.environment, self.client_id, self.subject
-        )
+        let [vendor, environment, client_id, subject] = self.parts();
+        write!(f, "{vendor}/{environment}/{client_id}/{subject}")
     }
 }
 
@@ -444,29 +505,41 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct MemoryInner {
-    entries: Mutex<HashMap<StoreKey, MemoryEntry>>,
+    entries: Mutex<Entries>,
     released: tokio::sync::Notify,
     fences: AtomicU64,
     listeners: StoreListeners<StoreKey>,
 }
 
+/// The records and the leases, under one lock.
+///
+/// Apart, and the records boxed, because a process may hold 100,000 keys and a hash map
+/// pays for its free slots too (up to half of them): a free slot costs a key and a
+/// pointer, not a record and a lease (issue 16's memory per subject). Only keys being
+/// refreshed hold a lease.
 #[derive(Default)]
-struct MemoryEntry {
-    record: Option<TokenRecord>,
-    lease: Option<(u64, Instant)>,
+struct Entries {
+    records: HashMap<StoreKey, Box<TokenRecord>>,
+    /// The fence and expiry of each key's current lease.
+    leases: HashMap<StoreKey, (u64, Instant)>,
+}
+
+impl Entries {
+    /// The fence of `key`'s current lease, expired or not.
+    fn fence(&self, key: &StoreKey) -> Option<u64> {
+        self.leases.get(key).map(|&(fence, _)| fence)
+    }
 }
 
 impl MemoryInner {
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<StoreKey, MemoryEntry>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn release(&self, key: &StoreKey, fence: u64) {
         let mut entries = self.entries();
-        if let Some(entry) = entries.get_mut(key)
-            && entry.lease.map(|(held, _)| held) == Some(fence)
-        {
-            entry.lease = None;
+        if entries.fence(key) == Some(fence) {
+            entries.leases.remove(key);
         }
         drop(entries);
         self.released.notify_waiters();
@@ -490,7 +563,7 @@ impl Drop for MemoryLeaseGuard {
 
 impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let len = self.inner.entries().len();
+        let len = self.inner.entries().records.len();
         f.debug_struct("MemoryStore").field("keys", &len).finish()
     }
 }
@@ -505,7 +578,12 @@ impl MemoryStore {
 #[async_trait]
 impl TokenStore for MemoryStore {
     async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
-        Ok(self.inner.entries().get(key).and_then(|e| e.record.clone()))
+        Ok(self
+            .inner
+            .entries()
+            .records
+            .get(key)
+            .map(|r| TokenRecord::clone(r)))
     }
 
     async fn lease(
@@ -519,11 +597,15 @@ impl TokenStore for MemoryStore {
             let notified = self.inner.released.notified();
             {
                 let mut entries = self.inner.entries();
-                let entry = entries.entry(key.clone()).or_default();
-                let free = entry.lease.is_none_or(|(_, until)| Instant::now() >= until);
+                let free = entries
+                    .leases
+                    .get(key)
+                    .is_none_or(|&(_, until)| Instant::now() >= until);
                 if free {
                     let fence = self.inner.fences.fetch_add(1, Ordering::SeqCst) + 1;
-                    entry.lease = Some((fence, far_instant(ttl)));
+                    entries
+                        .leases
+                        .insert(key.clone(), (fence, far_instant(ttl)));
                     let guard = MemoryLeaseGuard {
                         store: Arc::downgrade(&self.inner),
                         key: key.clone(),
@@ -549,8 +631,7 @@ impl TokenStore for MemoryStore {
     async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), AuthError> {
         lease.check()?;
         let mut entries = self.inner.entries();
-        let entry = entries.entry(lease.key.clone()).or_default();
-        match &mut entry.lease {
+        match entries.leases.get_mut(&lease.key) {
             Some((fence, until)) if *fence == lease.fence => {
                 *until = far_instant(ttl);
                 lease.extend(ttl);
@@ -563,16 +644,23 @@ impl TokenStore for MemoryStore {
     async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
         lease.check()?;
         let mut entries = self.inner.entries();
-        let entry = entries.entry(lease.key.clone()).or_default();
-        if entry.lease.map(|(fence, _)| fence) != Some(lease.fence) {
+        if entries.fence(&lease.key) != Some(lease.fence) {
             return Err(lost_lease(&lease.key));
         }
+        let stored = entries.records.get_mut(&lease.key);
         let record = TokenRecord::new(
-            entry.record.as_ref().map_or(0, |r| r.version) + 1,
+            stored.as_ref().map_or(0, |r| r.version) + 1,
             token.clone(),
             Utc::now(),
         );
-        entry.record = Some(record.clone());
+        match stored {
+            Some(stored) => **stored = record.clone(),
+            None => {
+                entries
+                    .records
+                    .insert(lease.key.clone(), Box::new(record.clone()));
+            }
+        }
         drop(entries);
         self.inner
             .listeners
@@ -583,12 +671,11 @@ impl TokenStore for MemoryStore {
     async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
         lease.check()?;
         let mut entries = self.inner.entries();
-        let entry = entries.entry(lease.key.clone()).or_default();
-        if entry.lease.map(|(fence, _)| fence) != Some(lease.fence) {
+        if entries.fence(&lease.key) != Some(lease.fence) {
             return Err(lost_lease(&lease.key));
         }
         let mut marked = None;
-        if let Some(record) = entry.record.as_mut()
+        if let Some(record) = entries.records.get_mut(&lease.key)
             && record.version == version
         {
             record.version += 1;
@@ -1059,6 +1146,95 @@ mod tests {
             StoreKey::new("a.b", "c", "d", "").file_stem(),
             StoreKey::new("a", "b.c", "d", "").file_stem()
         );
+    }
+
+    #[test]
+    fn key_parts_equality_and_order_are_those_of_the_four_strings() {
+        let parts = [
+            ("easyship", "sandbox", "client/1", "seller 7"),
+            ("", "", "", ""),
+            ("a", "", "b", ""),
+            ("ab", "c", "", ""),
+            ("a", "bc", "", ""),
+            (
+                "amazon-sp",
+                "production",
+                "amzn1.application-oa2-client.x",
+                "A1ÜSELLER",
+            ),
+        ];
+        let keys: Vec<StoreKey> = parts
+            .iter()
+            .map(|&(v, e, c, s)| StoreKey::new(v, e, c, s))
+            .collect();
+        for (key, &(v, e, c, s)) in keys.iter().zip(&parts) {
+            assert_eq!(
+                (
+                    key.vendor(),
+                    key.environment(),
+                    key.client_id(),
+                    key.subject()
+                ),
+                (v, e, c, s)
+            );
+            assert_eq!(key.to_string(), format!("{v}/{e}/{c}/{s}"));
+        }
+        for (a, pa) in keys.iter().zip(&parts) {
+            for (b, pb) in keys.iter().zip(&parts) {
+                assert_eq!(a == b, pa == pb, "{a} == {b}");
+                assert_eq!(a.cmp(b), pa.cmp(pb), "{a} cmp {b}");
+            }
+        }
+        // Same text, other boundaries: other keys.
+        assert_eq!(keys[3].to_string().replace('/', ""), "abc");
+        assert_ne!(keys[3], keys[4]);
+    }
+
+    #[test]
+    fn key_clones_share_one_buffer() {
+        // A provider, its store entry and its listener registration each hold the key
+        // (issue 16's memory per subject).
+        let key = key();
+        let clone = key.clone();
+        assert_eq!(key.vendor().as_ptr(), clone.vendor().as_ptr());
+        assert!(std::mem::size_of::<StoreKey>() <= 32);
+    }
+
+    #[tokio::test]
+    async fn memory_store_shares_the_token_text_with_the_saver() {
+        // One copy of a seller's tokens in the process, whether the provider that saved
+        // them or one that loads them holds them (issue 16's memory per subject).
+        let store = MemoryStore::new();
+        let lease = store
+            .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+            .await
+            .unwrap();
+        let saved = token(1);
+        store.save(&lease, &saved).await.unwrap();
+        let loaded = store.load(&key()).await.unwrap().unwrap().token;
+        let text = |token: &Token| {
+            (
+                token.access_token().expose_secret().as_ptr(),
+                token.refresh_token().unwrap().expose_secret().as_ptr(),
+            )
+        };
+        assert_eq!(text(&loaded), text(&saved));
+    }
+
+    #[tokio::test]
+    async fn memory_store_keeps_a_lease_only_while_it_is_held() {
+        // Per key at rest: the key and a boxed record, nothing for the lease (issue 16's
+        // memory per subject).
+        let store = MemoryStore::new();
+        let lease = store
+            .lease(&key(), Duration::from_secs(60), Duration::ZERO)
+            .await
+            .unwrap();
+        store.save(&lease, &token(1)).await.unwrap();
+        assert_eq!(store.inner.entries().leases.len(), 1);
+        store.release(lease).await.unwrap();
+        let entries = store.inner.entries();
+        assert_eq!((entries.records.len(), entries.leases.len()), (1, 0));
     }
 
     async fn round_trip(store: &dyn TokenStore) {

@@ -189,6 +189,15 @@ impl ApiAccess {
         })
     }
 
+    /// Whether `other` behaves the same (same vendor, scheme and check), for sharing one
+    /// copy between providers. Two checks compare by address: the same function may
+    /// have two addresses, which only costs a second copy.
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        self.vendor == other.vendor
+            && self.scheme == other.scheme
+            && self.rejected as usize == other.rejected as usize
+    }
+
     /// The vendor's name (empty for [`bearer`](Self::bearer)).
     pub fn vendor(&self) -> &'static str {
         self.vendor

@@ -2,7 +2,8 @@
 //!
 //! Three files: `state.rs` holds the state and its transitions (pure), `refresh.rs` the
 //! refresh procedure (lease, reload, fetch, save, publish), and this one the public API
-//! and the lock-free hot path.
+//! and the lock-free hot path; `notify.rs` adopts what the store announces, and
+//! `config.rs` holds the settings that providers built alike share.
 
 use std::fmt;
 use std::future::Future;
@@ -20,10 +21,12 @@ use crate::store::{StoreKey, TokenStore};
 use crate::vendor::ApiAccess;
 use crate::{AccessToken, AuthError, Clock, RefreshToken, Token, TokenSource};
 
+mod config;
 mod notify;
 mod refresh;
 mod state;
 
+use config::Config;
 use state::{Call, Deadlines, Policy, State, Ticket};
 
 type Outcome = Result<Arc<Token>, AuthError>;
@@ -150,12 +153,12 @@ pub struct CachedTokenProvider {
 
 struct Shared {
     source: Arc<dyn TokenSource>,
-    api: ApiAccess,
+    /// API access and lease settings, shared with every provider built alike (read as
+    /// `self.api`, `self.lease_ttl` through [`Deref`](std::ops::Deref)).
+    config: Arc<Config>,
     store: Option<(Arc<dyn TokenStore>, StoreKey)>,
     clock: ClockRef,
     policy: Policy,
-    lease_ttl: Duration,
-    lease_wait: Duration,
     published: ArcSwapOption<Published>,
     /// Monotonic nanoseconds before which the hot path does not try to start a refresh.
     next_background: AtomicU64,
@@ -169,6 +172,16 @@ struct Shared {
     adopting: AtomicBool,
     /// Another notification came while it ran: it reads the store once more.
     adopt_again: AtomicBool,
+}
+
+// The shared settings read as the provider's own fields: the refresh procedure and the
+// public API use them as before the sharing.
+impl std::ops::Deref for Shared {
+    type Target = Config;
+
+    fn deref(&self) -> &Config {
+        &self.config
+    }
 }
 
 /// The state, and the running refresh's channel.
@@ -366,12 +379,15 @@ impl CachedTokenProviderBuilder {
         let state = State::new(self.seed, self.store.is_some(), &policy, clock.reading());
         let shared = Shared {
             source: self.source,
-            api: self.api,
+            config: Config {
+                api: self.api,
+                lease_ttl: self.lease_ttl,
+                lease_wait: self.lease_wait,
+            }
+            .shared(),
             store: self.store,
             clock,
             policy,
-            lease_ttl: self.lease_ttl,
-            lease_wait: self.lease_wait,
             published: ArcSwapOption::const_empty(),
             next_background: AtomicU64::new(0),
             slow: Mutex::new(Slow {
