@@ -22,7 +22,8 @@
 //!   own deadline arithmetic (`status().next_refresh_at`) on a `ManualClock`.
 //!
 //! Run with `cargo bench -p auth-core --bench many`; `MANY_SIZES=1000,10000,100000`
-//! sets the sizes (default 1,000 and 10,000). It prints a table, and one `@many {json}`
+//! sets the sizes (default 1,000 and 10,000), `MANY_TOKEN_CHARS=43` the token length
+//! (default 380). It prints a table, and one `@many {json}`
 //! line per size that `cargo xtask bench --many` reads.
 
 use std::collections::HashMap;
@@ -44,8 +45,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 #[global_allocator]
 static GLOBAL: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
 
-/// Length of the access and the refresh tokens (LWA's are about 350–400 characters).
-const TOKEN_CHARS: usize = 380;
+/// Length of the access and the refresh tokens: `MANY_TOKEN_CHARS`, by default 380 (LWA's
+/// are about 350–400 characters); 43 is Easyship's (Doorkeeper: 32 random bytes,
+/// base64url). At least 26 (the tokens' fixed prefix).
+fn token_chars() -> usize {
+    static CHARS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CHARS.get_or_init(|| {
+        std::env::var("MANY_TOKEN_CHARS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(380)
+            .max(26)
+    })
+}
 const CLIENT_ID: &str = "amzn1.application-oa2-client.8c1fd6dbb9a24b2a9d1f24c7e5a0b3f1";
 
 /// Bytes live on the heap now, and the number of live blocks.
@@ -128,7 +140,7 @@ async fn serve(mut socket: tokio::net::TcpStream, counter: Arc<AtomicU64>) {
                 // LWA keeps the refresh token: it is not sent back.
                 format!(
                     r#"{{"access_token":"{}","token_type":"bearer","expires_in":3600}}"#,
-                    lwa_token("Atza", n, TOKEN_CHARS)
+                    lwa_token("Atza", n, token_chars())
                 )
             } else {
                 r#"{"error":"invalid_grant","error_description":"bad refresh token"}"#.to_owned()
@@ -216,7 +228,7 @@ fn seller(i: u64) -> String {
 
 fn refresh_token_of(seller: &str) -> RefreshToken {
     let n = seller[1..].parse::<u64>().unwrap_or(0);
-    RefreshToken::new(lwa_token("Atzr", n, TOKEN_CHARS))
+    RefreshToken::new(lwa_token("Atzr", n, token_chars()))
 }
 
 fn cache(capacity: usize, app: &Arc<App>, store: &Arc<dyn TokenStore>) -> TokenCache<String> {
@@ -420,7 +432,8 @@ fn main() {
         let single = Arc::clone(&single);
         Arc::new(move |_, _| drop(black_box(now(single.token()).unwrap())))
     };
-    println!("token sizes: access {TOKEN_CHARS} chars, refresh {TOKEN_CHARS} chars");
+    let chars = token_chars();
+    println!("token sizes: access {chars} chars, refresh {chars} chars");
     println!(
         "| subjects | memory/subject (provider + store) | token() 1 task / 8 tasks | x single | floor HashMap / quick_cache | store miss median / p99 | cold miss median / p99 | cached call p99 / max during misses (idle) | refresh peak second 60 s / 600 s / 3600 s |"
     );
@@ -429,7 +442,7 @@ fn main() {
     for &n in &sizes {
         let mut row = Row {
             subjects: n,
-            token_chars: TOKEN_CHARS,
+            token_chars: chars,
             ..Row::default()
         };
         let keys: Vec<String> = (0..n).map(seller).collect();
