@@ -171,8 +171,9 @@ pub struct TokenRecord {
     /// 1 for the first save, then +1 with each write (a save, or marking the refresh
     /// token dead).
     pub version: u64,
-    /// The token, refresh token included.
-    pub token: Token,
+    /// The token, refresh token included. Shared: a provider that loads the record holds
+    /// this very `Token` (a `TokenCache` of many sellers keeps one copy per seller).
+    pub token: Arc<Token>,
     /// When it was written, by the writer's clock.
     pub updated_at: DateTime<Utc>,
     /// The vendor answered `invalid_grant` to this record's refresh token: no process
@@ -181,11 +182,12 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
-    /// A record of `token` at `version`, its refresh token not known dead.
-    pub fn new(version: u64, token: Token, updated_at: DateTime<Utc>) -> Self {
+    /// A record of `token` (a `Token`, or one already in an `Arc`) at `version`, its
+    /// refresh token not known dead.
+    pub fn new(version: u64, token: impl Into<Arc<Token>>, updated_at: DateTime<Utc>) -> Self {
         Self {
             version,
-            token,
+            token: token.into(),
             updated_at,
             refresh_token_dead: false,
         }
@@ -412,6 +414,21 @@ pub trait TokenStore: fmt::Debug + Send + Sync + 'static {
     /// [`AuthError::Store`] when the lease was lost (expired or taken over) or the
     /// backend fails. Nothing is written then.
     async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError>;
+
+    /// [`save`](Self::save) for a token already in an `Arc` (the provider's). A store that
+    /// keeps records in this process's memory overrides it to keep this very `Arc`: one
+    /// copy of the token per key, however many providers hold it. The default is `save`.
+    ///
+    /// # Errors
+    ///
+    /// As [`save`](Self::save).
+    async fn save_shared(
+        &self,
+        lease: &Lease,
+        token: &Arc<Token>,
+    ) -> Result<TokenRecord, AuthError> {
+        self.save(lease, token).await
+    }
 
     /// Marks the refresh token of the record at `version` dead (the vendor answered
     /// `invalid_grant` to it), as the next version, if the record is still at `version`;
@@ -642,30 +659,15 @@ impl TokenStore for MemoryStore {
     }
 
     async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
-        lease.check()?;
-        let mut entries = self.inner.entries();
-        if entries.fence(&lease.key) != Some(lease.fence) {
-            return Err(lost_lease(&lease.key));
-        }
-        let stored = entries.records.get_mut(&lease.key);
-        let record = TokenRecord::new(
-            stored.as_ref().map_or(0, |r| r.version) + 1,
-            token.clone(),
-            Utc::now(),
-        );
-        match stored {
-            Some(stored) => **stored = record.clone(),
-            None => {
-                entries
-                    .records
-                    .insert(lease.key.clone(), Box::new(record.clone()));
-            }
-        }
-        drop(entries);
-        self.inner
-            .listeners
-            .notify(&lease.key, Some(record.version));
-        Ok(record)
+        self.save_record(lease, Arc::new(token.clone()))
+    }
+
+    async fn save_shared(
+        &self,
+        lease: &Lease,
+        token: &Arc<Token>,
+    ) -> Result<TokenRecord, AuthError> {
+        self.save_record(lease, Arc::clone(token))
     }
 
     async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
@@ -706,6 +708,36 @@ impl TokenStore for MemoryStore {
         lease.check()?;
         self.inner.listeners.notify_refresh(&lease.key, base);
         Ok(())
+    }
+}
+
+impl MemoryStore {
+    /// Saves `token` (kept as this `Arc`) as the next version of the lease's record.
+    fn save_record(&self, lease: &Lease, token: Arc<Token>) -> Result<TokenRecord, AuthError> {
+        lease.check()?;
+        let mut entries = self.inner.entries();
+        if entries.fence(&lease.key) != Some(lease.fence) {
+            return Err(lost_lease(&lease.key));
+        }
+        let stored = entries.records.get_mut(&lease.key);
+        let record = TokenRecord::new(
+            stored.as_ref().map_or(0, |r| r.version) + 1,
+            token,
+            Utc::now(),
+        );
+        match stored {
+            Some(stored) => **stored = record.clone(),
+            None => {
+                entries
+                    .records
+                    .insert(lease.key.clone(), Box::new(record.clone()));
+            }
+        }
+        drop(entries);
+        self.inner
+            .listeners
+            .notify(&lease.key, Some(record.version));
+        Ok(record)
     }
 }
 
@@ -1102,7 +1134,7 @@ impl StoredRecord {
         }
         TokenRecord {
             version: self.version,
-            token,
+            token: Arc::new(token),
             updated_at: self.updated_at,
             refresh_token_dead: self.refresh_token_dead,
         }

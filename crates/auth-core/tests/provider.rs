@@ -521,6 +521,26 @@ async fn rotation_is_saved_before_it_is_published() {
     assert!(provider.cached().is_some());
 }
 
+/// A `MemoryStore` keeps the provider's own `Arc<Token>`, and a provider adopting the
+/// record holds that same `Token`: one copy per key, however many hold it (issue 16).
+#[tokio::test]
+async fn a_memory_store_and_its_providers_share_one_token() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+    let a = stored_provider(&source, Arc::clone(&store));
+    let b = stored_provider(&source, Arc::clone(&store));
+    let fetched = a.token().await.unwrap();
+    let record = store.load(&key()).await.unwrap().unwrap();
+    assert!(
+        Arc::ptr_eq(&record.token, &fetched),
+        "the store keeps A's Arc"
+    );
+    let adopted = b.token().await.unwrap();
+    assert!(Arc::ptr_eq(&adopted, &fetched), "B holds the stored Arc");
+    assert_eq!(source.calls(), 1);
+}
+
 /// `settle` (before exiting) waits for a background refresh and its save: a runtime shut
 /// down under it would lose a rotated refresh token.
 #[tokio::test]

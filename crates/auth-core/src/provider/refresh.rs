@@ -380,7 +380,7 @@ impl Shared {
             // neither saved nor published.
             return superseded(&self.lock().state);
         }
-        let saved = match store.save(lease, &token).await {
+        let saved = match store.save_shared(lease, &token).await {
             Ok(record) => {
                 tracing::info!(%key, version = record.version, expires_at = ?token.expires_at(), "token refreshed and saved");
                 Ok(Some(record.version))
@@ -474,7 +474,7 @@ impl Shared {
                 return Ok(());
             }
         }
-        let record = store.save(lease, &token).await?;
+        let record = store.save_shared(lease, &token).await?;
         let mut slow = self.lock();
         slow.state.on_saved(&token, record.version);
         self.sync_published(&slow.state);
@@ -561,10 +561,10 @@ impl Shared {
         &self,
         store: &Arc<dyn TokenStore>,
         key: &StoreKey,
-        token: &Token,
+        token: &Arc<Token>,
     ) -> Result<u64, AuthError> {
         let lease = store.lease(key, self.lease_ttl, self.lease_wait).await?;
-        let saved = store.save(&lease, token).await;
+        let saved = store.save_shared(&lease, token).await;
         release(store.as_ref(), key, lease).await;
         saved.map(|record| record.version)
     }

@@ -589,7 +589,7 @@ impl State {
         self.retiring = None;
         self.current = Some(Current {
             deadlines: policy.deadlines(&record.token, now),
-            token: Arc::new(record.token.clone()),
+            token: Arc::clone(&record.token),
             version: Some(record.version),
             unsaved: None,
         });
