@@ -68,23 +68,7 @@ impl Shared {
             slow.state.candidate()
         };
         let token = self.fetch(ticket, candidate.as_deref(), None).await?;
-        let mut slow = self.lock();
-        let now = self.clock.reading();
-        let adopted = slow.state.on_fetched(
-            ticket,
-            Arc::clone(&token),
-            Ok(None),
-            &self.policy,
-            now,
-            self.clock.now(),
-        );
-        self.sync_published(&slow.state);
-        if adopted {
-            Ok(Some(token))
-        } else {
-            // Superseded by a new authorization or a newer stored record.
-            superseded(&slow.state)
-        }
+        self.publish_fetched(ticket, token, Ok(None))
     }
 
     async fn refresh_stored(
@@ -145,22 +129,7 @@ impl Shared {
         }
         tracing::warn!(%key, "token store unreachable and the token runs out: refreshing without the store's lease (this grant's refresh token is reusable); the token is saved when the store is back");
         let token = self.fetch(ticket, candidate.as_deref(), None).await?;
-        let mut slow = self.lock();
-        let now = self.clock.reading();
-        let adopted = slow.state.on_fetched(
-            ticket,
-            Arc::clone(&token),
-            Err(base),
-            &self.policy,
-            now,
-            self.clock.now(),
-        );
-        self.sync_published(&slow.state);
-        if adopted {
-            Ok(Some(token))
-        } else {
-            superseded(&slow.state)
-        }
+        self.publish_fetched(ticket, token, Err(base))
     }
 
     async fn refresh_under_store(
@@ -390,6 +359,18 @@ impl Shared {
                 Err(Some(base.unwrap_or(0)))
             }
         };
+        self.publish_fetched(ticket, token, saved)
+    }
+
+    /// Applies a fetched `token` to the state (`saved`: as for
+    /// [`State::on_fetched`](super::state::State::on_fetched)) and publishes it; hands
+    /// it to the refresh's waiters unless it was superseded.
+    fn publish_fetched(
+        &self,
+        ticket: &Ticket,
+        token: Arc<Token>,
+        saved: Result<Option<u64>, Option<u64>>,
+    ) -> Refreshed {
         let mut slow = self.lock();
         let now = self.clock.reading();
         let adopted = slow.state.on_fetched(
