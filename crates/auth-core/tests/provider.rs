@@ -541,6 +541,110 @@ async fn a_memory_store_and_its_providers_share_one_token() {
     assert_eq!(source.calls(), 1);
 }
 
+/// A store whose notifier the test drives: it keeps the listeners itself (the inner
+/// `MemoryStore` notifies nobody) and can "reconnect" (call every listener with `None`).
+#[derive(Debug, Default)]
+struct ResyncingStore {
+    inner: MemoryStore,
+    listeners: Mutex<Vec<std::sync::Weak<dyn auth_core::StoreListener>>>,
+}
+
+impl ResyncingStore {
+    fn reconnected(&self) {
+        for listener in self.listeners.lock().unwrap().iter() {
+            if let Some(listener) = listener.upgrade() {
+                listener.record_changed(None);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for ResyncingStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<TokenRecord>, AuthError> {
+        self.inner.load(key).await
+    }
+    async fn lease(
+        &self,
+        key: &StoreKey,
+        ttl: Duration,
+        wait: Duration,
+    ) -> Result<Lease, AuthError> {
+        self.inner.lease(key, ttl, wait).await
+    }
+    async fn renew(&self, lease: &Lease, ttl: Duration) -> Result<(), AuthError> {
+        self.inner.renew(lease, ttl).await
+    }
+    async fn save(&self, lease: &Lease, token: &Token) -> Result<TokenRecord, AuthError> {
+        self.inner.save(lease, token).await
+    }
+    async fn mark_refresh_token_dead(&self, lease: &Lease, version: u64) -> Result<(), AuthError> {
+        self.inner.mark_refresh_token_dead(lease, version).await
+    }
+    async fn release(&self, lease: Lease) -> Result<(), AuthError> {
+        self.inner.release(lease).await
+    }
+    fn watch(
+        &self,
+        _key: &StoreKey,
+        listener: std::sync::Weak<dyn auth_core::StoreListener>,
+    ) -> bool {
+        self.listeners.lock().unwrap().push(listener);
+        true
+    }
+}
+
+/// After a notifier reconnects, each provider re-reads its record after a delay fixed by
+/// its spread key (up to 1 s), so a process's providers do not all hit the store at once;
+/// then it adopts what it missed.
+#[tokio::test(start_paused = true)]
+async fn a_resync_rereads_the_record_after_a_delay_fixed_by_the_key() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = Arc::new(ResyncingStore::default());
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .jitter(0.0)
+        .store(store.clone(), key())
+        .spread_key(512) // half of the resync spread: 500 ms
+        .build();
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    // Another process saved a new token; the notification was lost with the connection.
+    let lease = store
+        .inner
+        .lease(&key(), HOUR, Duration::ZERO)
+        .await
+        .unwrap();
+    let other = Token::new(
+        AccessToken::new("at-other"),
+        Some(clock.now() + chrono::Duration::hours(1)),
+    )
+    .with_issued_at(clock.now());
+    store.inner.save(&lease, &other).await.unwrap();
+    store.inner.release(lease).await.unwrap();
+
+    store.reconnected();
+    // Let the re-read task start its wait.
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::advance(Duration::from_millis(400)).await;
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        at(&provider.cached().unwrap()),
+        "at-1",
+        "not before its delay"
+    );
+    tokio::time::advance(Duration::from_millis(200)).await;
+    until("the resync", || {
+        provider.cached().is_some_and(|t| at(&t) == "at-other")
+    })
+    .await;
+    assert_eq!(source.calls(), 1);
+}
+
 /// `settle` (before exiting) waits for a background refresh and its save: a runtime shut
 /// down under it would lose a rotated refresh token.
 #[tokio::test]

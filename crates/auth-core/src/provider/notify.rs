@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::Shared;
 use crate::store::StoreListener;
@@ -21,6 +22,11 @@ const NOTIFIED: u8 = 1;
 const UNNOTIFIED: u8 = 2;
 /// `watching`: another thread is registering.
 const REGISTERING: u8 = 3;
+
+/// After a notifier reconnected, every provider of the process re-reads its record: each
+/// waits a part of this fixed by its key first, so 100,000 of them do not hit the store
+/// in the same millisecond.
+const RESYNC_SPREAD: Duration = Duration::from_secs(1);
 
 impl Shared {
     /// Registers with the store once, on the first call made on a Tokio runtime (a store
@@ -67,11 +73,15 @@ impl Shared {
         }
     }
 
-    /// Reads the store and adopts a newer record, as long as notifications keep coming.
-    async fn adopt_notified(self: Arc<Self>) {
+    /// Reads the store (after `delay`) and adopts a newer record, as long as notifications
+    /// keep coming.
+    async fn adopt_notified(self: Arc<Self>, delay: Duration) {
         let Some((store, key)) = &self.store else {
             return;
         };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         loop {
             self.adopt_again.store(false, Ordering::Release);
             match store.load(key).await {
@@ -122,7 +132,12 @@ impl StoreListener for Shared {
             self.adopting.store(false, Ordering::Release);
             return;
         };
-        runtime.spawn(self.adopt_notified());
+        let delay = match version {
+            Some(_) => Duration::ZERO,
+            // A resync, not a save: spread over the process's providers by key.
+            None => RESYNC_SPREAD.mul_f64((self.policy.spread.unwrap_or(0) % 1024) as f64 / 1024.0),
+        };
+        runtime.spawn(self.adopt_notified(delay));
     }
 
     fn refresh_started(self: Arc<Self>, base: u64) {
