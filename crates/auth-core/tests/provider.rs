@@ -1886,6 +1886,7 @@ async fn a_revoking_sources_token_is_held_back_while_its_refresh_runs() {
     until("the refresh request to go out", || source.calls() == 2).await;
     // ...which the vendor will answer by revoking at-1: nobody gets it any more.
     assert!(provider.cached().is_none());
+    assert!(provider.status().token_held_back);
     let caller = tokio::spawn({
         let p = provider.clone();
         async move { p.token().await }
@@ -1895,6 +1896,7 @@ async fn a_revoking_sources_token_is_held_back_while_its_refresh_runs() {
     source.release(1);
     assert_eq!(at(&caller.await.unwrap().unwrap()), "at-2");
     assert_eq!(at(&provider.cached().unwrap()), "at-2");
+    assert!(!provider.status().token_held_back);
 }
 
 #[tokio::test]

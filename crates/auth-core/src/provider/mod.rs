@@ -429,6 +429,10 @@ pub struct ProviderStatus {
     /// cannot: the provider serves its token meanwhile and refreshes without the store's
     /// lease only when the token would run out and its refresh token is reusable.
     pub store_unavailable_since: Option<DateTime<Utc>>,
+    /// The current token is held back: a refresh the vendor answers by revoking it is
+    /// under way here or in another process ([`TokenSource::revokes_previous_access_token`]),
+    /// and callers wait for its successor.
+    pub token_held_back: bool,
 }
 
 impl CachedTokenProvider {
@@ -716,6 +720,7 @@ impl CachedTokenProvider {
             unsaved: current.is_some_and(|c| c.unsaved.is_some()),
             refreshing: state.refreshing.is_some(),
             store_unavailable_since: state.store_unavailable_since,
+            token_held_back: state.retiring.is_some(),
         }
     }
 }
