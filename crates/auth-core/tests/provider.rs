@@ -551,11 +551,32 @@ struct ResyncingStore {
 
 impl ResyncingStore {
     fn reconnected(&self) {
+        self.tell(None);
+    }
+
+    fn tell(&self, version: Option<u64>) {
         for listener in self.listeners.lock().unwrap().iter() {
             if let Some(listener) = listener.upgrade() {
-                listener.record_changed(None);
+                listener.record_changed(version);
             }
         }
+    }
+
+    /// Another process saves `access` (its notification is sent only by `tell`).
+    async fn save_elsewhere(&self, access: &str, clock: &ManualClock) -> u64 {
+        let lease = self
+            .inner
+            .lease(&key(), HOUR, Duration::ZERO)
+            .await
+            .unwrap();
+        let token = Token::new(
+            AccessToken::new(access),
+            Some(clock.now() + chrono::Duration::hours(1)),
+        )
+        .with_issued_at(clock.now());
+        let record = self.inner.save(&lease, &token).await.unwrap();
+        self.inner.release(lease).await.unwrap();
+        record.version
     }
 }
 
@@ -640,6 +661,32 @@ async fn a_resync_rereads_the_record_after_a_delay_fixed_by_the_key() {
     tokio::time::advance(Duration::from_millis(200)).await;
     until("the resync", || {
         provider.cached().is_some_and(|t| at(&t) == "at-other")
+    })
+    .await;
+    assert_eq!(source.calls(), 1);
+}
+
+/// A save notified while a resync waits out its spread is adopted at once, not after it.
+#[tokio::test(start_paused = true)]
+async fn a_save_notified_during_a_resync_delay_is_adopted_at_once() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let source = TestSource::new(&clock);
+    let store = Arc::new(ResyncingStore::default());
+    let provider = CachedTokenProvider::builder(Arc::clone(&source))
+        .clock(clock.clone())
+        .jitter(0.0)
+        .store(store.clone(), key())
+        .spread_key(1023) // a resync waits almost 1 s
+        .build();
+    assert_eq!(at(&provider.token().await.unwrap()), "at-1");
+    store.reconnected();
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    let version = store.save_elsewhere("at-saved", &clock).await;
+    store.tell(Some(version));
+    until("the save adopted", || {
+        provider.cached().is_some_and(|t| at(&t) == "at-saved")
     })
     .await;
     assert_eq!(source.calls(), 1);

@@ -80,10 +80,12 @@ impl Shared {
             return;
         };
         if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
+            // A save notified meanwhile (`record_changed(Some)`, which wakes
+            // `store_changed`) is not kept waiting behind the resync's spread.
+            let _ = tokio::time::timeout(delay, self.store_changed.notified()).await;
         }
         loop {
-            self.adopt_again.store(false, Ordering::Release);
+            self.adopt_again.store(false, Ordering::SeqCst);
             match store.load(key).await {
                 Ok(Some(record)) => {
                     let mut slow = self.lock();
@@ -103,9 +105,9 @@ impl Shared {
                     tracing::debug!(%key, %error, "could not read a record the store notified");
                 }
             }
-            self.adopting.store(false, Ordering::Release);
-            if !self.adopt_again.load(Ordering::Acquire)
-                || self.adopting.swap(true, Ordering::AcqRel)
+            self.adopting.store(false, Ordering::SeqCst);
+            if !self.adopt_again.load(Ordering::SeqCst)
+                || self.adopting.swap(true, Ordering::SeqCst)
             {
                 return;
             }
@@ -122,8 +124,11 @@ impl StoreListener for Shared {
         {
             return;
         }
-        if self.adopting.swap(true, Ordering::AcqRel) {
-            self.adopt_again.store(true, Ordering::Release);
+        // `adopt_again` first, then `adopting` (both SeqCst, as the task's clear-then-check
+        // is): a running task that is about to stop either sees `adopt_again` and loads
+        // again, or has cleared `adopting` before our swap, which then spawns a new task.
+        self.adopt_again.store(true, Ordering::SeqCst);
+        if self.adopting.swap(true, Ordering::SeqCst) {
             return;
         }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {

@@ -264,9 +264,12 @@ impl Shared {
         else {
             return false;
         };
+        // No longer than this refresh waits for the lease: callers then get the token
+        // back rather than the lease wait's error.
+        let hold = self.lease_ttl.min(self.lease_wait);
         let until = now
             .monotonic
-            .saturating_add(u64::try_from(self.lease_ttl.as_nanos()).unwrap_or(u64::MAX));
+            .saturating_add(u64::try_from(hold.as_nanos()).unwrap_or(u64::MAX));
         if slow.state.retire_announced(base, until) {
             if let Some((_, key)) = &self.store {
                 tracing::debug!(%key, base, "another process holds the lease; holding the token back");
@@ -327,6 +330,9 @@ impl Shared {
             let base = slow.state.current.as_ref().and_then(|c| c.version);
             (slow.state.candidate(), base)
         };
+        // A lease that lapsed meanwhile (this task descheduled past its TTL) may be another
+        // process's now, which may present the same single-use refresh token: do not.
+        lease.check().map_err(|e| self.store_failed(ticket, e))?;
         let token = match self
             .fetch(ticket, candidate.as_deref(), Some((store, lease, base)))
             .await
@@ -519,7 +525,10 @@ impl Shared {
         {
             // The vendor revoked it: never handed out again, even if this refresh's token
             // is not installed (superseded by a new authorization).
-            self.lock().state.revoked(candidate.access_token());
+            let mut slow = self.lock();
+            slow.state.revoked(candidate.access_token());
+            // Also off the hot path now, whatever happened to the hold meanwhile.
+            self.sync_published(&slow.state);
         }
         if let Err(error) = &result {
             tracing::warn!(error = %error, key = ?self.store.as_ref().map(|(_, k)| k), "token refresh failed");
