@@ -653,12 +653,17 @@ impl State {
             Ok(version) => (version, None),
             Err(base) => (None, Some(base)),
         };
-        // A newer stored record adopted meanwhile wins over this (older) save.
+        // A newer stored record adopted meanwhile wins over this (older) save, unless all
+        // it says is that the refresh token this one was rotated from is dead.
         let held = self.current.as_ref().and_then(|c| c.version);
         if let (Some(held), Some(version)) = (held, version.or(unsaved.flatten()))
             && held > version
         {
-            return false;
+            if unsaved != Some(Some(version)) || !self.succeeds_adopted_dead_mark(&token, version) {
+                return false;
+            }
+            // The live successor of the chain: not the invalid_grant the mark reported.
+            self.failure = None;
         }
         if ticket.generation == self.generation {
             self.failure = None;
@@ -798,6 +803,27 @@ impl State {
             && record.refresh_token_dead
             && record.version == base + 1
             && rotated
+    }
+
+    /// Whether `fetched`, a rotation from the record at `base` that could not be saved,
+    /// is the successor of the record held now: `base + 1`, adopted while the fetch ran,
+    /// only marking dead the refresh token `fetched` was rotated from (another process
+    /// presented it after this one's lease lapsed, and the vendor refused it because it
+    /// was spent here). The order [`unsaved_succeeds`](Self::unsaved_succeeds) does not
+    /// see: the mark first, then the fetch's answer.
+    fn succeeds_adopted_dead_mark(&self, fetched: &Token, base: u64) -> bool {
+        let Some(current) = self.current.as_ref() else {
+            return false;
+        };
+        let Some(dead) = current.token.refresh_token().filter(|rt| {
+            self.dead_refresh_token
+                .as_ref()
+                .is_some_and(|d| d.ct_eq(rt))
+        }) else {
+            return false;
+        };
+        current.version == Some(base + 1)
+            && fetched.refresh_token().is_some_and(|rt| !rt.ct_eq(dead))
     }
 
     /// The store answered. Returns when the outage it ends began, if one did. A
@@ -1312,6 +1338,41 @@ mod tests {
             state.candidate().unwrap().access_token().expose_secret(),
             "c"
         );
+    }
+
+    #[test]
+    fn a_rotation_answered_after_its_parent_was_marked_dead_is_kept_as_the_successor() {
+        let mut state = State::new(None, true, &policy(), at(0));
+        state.on_stored(&record(4, token("a", 0, 60, "r4")), &policy(), at(0));
+        let ticket = state.begin();
+        // While the fetch runs (its lease lapsed), another process presents r4, is
+        // refused (it was spent here) and marks it dead as version 5; it is adopted.
+        let mut dead = record(5, token("a", 0, 60, "r4"));
+        dead.refresh_token_dead = true;
+        assert!(state.on_stored(&dead, &policy(), at(50)));
+        assert!(state.reauthorization_required());
+        // The fetch's answer, fenced out of the store: r5 is the chain's live successor.
+        let rotated = Arc::new(token("b", 50, 3600, "r5"));
+        assert!(state.on_fetched(
+            &ticket,
+            Arc::clone(&rotated),
+            Err(Some(4)),
+            &policy(),
+            at(51),
+            epoch()
+        ));
+        let current = state.current.as_ref().unwrap();
+        assert!(Arc::ptr_eq(&current.token, &rotated));
+        assert_eq!(current.unsaved, Some(Some(4)), "saved over the mark later");
+        assert!(!state.reauthorization_required());
+        // Not for an answer carrying the dead refresh token itself.
+        let mut state = State::new(None, true, &policy(), at(0));
+        state.on_stored(&record(4, token("a", 0, 60, "r4")), &policy(), at(0));
+        let ticket = state.begin();
+        assert!(state.on_stored(&dead, &policy(), at(50)));
+        let same = Arc::new(token("b", 50, 3600, "r4"));
+        assert!(!state.on_fetched(&ticket, same, Err(Some(4)), &policy(), at(51), epoch()));
+        assert!(state.reauthorization_required());
     }
 
     #[test]
