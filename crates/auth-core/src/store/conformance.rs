@@ -42,7 +42,7 @@ const SHORT: Duration = Duration::from_millis(200);
 /// What it checks:
 ///
 /// - a saved token loads back whole: access and refresh token, token type, expiry,
-///   scopes, issue times;
+///   scopes, issue times (through `save` and `save_shared`);
 /// - versions are 1 for the first write and grow by one with each save and each
 ///   [`mark_refresh_token_dead`](TokenStore::mark_refresh_token_dead);
 /// - a lease is exclusive (through either handle), and fencing numbers grow;
@@ -245,6 +245,15 @@ async fn round_trip(a: &dyn TokenStore, b: &dyn TokenStore) {
     let loaded = a.load(&key).await.expect("load").expect("a record");
     assert_eq!(loaded.version, 2, "{CHECK}: a's view of b's save");
     assert_same_token(CHECK, &loaded.token, &bare);
+    // `save_shared` (what a provider calls) is a save like any other.
+    let shared = Arc::new(token(2));
+    let lease = a.lease(&key, LONG, Duration::ZERO).await.expect("lease");
+    let saved = a.save_shared(&lease, &shared).await.expect("save_shared");
+    a.release(lease).await.expect("release");
+    assert_eq!(saved.version, 3, "{CHECK}: save_shared is the next version");
+    let loaded = b.load(&key).await.expect("load").expect("a record");
+    assert_eq!(loaded.version, 3, "{CHECK}: b's view of a's save_shared");
+    assert_same_token(CHECK, &loaded.token, &shared);
 }
 
 async fn versions_grow_by_one(store: &dyn TokenStore) {
