@@ -268,20 +268,53 @@ impl auth_core::StoreListener for Heard {
 }
 
 impl Heard {
-    /// Waits (at most 2 s) until `wanted` was heard.
+    /// Waits (at most 2 s) until the record change `wanted` was heard.
     async fn until(&self, wanted: Option<u64>) {
+        self.until_heard(&format!("change {wanted:?}"), || {
+            self.versions.lock().unwrap().contains(&wanted)
+        })
+        .await;
+    }
+
+    /// Waits (at most 2 s) until a refresh from `base` was announced.
+    async fn until_refresh(&self, base: u64) {
+        self.until_heard(&format!("refresh from {base}"), || {
+            self.refreshes.lock().unwrap().contains(&base)
+        })
+        .await;
+    }
+
+    async fn until_heard(&self, what: &str, heard: impl Fn() -> bool) {
         tokio::time::timeout(Duration::from_secs(2), async {
             loop {
                 let changed = self.changed.notified();
-                if self.versions.lock().unwrap().contains(&wanted) {
+                if heard() {
                     return;
                 }
                 changed.await;
             }
         })
         .await
-        .unwrap_or_else(|_| panic!("{wanted:?} was not announced within 2 s"));
+        .unwrap_or_else(|_| panic!("{what} was not announced within 2 s"));
     }
+}
+
+/// Two stores on `REDIS_URL` under a prefix of `test`'s own, one key, and a listener on
+/// the second store's notifications, subscribed (it heard the re-read a subscription
+/// sends); `None`: the test is skipped.
+async fn watched_pair(test: &str) -> Option<(RedisStore, RedisStore, StoreKey, Arc<Heard>)> {
+    let mut stores = stores(&unique_prefix(test), 2).await?;
+    let b = stores.pop().unwrap();
+    let a = stores.pop().unwrap();
+    let key = StoreKey::new("vendor", "sandbox", "client", "seller");
+    let heard = Arc::new(Heard::default());
+    let listener: std::sync::Weak<dyn auth_core::StoreListener> = Arc::downgrade(&heard) as _;
+    assert!(
+        b.watch(&key, listener),
+        "a built store offers notifications"
+    );
+    heard.until(None).await;
+    Some((a, b, key, heard))
 }
 
 fn token(name: &str) -> Token {
@@ -297,20 +330,9 @@ fn token(name: &str) -> Token {
 /// a listener of the other within milliseconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_save_through_one_connection_reaches_a_listener_on_another() {
-    let Some(mut stores) = stores(&unique_prefix("notify"), 2).await else {
+    let Some((a, _b, key, heard)) = watched_pair("notify").await else {
         return;
     };
-    let b = stores.pop().unwrap();
-    let a = stores.pop().unwrap();
-    let key = StoreKey::new("vendor", "sandbox", "client", "seller");
-    let heard = Arc::new(Heard::default());
-    let listener: std::sync::Weak<dyn auth_core::StoreListener> = Arc::downgrade(&heard) as _;
-    assert!(
-        b.watch(&key, listener),
-        "a built store offers notifications"
-    );
-    // Subscribed: every listener is told to re-read.
-    heard.until(None).await;
     let lease = a
         .lease(&key, Duration::from_secs(30), Duration::ZERO)
         .await
@@ -332,32 +354,15 @@ async fn a_save_through_one_connection_reaches_a_listener_on_another() {
 /// such (not as a record change), with the version the refresh derives from.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_announcement_reaches_a_listener_on_another_connection() {
-    let Some(mut stores) = stores(&unique_prefix("announce"), 2).await else {
+    let Some((a, _b, key, heard)) = watched_pair("announce").await else {
         return;
     };
-    let b = stores.pop().unwrap();
-    let a = stores.pop().unwrap();
-    let key = StoreKey::new("vendor", "sandbox", "client", "seller");
-    let heard = Arc::new(Heard::default());
-    let listener: std::sync::Weak<dyn auth_core::StoreListener> = Arc::downgrade(&heard) as _;
-    assert!(b.watch(&key, listener));
-    heard.until(None).await;
     let lease = a
         .lease(&key, Duration::from_secs(30), Duration::ZERO)
         .await
         .unwrap();
     a.announce_refresh(&lease, 7).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(2), async {
-        loop {
-            let changed = heard.changed.notified();
-            if heard.refreshes.lock().unwrap().contains(&7) {
-                return;
-            }
-            changed.await;
-        }
-    })
-    .await
-    .expect("the announcement was heard within 2 s");
+    heard.until_refresh(7).await;
     assert_eq!(*heard.versions.lock().unwrap(), vec![None]);
     a.release(lease).await.unwrap();
 }
