@@ -1,6 +1,5 @@
 //! [`Token`] and the expiry arithmetic every vendor shares.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -34,8 +33,9 @@ pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct Token {
     access_token: AccessToken,
-    /// `Bearer` unless the vendor said otherwise: no allocation in the common case.
-    token_type: Cow<'static, str>,
+    /// `None`: `Bearer`, the common case, with no allocation. A `Box`, not a `Cow`: a
+    /// `TokenCache` holds one `Token` per subject and pays every inline byte.
+    token_type: Option<Box<str>>,
     expires_at: Option<DateTime<Utc>>,
     refresh_token: Option<RefreshToken>,
     scopes: GrantedScopes,
@@ -50,17 +50,20 @@ pub struct Token {
 struct GrantedScopes {
     /// The vendor's list, when the token was built from one.
     list: Option<Box<str>>,
-    /// The set: given, or parsed from `list` on first use.
-    parsed: OnceLock<Scopes<String>>,
+    /// The set: given, or parsed from `list` on first use. Boxed: most tokens never
+    /// have theirs read, and an empty `OnceLock` costs its whole value inline.
+    parsed: OnceLock<Box<Scopes<String>>>,
 }
 
 impl GrantedScopes {
     fn get(&self) -> &Scopes<String> {
         self.parsed.get_or_init(|| {
-            self.list
-                .as_deref()
-                .and_then(|list| list.parse().ok())
-                .unwrap_or_default()
+            Box::new(
+                self.list
+                    .as_deref()
+                    .and_then(|list| list.parse().ok())
+                    .unwrap_or_default(),
+            )
         })
     }
 }
@@ -70,7 +73,7 @@ impl Token {
     pub fn new(access_token: AccessToken, expires_at: Option<DateTime<Utc>>) -> Self {
         Self {
             access_token,
-            token_type: Cow::Borrowed("Bearer"),
+            token_type: None,
             expires_at,
             refresh_token: None,
             scopes: GrantedScopes::default(),
@@ -98,7 +101,7 @@ impl Token {
     pub fn with_scopes(mut self, scopes: Scopes<String>) -> Self {
         self.scopes = GrantedScopes {
             list: None,
-            parsed: OnceLock::from(scopes),
+            parsed: OnceLock::from(Box::new(scopes)),
         };
         self
     }
@@ -117,7 +120,8 @@ impl Token {
     /// Sets the token type as the vendor named it (`Bearer`, `bearer`, `BearerToken`).
     #[must_use]
     pub fn with_token_type(mut self, token_type: impl Into<String>) -> Self {
-        self.token_type = Cow::Owned(token_type.into());
+        let token_type = token_type.into();
+        self.token_type = (token_type != "Bearer").then(|| token_type.into_boxed_str());
         self
     }
 
@@ -153,7 +157,7 @@ impl Token {
 
     /// The token type as the vendor sent it.
     pub fn token_type(&self) -> &str {
-        &self.token_type
+        self.token_type.as_deref().unwrap_or("Bearer")
     }
 
     /// When the token stops working, by our clock; `None` if it does not expire.
@@ -203,7 +207,7 @@ impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Token")
             .field("access_token", &self.access_token)
-            .field("token_type", &self.token_type)
+            .field("token_type", &self.token_type())
             .field("expires_at", &self.expires_at)
             .field("refresh_token", &self.refresh_token)
             .field("scopes", self.scopes())

@@ -2,12 +2,14 @@
 //!
 //! A `TokenCache` of many subjects builds one provider per subject, each from its own
 //! builder, with the same API access and lease settings: shared, they cost a pointer per
-//! subject instead of 112 bytes (issue 16's memory per subject). The per-subject parts
-//! (store key, spread key, clock, policy) stay in the provider.
+//! subject instead of 112 bytes, and the policy's settings 72 more (issue 16's memory
+//! per subject). The per-subject parts (store key, spread key, clock) stay in the
+//! provider.
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use super::state::Policy;
 use crate::vendor::ApiAccess;
 
 /// A provider's settings that do not depend on its subject.
@@ -16,6 +18,9 @@ pub(super) struct Config {
     pub(super) api: ApiAccess,
     pub(super) lease_ttl: Duration,
     pub(super) lease_wait: Duration,
+    /// The policy without the subject's spread key (which the provider keeps: see
+    /// `Shared::policy`).
+    pub(super) policy_settings: Policy,
 }
 
 impl Config {
@@ -23,6 +28,7 @@ impl Config {
         self.api.same_as(&other.api)
             && self.lease_ttl == other.lease_ttl
             && self.lease_wait == other.lease_wait
+            && self.policy_settings == other.policy_settings
     }
 
     /// The live copy of an equal configuration if there is one, else `self`'s, kept
@@ -59,6 +65,7 @@ mod tests {
             api: ApiAccess::bearer(),
             lease_ttl: Duration::from_secs(lease_ttl),
             lease_wait: Duration::from_secs(15),
+            policy_settings: super::super::DEFAULT_POLICY,
         }
     }
 
@@ -67,8 +74,21 @@ mod tests {
         let a = config(1_001).shared();
         let b = config(1_001).shared();
         let c = config(1_002).shared();
+        let other_policy = Config {
+            policy_settings: Policy {
+                min_valid: Duration::from_secs(31),
+                ..super::super::DEFAULT_POLICY
+            },
+            ..config(1_001)
+        }
+        .shared();
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
+        assert!(!Arc::ptr_eq(&a, &other_policy));
+        assert_eq!(
+            other_policy.policy_settings.min_valid,
+            Duration::from_secs(31)
+        );
         // Gone with its last provider, and from the list once scanned: the next one is
         // a new copy, listed once.
         drop((a, b));
@@ -78,10 +98,10 @@ mod tests {
 
     #[test]
     fn a_provider_holds_the_shared_settings_by_pointer() {
-        // 440 bytes (448 with the retiring mark), where the settings inline took 104
-        // more; every byte counts once per subject.
+        // 376 bytes, where the settings inline took 104 more and the policy's 72 more;
+        // every byte counts once per subject.
         assert!(
-            std::mem::size_of::<super::super::Shared>() <= 448,
+            std::mem::size_of::<super::super::Shared>() <= 376,
             "{}",
             std::mem::size_of::<super::super::Shared>()
         );

@@ -90,7 +90,7 @@ impl Shared {
                 Ok(Some(record)) => {
                     let mut slow = self.lock();
                     let now = self.clock.reading();
-                    if slow.state.on_stored(&record, &self.policy, now) {
+                    if slow.state.on_stored(&record, &self.policy(), now) {
                         tracing::debug!(%key, version = record.version, "adopted a token another provider saved");
                         // A refresh waiting for the lease may have missed the notification
                         // (it arrived between its last read and its wait): it returns now.
@@ -140,7 +140,7 @@ impl StoreListener for Shared {
         let delay = match version {
             Some(_) => Duration::ZERO,
             // A resync, not a save: spread over the process's providers by key.
-            None => RESYNC_SPREAD.mul_f64((self.policy.spread.unwrap_or(0) % 1024) as f64 / 1024.0),
+            None => RESYNC_SPREAD.mul_f64((self.spread.unwrap_or(0) % 1024) as f64 / 1024.0),
         };
         runtime.spawn(self.adopt_notified(delay));
     }

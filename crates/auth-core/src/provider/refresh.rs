@@ -43,7 +43,7 @@ impl Shared {
             tracing::warn!(error = %error, ?key, "token store failed");
         }
         slow.state
-            .on_failed(ticket, &error, None, &self.policy, now);
+            .on_failed(ticket, &error, None, &self.policy(), now);
         error
     }
 
@@ -124,7 +124,7 @@ impl Shared {
             let mut slow = self.lock();
             let now = self.clock.reading();
             slow.state
-                .on_failed(ticket, &refused, None, &self.policy, now);
+                .on_failed(ticket, &refused, None, &self.policy(), now);
             return Err(refused);
         }
         tracing::warn!(%key, "token store unreachable and the token runs out: refreshing without the store's lease (this grant's refresh token is reusable); the token is saved when the store is back");
@@ -383,7 +383,7 @@ impl Shared {
             ticket,
             Arc::clone(&token),
             saved,
-            &self.policy,
+            &self.policy(),
             now,
             self.clock.now(),
         );
@@ -414,7 +414,7 @@ impl Shared {
         match &record {
             None => slow.state.store_empty(now),
             Some(record) => {
-                if slow.state.on_stored(record, &self.policy, now) {
+                if slow.state.on_stored(record, &self.policy(), now) {
                     tracing::debug!(%key, version = record.version, "adopted the stored token");
                 }
             }
@@ -456,7 +456,7 @@ impl Shared {
             } else {
                 tracing::warn!(%key, base, version = record.version, "the store holds a newer token than the unsaved one; adopting the store's");
                 slow.state
-                    .on_stored(&record, &self.policy, self.clock.reading());
+                    .on_stored(&record, &self.policy(), self.clock.reading());
                 self.sync_published(&slow.state);
                 return Ok(());
             }
@@ -536,7 +536,7 @@ impl Shared {
             let now = self.clock.reading();
             let presented = candidate.and_then(Token::refresh_token);
             slow.state
-                .on_failed(ticket, error, presented, &self.policy, now);
+                .on_failed(ticket, error, presented, &self.policy(), now);
             // Refused or not sent: nothing was issued, so nothing revoked. (For an unknown
             // outcome it may have been: `send` retries a rejected token.)
             if slow.state.unretire(true) {

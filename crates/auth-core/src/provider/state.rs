@@ -20,7 +20,7 @@ use crate::store::TokenRecord;
 use crate::{AccessToken, AuthError, OAuthErrorCode, RefreshToken, Token};
 
 /// The provider's settings that decide when a token is due and when it is usable.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Policy {
     pub(crate) refresh_before: Duration,
     pub(crate) min_valid: Duration,
@@ -960,7 +960,7 @@ mod tests {
             for key in 0..500u64 {
                 let spread = Policy {
                     spread: Some(key),
-                    ..plain.clone()
+                    ..plain
                 };
                 let t = token(&format!("t{key}"), 7, lifetime, "r");
                 let (with, without) = (spread.deadlines(&t, at(7)), plain.deadlines(&t, at(7)));
@@ -1024,7 +1024,7 @@ mod tests {
             for key in 0..200u64 {
                 let policy = Policy {
                     spread: Some(crate::redact::fnv1a(format!("seller-{key}").as_bytes())),
-                    ..policy.clone()
+                    ..policy
                 };
                 // Issued at an odd millisecond, answered 137 ms after each refresh starts.
                 let mut issued_ms = 12_345 + key as i64 * 7919;
@@ -1075,7 +1075,7 @@ mod tests {
         for key in 0..keys {
             let policy = Policy {
                 spread: Some(crate::redact::fnv1a(format!("seller-{key}").as_bytes())),
-                ..policy.clone()
+                ..policy
             };
             let mut issued_ms: i64 = 0;
             for cycle in 0.. {
