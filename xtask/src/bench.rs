@@ -187,7 +187,7 @@ fn many_rows(stdout: &str) -> Vec<serde_json::Value> {
 fn print_many(runs: &[Vec<serde_json::Value>]) {
     println!();
     println!(
-        "| subjects | memory/subject: providers + store | token(), random subject: 1 / 8 tasks | one provider: 1 / 8 tasks | ratio | floor: HashMap / quick_cache, 1 task | ratio to quick_cache | store miss at capacity: p50 / p99 | cold miss (1 token request): p50 / p99 | cached call during misses: p99 / max (idle: p99 / max) | refresh peak second: 60 s / 600 s / 3600 s |"
+        "| subjects | memory/subject (freed with the providers + with the store) | token(), random subject: 1 / 8 tasks | one provider: 1 / 8 tasks | ratio | floor: HashMap / quick_cache, 1 task | ratio to quick_cache | store miss at capacity: p50 / p99 | cold miss (1 token request): p50 / p99 | cached call during misses: p99 / max (idle: p99 / max) | refresh peak second: 60 s / 120 s / 300 s / 600 s / 3600 s |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut sizes: Vec<u64> = runs
@@ -228,8 +228,8 @@ fn print_many(runs: &[Vec<serde_json::Value>]) {
 fn print_many_row(label: &str, field: &dyn Fn(&str) -> f64) {
     let kib = |name: &str| field(name) / 1024.0;
     println!(
-        "| {label} | {:.2} KiB: {:.2} + {:.2} | {} / {} | {} / {} | {:.1}x / {:.1}x | {} / {} | {:.1}x | {} / {} | {} / {} | {} / {} ({} / {}) | {:.2}% / {:.2}% / {:.2}% |",
-        kib("provider_bytes") + kib("store_bytes"),
+        "| {label} | {:.2} KiB ({:.2} + {:.2}) | {} / {} | {} / {} | {:.1}x / {:.1}x | {} / {} | {:.1}x | {} / {} | {} / {} | {} / {} ({} / {}) | {:.2}% / {:.2}% / {:.2}% / {:.2}% / {:.2}% |",
+        kib("bytes_per_subject"),
         kib("provider_bytes"),
         kib("store_bytes"),
         time(field("hit_1")),
@@ -250,6 +250,8 @@ fn print_many_row(label: &str, field: &dyn Fn(&str) -> f64) {
         time(field("cached_idle_p99_ns")),
         time(field("cached_idle_max_us") * 1e3),
         field("refresh_peak_60s"),
+        field("refresh_peak_120s"),
+        field("refresh_peak_300s"),
         field("refresh_peak_600s"),
         field("refresh_peak_3600s"),
     );

@@ -346,6 +346,8 @@ impl CachedTokenProviderBuilder {
 
     /// The refresh window is widened by a share of itself up to this fraction, fixed per
     /// token (default 0.2; 0 disables jitter). Jitter only ever makes refreshes earlier.
+    /// A provider with a spread key ([`spread_key`](Self::spread_key), set by
+    /// [`store`](Self::store)) refreshes on its subject's grid instead.
     #[must_use]
     pub fn jitter(mut self, fraction: f64) -> Self {
         self.policy.jitter = fraction.clamp(0.0, 1.0);
@@ -356,8 +358,9 @@ impl CachedTokenProviderBuilder {
     /// seller or account id), so that many providers with tokens of the same lifetime
     /// do not refresh in the same second: each refreshes once per
     /// `lifetime - 1.5 × window` at its own phase of the wall clock, from half a window
-    /// after the token was issued up to the window before expiry (never later than
-    /// without it; `min_valid` is unchanged). Set from the store key by
+    /// after the token was issued up to the window before expiry (never later than the
+    /// window; `min_valid` is unchanged; the jitter is not applied, as it would pull a
+    /// cycle's last grid points onto the same few seconds). Set from the store key by
     /// [`store`](Self::store) unless given here. Takes effect for tokens with an issue
     /// time (every token fetched by a provider has one).
     #[must_use]
