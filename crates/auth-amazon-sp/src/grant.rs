@@ -9,7 +9,7 @@ use auth_core::grant::AuthorizationCodeClient;
 use auth_core::vendor::VendorClient;
 use auth_core::{
     AuthError, CachedTokenProvider, CachedTokenProviderBuilder, RefreshToken, Scopes, Secret,
-    Token, TokenSource,
+    SubjectClient, SubjectTokens, SubjectTokensBuilder, Token, TokenSource,
 };
 
 use crate::client::{Client, RdtOutcome, check_grantless_scopes, check_rdt_request};
@@ -335,6 +335,63 @@ impl Client {
         scopes: Scopes<Scope>,
     ) -> Result<CachedTokenProviderBuilder, AuthError> {
         Ok(self.provider_builder(GrantlessGrant::new(self.clone(), scopes)?))
+    }
+}
+
+/// Access tokens for every selling partner that authorized the application: auth-core's
+/// [`SubjectTokens`] over [`RefreshGrant`], one cached, auto-refreshing provider per
+/// selling-partner id, all sharing one [`Client`] (one connection pool, one set of
+/// credentials).
+///
+/// Each seller's refresh token lives in the [`TokenStore`](auth_core::TokenStore) under
+/// `client.store_key(selling_partner_id)`; put it there with
+/// [`authorize`](SubjectTokens::authorize) after the authorization-code exchange, or let
+/// [`refresh_tokens`](SubjectTokensBuilder::refresh_tokens) seed it from where you keep
+/// them. LWA refresh tokens do not rotate, so the default
+/// [`MemoryStore`](auth_core::MemoryStore) loses nothing when the process ends if the
+/// lookup can give them again. `build()` refuses a client whose credentials provider
+/// does not report the client id (the store key needs it).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run(client: auth_amazon_sp::Client, redirect: auth_amazon_sp::AuthorizationRedirect) -> Result<(), auth_core::AuthError> {
+/// use auth_amazon_sp::SellerTokens;
+///
+/// let sellers = SellerTokens::builder(client.clone()).capacity(10_000).build()?;
+///
+/// // Onboarding: the seller's refresh token goes into the store.
+/// let token = client.exchange_code(redirect.spapi_oauth_code().clone(), None).await?;
+/// let seller = redirect.selling_partner_id().expect("sellers always have one");
+/// sellers.authorize(seller, token).await?;
+///
+/// // Any later call for that seller: a cached token, refreshed when due, and one retry
+/// // with a new token if the SP-API rejects it.
+/// use auth_amazon_sp::VendorClient;
+/// let url = client.api_url("sellers/v1/marketplaceParticipations")?;
+/// let response = sellers.send(seller, client.http_client().get(url)).await?;
+/// # let _ = response; Ok(()) }
+/// ```
+pub type SellerTokens = SubjectTokens<Client>;
+
+/// Builds [`SellerTokens`].
+pub type SellerTokensBuilder = SubjectTokensBuilder<Client>;
+
+impl SubjectClient for Client {
+    /// [`RefreshGrant`], knowing the SP-API.
+    fn subject_provider_builder(&self) -> CachedTokenProviderBuilder {
+        self.provider_builder(RefreshGrant::new(self.clone()))
+    }
+
+    /// The store key needs the client id: a [`CredentialsProvider`](crate::CredentialsProvider)
+    /// must report it.
+    fn check_subject_keys(&self) -> Result<(), AuthError> {
+        self.client_id().map(|_| ()).ok_or_else(|| {
+            AuthError::InvalidConfig(
+                "the credentials provider must report the client id (CredentialsProvider::client_id) to key the token store"
+                    .into(),
+            )
+        })
     }
 }
 

@@ -129,7 +129,6 @@ mod generated;
 mod grant;
 mod rdt;
 mod scope;
-mod sellers;
 pub mod wire;
 
 pub use builder::{BodyFormat, ClientBuilder};
@@ -138,10 +137,12 @@ pub use consent::{AuthorizationRedirect, ConsentRequest};
 pub use credentials::{Credentials, CredentialsProvider, RotatingCredentials, StaticCredentials};
 pub use endpoint::{Environment, Marketplace, Portal, Region};
 pub use error::CLIENT_SECRET_ROTATION_HINT;
-pub use grant::{AuthorizationCodeGrant, GrantlessGrant, RefreshGrant, RestrictedDataTokenSource};
+pub use grant::{
+    AuthorizationCodeGrant, GrantlessGrant, RefreshGrant, RestrictedDataTokenSource, SellerTokens,
+    SellerTokensBuilder,
+};
 pub use rdt::RestrictedDataTokens;
 pub use scope::Scope;
-pub use sellers::{SellerTokens, SellerTokensBuilder};
 
 /// The vendor contract [`Client`] implements (`token_url()`, `api_url(..)`,
 /// `store_key(..)`...), re-exported so that one `use` brings it into scope.

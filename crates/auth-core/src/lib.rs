@@ -62,6 +62,7 @@ mod secret;
 mod send;
 mod source;
 pub mod store;
+mod subjects;
 pub mod token;
 pub mod vendor;
 
@@ -84,6 +85,7 @@ pub use source::{FnSource, StaticSource, TokenSource};
 pub use store::{
     FileStore, Lease, MemoryStore, StoreKey, StoreListener, StoreListeners, TokenRecord, TokenStore,
 };
+pub use subjects::{SubjectClient, SubjectTokens, SubjectTokensBuilder};
 pub use token::Token;
 pub use vendor::{ApiAccess, VendorClient};
 

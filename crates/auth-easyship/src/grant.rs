@@ -35,7 +35,7 @@ use async_trait::async_trait;
 use auth_core::vendor::VendorClient;
 use auth_core::{
     AccessToken, AuthError, CachedTokenProvider, CachedTokenProviderBuilder, RefreshToken, Scopes,
-    Secret, Token, TokenSource,
+    Secret, SubjectClient, SubjectTokens, SubjectTokensBuilder, Token, TokenSource,
 };
 
 use crate::client::Client;
@@ -488,6 +488,53 @@ impl Client {
         scopes: Scopes<Scope>,
     ) -> Result<CachedTokenProviderBuilder, AuthError> {
         Ok(self.provider_builder(ClientCredentialsGrant::new(self.clone(), scopes)?))
+    }
+}
+
+/// Access tokens for every seller that authorized the application: auth-core's
+/// [`SubjectTokens`] over [`RefreshGrant`], one cached, auto-refreshing provider per
+/// seller, all sharing one [`Client`] (one connection pool, one set of credentials, one
+/// cap on token requests in flight).
+///
+/// Each seller's refresh token lives in the [`TokenStore`](auth_core::TokenStore) under
+/// `client.store_key(seller)`; put it there with [`authorize`](SubjectTokens::authorize)
+/// after [`exchange_code`](Client::exchange_code), or let
+/// [`refresh_tokens`](SubjectTokensBuilder::refresh_tokens) seed it from where you keep
+/// them. Easyship's refresh tokens are single-use (each refresh rotates it): give it a store that outlives the process (a [`FileStore`](auth_core::FileStore), or a Redis store shared by every process serving these sellers), or a rotation is lost with the process.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run(code: String) -> Result<(), auth_core::AuthError> {
+/// use std::sync::Arc;
+/// use auth_core::FileStore;
+/// use auth_easyship::{Client, SellerTokens, VendorClient};
+///
+/// let client = Client::builder().client_id("id").client_secret("secret").build()?;
+/// let sellers = SellerTokens::builder(client.clone())
+///     .store(Arc::new(FileStore::new("/var/lib/myapp/tokens")))
+///     .capacity(10_000)
+///     .build()?;
+///
+/// // Onboarding: the seller's refresh token goes into the store.
+/// let token = client.exchange_code(code, "https://myapp.example/callback").await?;
+/// sellers.authorize("seller-42", token).await?;
+///
+/// // Any later call for that seller: a cached token, refreshed when due, and one retry
+/// // with a new token if Easyship rejects it.
+/// let url = client.api_url("2024-09/account")?;
+/// let response = sellers.send("seller-42", client.http_client().get(url)).await?;
+/// # let _ = response; Ok(()) }
+/// ```
+pub type SellerTokens = SubjectTokens<Client>;
+
+/// Builds [`SellerTokens`].
+pub type SellerTokensBuilder = SubjectTokensBuilder<Client>;
+
+impl SubjectClient for Client {
+    /// [`RefreshGrant`], knowing Easyship's API.
+    fn subject_provider_builder(&self) -> CachedTokenProviderBuilder {
+        self.provider_builder(RefreshGrant::new(self.clone()))
     }
 }
 

@@ -138,6 +138,8 @@
 //!   them to any host.
 //! - Dashboard API keys (`prod_…`, `sand_…`) are an [`ApiKeySource`]: a token that never
 //!   expires, checked against the environment.
+//! - **Many sellers, one app**: [`SellerTokens`] keeps a cached, auto-refreshing provider
+//!   per seller (bounded, every rotation in one store), all sharing one [`Client`].
 //!
 //! [`CachedTokenProvider`]: auth_core::CachedTokenProvider
 
@@ -160,7 +162,7 @@ pub use client::{Client, parse_redirect, parse_redirect_query};
 pub use endpoint::{ApiFamily, Endpoint, Environment};
 pub use grant::{
     ApiKeySource, AuthorizationCodeGrant, ClientCredentialsGrant, DelegatedAccountGrant,
-    RefreshGrant,
+    RefreshGrant, SellerTokens, SellerTokensBuilder,
 };
 pub use scope::{Access, Generation, Scope};
 

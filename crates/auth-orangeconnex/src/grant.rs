@@ -39,7 +39,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use auth_core::vendor::VendorClient;
 use auth_core::{
-    AuthError, CachedTokenProvider, CachedTokenProviderBuilder, RefreshToken, Token, TokenSource,
+    AuthError, CachedTokenProvider, CachedTokenProviderBuilder, RefreshToken, SubjectClient,
+    SubjectTokens, SubjectTokensBuilder, Token, TokenSource,
 };
 use chrono::{DateTime, Utc};
 
@@ -227,6 +228,53 @@ impl Client {
     ) -> CachedTokenProviderBuilder {
         self.provider_builder(RefreshGrant::new(self.clone()))
             .seed_refresh_token(refresh_token.into())
+    }
+}
+
+/// Access tokens for every seller that authorized the application: auth-core's
+/// [`SubjectTokens`] over [`RefreshGrant`], one cached, auto-refreshing provider per
+/// seller, all sharing one [`Client`] (one connection pool, one set of credentials, one
+/// cap on token requests in flight).
+///
+/// Each seller's refresh token lives in the [`TokenStore`](auth_core::TokenStore) under
+/// `client.store_key(seller)`; put it there with [`authorize`](SubjectTokens::authorize)
+/// after [`exchange_code`](Client::exchange_code), or let
+/// [`refresh_tokens`](SubjectTokensBuilder::refresh_tokens) seed it from where you keep
+/// them. Orange Connex refresh tokens are treated as single-use and live one year: give it a store that outlives the process (a [`FileStore`](auth_core::FileStore), or a Redis store shared by every process serving these sellers), and watch [`refresh_token_expires_at`] to ask sellers to authorize again in time.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run(code: String) -> Result<(), auth_core::AuthError> {
+/// use std::sync::Arc;
+/// use auth_core::FileStore;
+/// use auth_orangeconnex::{Client, SellerTokens, VendorClient};
+///
+/// let client = Client::builder().client_id("my-3pp").build()?;
+/// let sellers = SellerTokens::builder(client.clone())
+///     .store(Arc::new(FileStore::new("/var/lib/myapp/tokens")))
+///     .capacity(10_000)
+///     .build()?;
+///
+/// // Onboarding: the seller's refresh token goes into the store.
+/// let token = client.exchange_code(code, "https://myapp.example/callback").await?;
+/// sellers.authorize("seller-42", token).await?;
+///
+/// // Any later call for that seller: a cached token, refreshed when due, and one retry
+/// // with a new token if Orange Connex rejects it.
+/// let url = client.api_url("3pp/sku/v3/creation")?;
+/// let response = sellers.send("seller-42", client.http_client().post(url)).await?;
+/// # let _ = response; Ok(()) }
+/// ```
+pub type SellerTokens = SubjectTokens<Client>;
+
+/// Builds [`SellerTokens`].
+pub type SellerTokensBuilder = SubjectTokensBuilder<Client>;
+
+impl SubjectClient for Client {
+    /// [`RefreshGrant`], knowing Orange Connex's API.
+    fn subject_provider_builder(&self) -> CachedTokenProviderBuilder {
+        self.provider_builder(RefreshGrant::new(self.clone()))
     }
 }
 

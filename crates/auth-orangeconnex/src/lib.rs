@@ -143,6 +143,8 @@
 //!   retries once. Build requests with `Client::http_client`: a default
 //!   `reqwest::Client` follows redirects to any host and strips only `Authorization`
 //!   there, not `Access-Token`.
+//! - **Many sellers, one app**: [`SellerTokens`] keeps a cached, auto-refreshing provider
+//!   per seller (bounded, their tokens in one store), all sharing one [`Client`].
 //! - Orange Connex has no OAuth scopes: [`Scope`] has no values.
 //!
 //! # Errors
@@ -191,7 +193,7 @@ pub use client::{
 pub use endpoint::{API_BASE_PATH, AUTHORIZE_PATH, Endpoints, Environment, TOKEN_PATH};
 pub use grant::{
     AuthorizationCodeGrant, DEFAULT_WARN_BEFORE, REFRESH_TOKEN_LIFETIME, RefreshGrant,
-    refresh_token_expires_at,
+    SellerTokens, SellerTokensBuilder, refresh_token_expires_at,
 };
 pub use scope::Scope;
 
