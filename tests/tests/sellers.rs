@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use auth_core::emulator::{Emulator, Vendor};
+use auth_core::emulator::{Emulator, Fault, Vendor};
 use auth_core::{
     AccessToken, AuthError, MemoryStore, RefreshToken, SubjectClient, SubjectTokensBuilder, Token,
     TokenStore,
@@ -92,6 +93,44 @@ async fn sellers_of_one_app<C: SubjectClient, V: Vendor>(
     }
     assert_eq!(emulator.counts().grant("refresh_token"), 6);
 
+    // Shutdown: `settle` returns once a running refresh has finished and been saved.
+    emulator.inject(Fault::Delay(Duration::from_millis(300)));
+    let provider = sellers.provider("seller-c").unwrap();
+    let refreshing = tokio::spawn({
+        let provider = provider.clone();
+        async move { provider.force_refresh().await }
+    });
+    while !provider.status().refreshing {
+        tokio::task::yield_now().await;
+    }
+    sellers.settle().await.unwrap();
+    assert!(
+        !provider.status().refreshing,
+        "settled before the refresh ended"
+    );
+    let stored = store
+        .load(&client.store_key("seller-c"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored
+            .token
+            .access_token()
+            .ct_eq(provider.cached().unwrap().access_token())
+    );
+    assert_eq!(
+        emulator.live_refresh_tokens("seller-c"),
+        [stored
+            .token
+            .refresh_token()
+            .unwrap()
+            .expose_secret()
+            .to_owned()]
+    );
+    refreshing.await.unwrap().unwrap();
+    assert_eq!(emulator.counts().grant("refresh_token"), 7);
+
     // A new authorization: installed and saved, handed out without a request.
     let authorized = Token::new(
         AccessToken::new("access-of-a-new-authorization"),
@@ -115,7 +154,7 @@ async fn sellers_of_one_app<C: SubjectClient, V: Vendor>(
         .unwrap()
         .unwrap();
     assert!(stored.token.access_token().ct_eq(authorized.access_token()));
-    assert_eq!(emulator.counts().grant("refresh_token"), 6);
+    assert_eq!(emulator.counts().grant("refresh_token"), 7);
 
     // The API call carries the seller's token, the vendor's way.
     let url = client.api_url(api_path).unwrap();

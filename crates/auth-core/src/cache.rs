@@ -265,6 +265,55 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> TokenCache<K> {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+
+    /// Lets the running refresh of every provider of this cache finish and saves what
+    /// the store has not accepted yet ([`CachedTokenProvider::settle`]): call it before
+    /// the process exits, after the last `token()`, or a runtime shut down under a
+    /// refresh may lose a single-use refresh token the vendor already rotated.
+    ///
+    /// It covers the providers held and those evicted but still in use elsewhere; only
+    /// the busy ones (refreshing, or holding a token the store has not accepted) are
+    /// waited for, all at once.
+    ///
+    /// # Errors
+    ///
+    /// The first provider's [`flush`](CachedTokenProvider::flush) error, after every
+    /// provider was settled.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future leaves the refreshes running.
+    pub async fn settle(&self) -> Result<(), AuthError> {
+        let mut busy: Vec<CachedTokenProvider> = self
+            .map
+            .iter()
+            .map(|(_, provider)| provider)
+            .filter(CachedTokenProvider::is_busy)
+            .collect();
+        busy.extend(
+            lock(&self.evicted)
+                .held
+                .values()
+                .filter_map(WeakProvider::upgrade)
+                .filter(CachedTokenProvider::is_busy),
+        );
+        let mut settling = tokio::task::JoinSet::new();
+        for provider in busy {
+            settling.spawn(async move { provider.settle().await });
+        }
+        let mut first_error = None;
+        while let Some(settled) = settling.join_next().await {
+            let error = match settled {
+                Ok(result) => result.err(),
+                // The runtime shutting down under it (`settle` itself does not panic).
+                Err(join) => Some(AuthError::RefreshAborted(join.to_string())),
+            };
+            if let Some(error) = error {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
 }
 
 impl<K> TokenCache<K> {
@@ -339,6 +388,71 @@ mod tests {
         churn(&cache, 50..100);
         assert!(!cache.contains(&1), "evicted once idle");
         assert_eq!(cache.len(), 2);
+    }
+
+    /// Providers whose refreshes wait for their key's gate (key `k`: `gates[k]`, the
+    /// last gate for larger keys).
+    fn gated_cache(capacity: usize, gates: &Arc<Vec<tokio::sync::Notify>>) -> TokenCache<u32> {
+        let gates = Arc::clone(gates);
+        TokenCache::new(capacity, move |k: &u32| {
+            let (gates, k) = (Arc::clone(&gates), *k);
+            Ok(CachedTokenProvider::new(crate::FnSource::new(move |_| {
+                let gates = Arc::clone(&gates);
+                async move {
+                    gates[(k as usize).min(gates.len() - 1)].notified().await;
+                    Ok(Token::new(AccessToken::new(format!("t{k}")), None))
+                }
+            })))
+        })
+    }
+
+    async fn start_refresh(provider: CachedTokenProvider) {
+        let refreshing = provider.clone();
+        tokio::spawn(async move { refreshing.token().await });
+        while !provider.status().refreshing {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    async fn yield_a_while() {
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn settle_waits_for_every_running_refresh_held_or_evicted() {
+        let gates = Arc::new((0..4).map(|_| tokio::sync::Notify::new()).collect());
+        let cache = Arc::new(gated_cache(2, &gates));
+        // Key 1 evicted while the application holds it, then refreshing through that
+        // handle; key 2 refreshing in the cache; key 3 idle.
+        let held = cache.provider(&1).unwrap();
+        churn(&cache, 10..40);
+        assert!(!cache.contains(&1));
+        start_refresh(held.clone()).await;
+        let cached = cache.provider(&2).unwrap();
+        start_refresh(cached.clone()).await;
+        cache.provider(&3).unwrap();
+
+        let settling = tokio::spawn({
+            let cache = Arc::clone(&cache);
+            async move { cache.settle().await }
+        });
+        yield_a_while().await;
+        assert!(!settling.is_finished(), "settled with two refreshes running");
+        gates[2].notify_waiters();
+        yield_a_while().await;
+        assert!(cached.cached().is_some());
+        assert!(
+            !settling.is_finished(),
+            "settled with the evicted provider's refresh running"
+        );
+        gates[1].notify_waiters();
+        settling.await.unwrap().unwrap();
+        assert!(!held.status().refreshing);
+        assert!(held.cached().is_some(), "its refresh finished first");
+        // Nothing busy: nothing to wait for.
+        cache.settle().await.unwrap();
     }
 
     /// Uses each key of `keys` a few times: enough for the cache to keep it over an

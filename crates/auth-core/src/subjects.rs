@@ -175,6 +175,17 @@ impl<C: SubjectClient> SubjectTokens<C> {
         self.provider(subject)?.send(request).await
     }
 
+    /// Lets every subject's running refresh finish and saves what the store has not
+    /// accepted yet ([`TokenCache::settle`]): call it before the process exits, after the
+    /// last call, so that no rotated refresh token is lost with the runtime.
+    ///
+    /// # Errors
+    ///
+    /// The first failed save's error, after every subject was settled.
+    pub async fn settle(&self) -> Result<(), AuthError> {
+        self.cache.settle().await
+    }
+
     /// Forgets `subject`'s provider (a subject who revoked the application); its record
     /// stays in the store. Returns whether one was held.
     pub fn remove(&self, subject: &str) -> bool {
