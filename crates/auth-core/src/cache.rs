@@ -273,7 +273,8 @@ impl<K: Eq + Hash + Clone + Send + Sync + 'static> TokenCache<K> {
     ///
     /// It covers the providers held and those evicted but still in use elsewhere; only
     /// the busy ones (refreshing, or holding a token the store has not accepted) are
-    /// waited for, all at once.
+    /// waited for, all at once. A provider taken out with [`remove`](Self::remove) is no
+    /// longer the cache's: settle it yourself if it is still in use.
     ///
     /// # Errors
     ///
@@ -439,7 +440,10 @@ mod tests {
             async move { cache.settle().await }
         });
         yield_a_while().await;
-        assert!(!settling.is_finished(), "settled with two refreshes running");
+        assert!(
+            !settling.is_finished(),
+            "settled with two refreshes running"
+        );
         gates[2].notify_waiters();
         yield_a_while().await;
         assert!(cached.cached().is_some());
