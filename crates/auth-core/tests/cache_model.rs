@@ -161,10 +161,10 @@ async fn run(capacity: usize, steps: Vec<Step>) -> Result<(), TestCaseError> {
                 }
             }
             Step::Drop { key, which } => {
-                if let Some(handles) = model.held.get_mut(&key) {
-                    if !handles.is_empty() {
-                        handles.remove(which % handles.len());
-                    }
+                if let Some(handles) = model.held.get_mut(&key)
+                    && !handles.is_empty()
+                {
+                    handles.remove(which % handles.len());
                 }
             }
             Step::Remove { key } => {
