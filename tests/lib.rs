@@ -9,6 +9,10 @@
 //! - `multi_process_rotation.rs`: several OS processes share one `FileStore` and one
 //!   single-use refresh-token chain (Easyship's rule) without ever spending a refresh
 //!   token twice.
+//! - `sellers.rs`: one generic test over `SubjectTokens` drives Amazon's, Easyship's and
+//!   Orange Connex's `SellerTokens` against their emulators: each seller's own token, an
+//!   evicted seller back from the store without a request, the store's rotated refresh
+//!   token used after a rebuild, `authorize`, `send` and `settle`.
 //! - `vendor_clients.rs`: every vendor client is `Clone + Send + Sync` and never prints a
 //!   credential.
 //! - `vendor_contract.rs`: one generic function over `VendorClient` drives all four
