@@ -1,7 +1,7 @@
 //! [`Token`] and the expiry arithmetic every vendor shares.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -33,9 +33,10 @@ pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct Token {
     access_token: AccessToken,
-    /// `None`: `Bearer`, the common case, with no allocation. A `Box`, not a `Cow`: a
-    /// `TokenCache` holds one `Token` per subject and pays every inline byte.
-    token_type: Option<Box<str>>,
+    /// `None`: `Bearer`, the common case, with no allocation; LWA's `bearer` is one
+    /// buffer shared by every token. Not a `Cow`: a `TokenCache` holds one `Token` per
+    /// subject and pays every inline byte.
+    token_type: Option<Arc<str>>,
     expires_at: Option<DateTime<Utc>>,
     refresh_token: Option<RefreshToken>,
     scopes: GrantedScopes,
@@ -120,8 +121,15 @@ impl Token {
     /// Sets the token type as the vendor named it (`Bearer`, `bearer`, `BearerToken`).
     #[must_use]
     pub fn with_token_type(mut self, token_type: impl Into<String>) -> Self {
+        static LOWERCASE_BEARER: OnceLock<Arc<str>> = OnceLock::new();
         let token_type = token_type.into();
-        self.token_type = (token_type != "Bearer").then(|| token_type.into_boxed_str());
+        self.token_type = match token_type.as_str() {
+            "Bearer" => None,
+            "bearer" => Some(Arc::clone(
+                LOWERCASE_BEARER.get_or_init(|| Arc::from("bearer")),
+            )),
+            _ => Some(Arc::from(token_type)),
+        };
         self
     }
 
@@ -329,6 +337,24 @@ mod tests {
         s.parse().unwrap()
     }
     const SKEW: Duration = DEFAULT_MAX_CLOCK_SKEW;
+
+    #[test]
+    fn the_token_type_is_kept_as_sent_and_the_usual_ones_cost_no_buffer_each() {
+        let typed = |kind: &str| Token::new(AccessToken::new("a"), None).with_token_type(kind);
+        assert_eq!(
+            Token::new(AccessToken::new("a"), None).token_type(),
+            "Bearer"
+        );
+        for kind in ["Bearer", "bearer", "BearerToken", "mac"] {
+            assert_eq!(typed(kind).token_type(), kind);
+        }
+        assert!(typed("Bearer").token_type.is_none());
+        let (one, two) = (typed("bearer"), typed("bearer"));
+        assert!(Arc::ptr_eq(
+            one.token_type.as_ref().unwrap(),
+            two.token_type.as_ref().unwrap()
+        ));
+    }
     const HOUR: Duration = Duration::from_secs(3600);
 
     #[test]

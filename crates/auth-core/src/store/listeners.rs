@@ -92,6 +92,9 @@ impl<K: Hash + Eq> StoreListeners<K> {
         let mut by_key = self.lock();
         let listeners = by_key.entry(key).or_default();
         listeners.retain(|l| l.strong_count() > 0);
+        // Exactly one more: a key has one listener per provider on it in this process,
+        // nearly always one, and `push` alone reserves four (64 bytes a key where 16 do).
+        listeners.reserve_exact(1);
         listeners.push(listener);
         let added = self
             .added
@@ -193,6 +196,18 @@ mod tests {
         fn record_changed(self: Arc<Self>, _version: Option<u64>) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    #[test]
+    fn a_key_holds_room_for_its_listeners_only() {
+        let registry = StoreListeners::new();
+        let listeners: Vec<Arc<dyn StoreListener>> =
+            (0..3).map(|_| Arc::new(Count::default()) as _).collect();
+        registry.add("a", Arc::downgrade(&listeners[0]));
+        assert_eq!(registry.lock()["a"].capacity(), 1);
+        registry.add("a", Arc::downgrade(&listeners[1]));
+        registry.add("a", Arc::downgrade(&listeners[2]));
+        assert_eq!(registry.lock()["a"].capacity(), 3);
     }
 
     #[test]
