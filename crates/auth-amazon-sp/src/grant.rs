@@ -341,7 +341,7 @@ impl Client {
 /// Access tokens for every selling partner that authorized the application: auth-core's
 /// [`SubjectTokens`] over [`RefreshGrant`], one cached, auto-refreshing provider per
 /// selling-partner id, all sharing one [`Client`] (one connection pool, one set of
-/// credentials).
+/// credentials, one cap on token requests in flight).
 ///
 /// Each seller's refresh token lives in the [`TokenStore`](auth_core::TokenStore) under
 /// `client.store_key(selling_partner_id)`; put it there with

@@ -221,10 +221,10 @@ impl TokenSource for RefreshGrant {
     }
 }
 
-/// The seller with number `i`, and its refresh token (what the app's database holds).
 /// Tasks onboarding subjects at once (the client lets 8 requests fly at a time).
 const ONBOARDING_TASKS: u64 = 16;
 
+/// The seller with number `i`, and its refresh token (what the app's database holds).
 fn seller(i: u64) -> String {
     format!("A{i:013}")
 }

@@ -629,8 +629,8 @@ fn lost_lease(key: &StoreKey) -> AuthError {
 ///
 /// It does not notify other processes of a new record ([`TokenStore::watch`] is the
 /// default, `false`). Processes on one host still refresh together: a provider derives
-/// its refresh instant from the stored token (its access token's hash is the jitter, its
-/// persisted issue and expiry times the window) and the store key (the spread), never from
+/// its refresh instant from the stored token (its persisted issue and expiry times) and
+/// the store key (the subject's phase on the refresh grid), never from
 /// per-process randomness, so every process holding the same record enters the refresh
 /// window at the same instant; one takes the lease and refreshes, the others wait on the
 /// lease and adopt what it saved.

@@ -500,7 +500,10 @@ impl Client {
 /// `client.store_key(seller)`; put it there with [`authorize`](SubjectTokens::authorize)
 /// after [`exchange_code`](Client::exchange_code), or let
 /// [`refresh_tokens`](SubjectTokensBuilder::refresh_tokens) seed it from where you keep
-/// them. Easyship's refresh tokens are single-use (each refresh rotates it): give it a store that outlives the process (a [`FileStore`](auth_core::FileStore), or a Redis store shared by every process serving these sellers), or a rotation is lost with the process.
+/// them. Easyship's refresh tokens are single-use (each refresh rotates it): give it a
+/// store that outlives the process (a [`FileStore`](auth_core::FileStore), or a Redis
+/// store shared by every process serving these sellers), or a rotation is lost with the
+/// process.
 ///
 /// # Examples
 ///

@@ -240,7 +240,10 @@ impl Client {
 /// `client.store_key(seller)`; put it there with [`authorize`](SubjectTokens::authorize)
 /// after [`exchange_code`](Client::exchange_code), or let
 /// [`refresh_tokens`](SubjectTokensBuilder::refresh_tokens) seed it from where you keep
-/// them. Orange Connex refresh tokens are treated as single-use and live one year: give it a store that outlives the process (a [`FileStore`](auth_core::FileStore), or a Redis store shared by every process serving these sellers), and watch [`refresh_token_expires_at`] to ask sellers to authorize again in time.
+/// them. Orange Connex refresh tokens are treated as single-use and live one year: give
+/// it a store that outlives the process (a [`FileStore`](auth_core::FileStore), or a
+/// Redis store shared by every process serving these sellers), and watch
+/// [`refresh_token_expires_at`] to ask sellers to authorize again in time.
 ///
 /// # Examples
 ///

@@ -1,7 +1,7 @@
 //! What providers built with the same settings have in common, held once per process.
 //!
 //! A `TokenCache` of many subjects builds one provider per subject, each from its own
-//! builder, with the same API access and lease settings: shared, they cost a pointer per
+//! builder, with the same API access, lease and policy settings: shared, they cost a pointer per
 //! subject instead of 112 bytes, and the policy's settings 72 more (issue 16's memory
 //! per subject). The per-subject parts (store key, spread key, clock) stay in the
 //! provider.
@@ -94,6 +94,24 @@ mod tests {
         drop((a, b));
         let again = config(1_001).shared();
         assert_eq!((Arc::strong_count(&again), Arc::weak_count(&again)), (1, 1));
+    }
+
+    #[test]
+    fn providers_built_alike_share_one_copy_even_with_a_nan_jitter() {
+        let build = |jitter: f64| {
+            crate::CachedTokenProvider::builder(crate::StaticSource::new(crate::Token::new(
+                crate::AccessToken::new("a"),
+                None,
+            )))
+            .lease(Duration::from_secs(1_003), Duration::from_secs(15))
+            .jitter(jitter)
+            .build()
+        };
+        let (a, b) = (build(f64::NAN), build(f64::NAN));
+        assert!(Arc::ptr_eq(&a.shared.config, &b.shared.config));
+        assert_eq!(a.shared.policy_settings.jitter, 0.0);
+        let other = build(0.5);
+        assert!(!Arc::ptr_eq(&a.shared.config, &other.shared.config));
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, Weak};
 /// or account). A sandbox token is never served in production because the environment is
 /// part of the key.
 ///
-/// Clones share one buffer: a provider, its store's entry and its listener registration
-/// hold one copy of the subject between them, and every key of one app (vendor,
+/// Clones share the subject's buffer: a provider, its store's entry and its listener
+/// registration hold one copy of the subject between them, and every key of one app (vendor,
 /// environment, client id) shares one copy of those three parts: a process serving
 /// 100,000 sellers of one app holds the client id once, not 100,000 times.
 #[derive(Clone)]

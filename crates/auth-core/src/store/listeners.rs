@@ -93,7 +93,8 @@ impl<K: Hash + Eq> StoreListeners<K> {
         let listeners = by_key.entry(key).or_default();
         listeners.retain(|l| l.strong_count() > 0);
         // Exactly one more: a key has one listener per provider on it in this process,
-        // nearly always one, and `push` alone reserves four (64 bytes a key where 16 do).
+        // nearly always one (a few at most, so growing one at a time costs nothing), and
+        // `push` alone reserves four (64 bytes a key where 16 do).
         listeners.reserve_exact(1);
         listeners.push(listener);
         let added = self
