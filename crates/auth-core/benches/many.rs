@@ -252,6 +252,31 @@ fn cache(capacity: usize, app: &Arc<App>, store: &Arc<dyn TokenStore>) -> TokenC
 // ---------------------------------------------------------------------------------------
 // Measuring.
 
+/// `token()` for each of `keys`, one call at a time from a task on the runtime: the
+/// nanoseconds of each call, and the token requests the endpoint saw meanwhile.
+fn time_each_call(
+    runtime: &tokio::runtime::Runtime,
+    tokens: &Arc<TokenCache<String>>,
+    requests: &Arc<AtomicU64>,
+    keys: Vec<String>,
+) -> (Vec<u64>, u64) {
+    let (tokens, requests) = (Arc::clone(tokens), Arc::clone(requests));
+    runtime.block_on(async move {
+        tokio::spawn(async move {
+            let before = requests.load(Ordering::Relaxed);
+            let mut samples = Vec::with_capacity(keys.len());
+            for key in &keys {
+                let start = Instant::now();
+                tokens.token(key.as_str()).await.unwrap();
+                samples.push(start.elapsed().as_nanos() as u64);
+            }
+            (samples, requests.load(Ordering::Relaxed) - before)
+        })
+        .await
+        .unwrap()
+    })
+}
+
 /// Polls a future once: a cached token is ready at once.
 fn now<T>(future: impl std::future::Future<Output = T>) -> T {
     let mut cx = Context::from_waker(Waker::noop());
@@ -558,24 +583,8 @@ fn main() {
         // Misses at full capacity, one call at a time from a task. Cold: new subjects, one
         // token request each. Store: subjects evicted by those, back from the store.
         let misses = 2_000u64.min(n);
-        let (cold, cold_requests) = runtime.block_on({
-            let (tokens, requests) = (Arc::clone(&tokens), Arc::clone(&requests));
-            async move {
-                tokio::spawn(async move {
-                    let before = requests.load(Ordering::Relaxed);
-                    let mut samples = Vec::with_capacity(misses as usize);
-                    for i in 0..misses {
-                        let key = seller(n + i);
-                        let start = Instant::now();
-                        tokens.token(key.as_str()).await.unwrap();
-                        samples.push(start.elapsed().as_nanos() as u64);
-                    }
-                    (samples, requests.load(Ordering::Relaxed) - before)
-                })
-                .await
-                .unwrap()
-            }
-        });
+        let new_subjects: Vec<String> = (n..n + misses).map(seller).collect();
+        let (cold, cold_requests) = time_each_call(&runtime, &tokens, &requests, new_subjects);
         let (median, p99, _) = median_p99(cold);
         (row.cold_miss_median_us, row.cold_miss_p99_us) = (median / 1e3, p99 / 1e3);
         row.cold_miss_requests_each = cold_requests as f64 / misses as f64;
@@ -586,24 +595,7 @@ fn main() {
             .cloned()
             .collect();
         assert!(!evicted.is_empty(), "nothing was evicted");
-        let (stored, store_requests) = runtime.block_on({
-            let (tokens, requests) = (Arc::clone(&tokens), Arc::clone(&requests));
-            let evicted = evicted.clone();
-            async move {
-                tokio::spawn(async move {
-                    let before = requests.load(Ordering::Relaxed);
-                    let mut samples = Vec::with_capacity(evicted.len());
-                    for key in &evicted {
-                        let start = Instant::now();
-                        tokens.token(key.as_str()).await.unwrap();
-                        samples.push(start.elapsed().as_nanos() as u64);
-                    }
-                    (samples, requests.load(Ordering::Relaxed) - before)
-                })
-                .await
-                .unwrap()
-            }
-        });
+        let (stored, store_requests) = time_each_call(&runtime, &tokens, &requests, evicted);
         let (median, p99, _) = median_p99(stored);
         (row.store_miss_median_us, row.store_miss_p99_us) = (median / 1e3, p99 / 1e3);
         row.store_miss_requests = store_requests;
